@@ -1,0 +1,19 @@
+"""nst: three generations of neural style transfer behind one interface.
+
+* generation 1, Gatys et al. 2016 — `nst.gatys` (optimise the image);
+* the common interface — `nst.Stylizer`, `nst.create`.
+
+The VGG19 loss network (`nst.vgg`), the losses (`nst.losses`) and image I/O
+(`nst.images`) are shared by every method.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .api import METHODS, create
+from .errors import NSTError
+from .images import load_image, save_image
+from .stylizer import StylizedImage, Stylizer
+
+__all__ = ["METHODS", "NSTError", "StylizedImage", "Stylizer", "create", "load_image", "save_image", "__version__"]

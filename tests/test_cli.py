@@ -1,0 +1,68 @@
+"""The nst command: a real run and its error paths (one line, non-zero exit, nothing half-written)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nst.cli import main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "nst.cli", *map(str, args)], capture_output=True, text=True)
+
+
+def test_stylize_writes_output_and_intermediates(tmp_path, content_path, style_path, capsys):
+    out = tmp_path / "o.png"
+    rc = main(["stylize", str(content_path), "--style", str(style_path), "--size", "48", "--steps", "4",
+               "--save-every", "2", "-o", str(out), "-q"])
+    assert rc == 0
+    img = np.asarray(Image.open(out))
+    assert img.shape == (32, 48, 3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.png", "o_step00002.png"]
+
+
+def test_stylize_several_contents_into_folder(tmp_path, content_path, style_path):
+    from tests.conftest import DATA
+
+    cat = DATA / "content" / "eval" / "skimage_chelsea.jpg"
+    rc = main(["stylize", str(content_path), str(cat), "--style", str(style_path), "--style", str(style_path),
+               "--style-weight", "1", "--style-weight", "0", "--size", "40", "--steps", "1", "-o",
+               str(tmp_path / "outs"), "-q"])
+    assert rc == 0
+    assert sorted(p.name for p in (tmp_path / "outs").iterdir()) == [
+        "kodak_kodim23_vangogh_starry_night.png", "skimage_chelsea_vangogh_starry_night.png"]
+
+
+@pytest.mark.parametrize("args,code,match", [
+    (["stylize", "missing.jpg", "--style", "{style}", "-o", "{tmp}/o.png"], 1, "missing.jpg: no such file"),
+    (["stylize", "{content}", "--style", "{bad}", "-o", "{tmp}/o.png"], 1, "not an image"),
+    (["stylize", "{content}", "-o", "{tmp}/o.png"], 2, "--style"),
+    (["stylize", "{content}", "--style", "{style}", "--steps", "0", "-o", "{tmp}/o.png"], 2, "positive integer"),
+    (["stylize", "{content}", "--style", "{style}", "--style-weight", "1", "--style-weight", "2",
+      "-o", "{tmp}/o.png"], 1, "2 --style-weight values for 1 --style"),
+    (["stylize", "{content}", "--style", "{style}", "--optimizer", "sgd", "-o", "{tmp}/o.png"], 2, "invalid choice"),
+    (["stylize", "{content}", "--style", "{style}", "-o", "{tmp}/o.xyz", "--size", "40", "--steps", "1", "-q"], 1,
+     "unknown output image format"),
+    (["frobnicate"], 2, "invalid choice"),
+])
+def test_errors_are_one_line_without_traceback(tmp_path, content_path, style_path, args, code, match):
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("hello")
+    args = [a.format(style=style_path, content=content_path, bad=bad, tmp=tmp_path) for a in args]
+    r = run_cli(*args)
+    assert r.returncode == code, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    import re
+
+    assert re.search(match, lines[0]), lines[0]
+    assert not list(tmp_path.glob("o*")), "no partial output may be left"
+
+
+def test_weights_command_prints_path():
+    r = run_cli("weights", "-q")
+    assert r.returncode == 0 and r.stdout.strip().endswith(".safetensors")

@@ -1,0 +1,83 @@
+"""Generation 1: short optimisations on small images that must lower the objective."""
+
+import numpy as np
+import pytest
+
+from nst import color
+from nst.errors import NSTError
+from nst.gatys import GatysConfig, gatys_transfer
+
+SMALL = dict(size=64, steps=12)
+
+
+def test_lbfgs_lowers_objective_and_moves_towards_style(vgg, content_path, style_path):
+    res = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, **SMALL)
+    assert res.image.shape == (43, 64, 3) and res.image.dtype == np.float32
+    assert 0.0 <= res.image.min() and res.image.max() <= 1.0
+    assert len(res.history) == 12
+    assert res.history[-1] < 0.5 * res.history[0]
+    assert all(b <= a * 1.0001 for a, b in zip(res.history, res.history[1:]))  # Armijo: monotone
+    assert set(res.losses) == {"content", "style", "tv", "total"}
+
+
+def test_zoom_linesearch_and_adam_also_descend(vgg, content_path, style_path):
+    zoom = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, linesearch="zoom", **SMALL)
+    assert zoom.history[-1] < 0.5 * zoom.history[0]
+    adam = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, optimizer="adam", learning_rate=0.05,
+                          **SMALL)
+    assert adam.history[-1] < 0.7 * adam.history[0]
+
+
+def test_same_seed_same_result(vgg, content_path, style_path):
+    a = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, init="noise", seed=3, size=48, steps=4)
+    b = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, init="noise", seed=3, size=48, steps=4)
+    c = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, init="noise", seed=4, size=48, steps=4)
+    np.testing.assert_array_equal(a.image, b.image)
+    assert not np.array_equal(a.image, c.image)
+
+
+def test_style_blend_weights_interpolate_objective(vgg, content_path, style_path):
+    from tests.conftest import DATA
+
+    wave = DATA / "styles" / "hokusai_great_wave.jpg"
+    only_a = gatys_transfer(content_path, [style_path, wave], [1.0, 0.0], vgg=vgg, verbose=False, size=48, steps=6)
+    single = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, size=48, steps=6)
+    np.testing.assert_allclose(only_a.image, single.image, atol=1e-5)
+    with pytest.raises(NSTError, match="blend weights"):
+        gatys_transfer(content_path, [style_path, wave], [0.0, 0.0], vgg=vgg, verbose=False, size=48, steps=1)
+
+
+def test_luminance_preservation_keeps_content_chrominance(vgg, content_path, style_path):
+    from nst.images import load_image
+
+    res = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, preserve_color="luminance", size=48,
+                         steps=4)
+    content = load_image(content_path, size=48)
+    got, want = color.rgb_to_yiq(res.image)[..., 1:], color.rgb_to_yiq(content)[..., 1:]
+    # chroma comes from the content (up to clipping into [0, 1])
+    assert np.abs(got - want).mean() < 0.02
+
+
+def test_histogram_matching_matches_moments(rng):
+    src = rng.uniform(0.2, 0.6, size=(30, 30, 3)).astype(np.float32) * np.array([1.0, 0.5, 0.2], np.float32)
+    tgt = rng.uniform(0.3, 0.7, size=(20, 25, 3)).astype(np.float32)
+    out = color.match_color_histogram(src, tgt)
+    np.testing.assert_allclose(out.reshape(-1, 3).mean(0), tgt.reshape(-1, 3).mean(0), atol=2e-3)
+    np.testing.assert_allclose(np.cov(out.reshape(-1, 3), rowvar=False), np.cov(tgt.reshape(-1, 3), rowvar=False),
+                               atol=2e-3)
+
+
+def test_multiscale_and_callback(vgg, content_path, style_path):
+    seen = []
+    res = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, size=96, steps=3, scales=2,
+                         callback=lambda step, img, loss: seen.append((step, img.shape)), callback_every=2)
+    assert res.image.shape == (64, 96, 3) and len(res.history) == 6
+    assert [s for s, _ in seen] == [2, 4, 6]
+    assert seen[0][1] == (32, 48, 3) and seen[-1][1] == (64, 96, 3)  # coarse first, then fine
+
+
+def test_config_validation():
+    for bad in (dict(optimizer="sgd"), dict(steps=0), dict(size=8), dict(preserve_color="sepia"),
+                dict(style_weight=-1.0), dict(content_layers=("relu9_1",)), dict(linesearch="exact")):
+        with pytest.raises(NSTError):
+            GatysConfig(**bad).validate()

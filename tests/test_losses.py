@@ -1,0 +1,59 @@
+"""Each loss against a NumPy oracle written from the formula in nst.losses."""
+
+import jax.numpy as jnp
+import numpy as np
+
+from nst.losses import content_loss, gram_loss, gram_matrix, style_loss, total_variation_loss
+
+
+def np_gram(f):  # f: (H, W, C) -> (C, C), normalised by H*W
+    m = f.reshape(-1, f.shape[-1]).astype(np.float64)
+    return m.T @ m / m.shape[0]
+
+
+def test_gram_matrix(rng):
+    f = rng.normal(size=(2, 5, 7, 4)).astype(np.float32)
+    g = np.asarray(gram_matrix(jnp.asarray(f)))
+    assert g.shape == (2, 4, 4)
+    for b in range(2):
+        np.testing.assert_allclose(g[b], np_gram(f[b]), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(g[b], g[b].T, rtol=1e-6)  # symmetric
+
+
+def test_gram_is_size_invariant_for_tiled_features(rng):
+    f = rng.normal(size=(1, 4, 4, 3)).astype(np.float32)
+    tiled = np.tile(f, (1, 2, 3, 1))  # same statistics, 6x the positions
+    np.testing.assert_allclose(np.asarray(gram_matrix(jnp.asarray(tiled))), np.asarray(gram_matrix(jnp.asarray(f))),
+                               rtol=1e-5)
+
+
+def test_content_loss(rng):
+    a, b = rng.normal(size=(2, 3, 4, 5)), rng.normal(size=(2, 3, 4, 5))
+    got = np.asarray(content_loss(jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32)))
+    np.testing.assert_allclose(got, ((a - b) ** 2).mean(axis=(1, 2, 3)), rtol=1e-5)
+
+
+def test_style_loss_weighted_sum_over_layers(rng):
+    feats = {"a": rng.normal(size=(2, 4, 4, 3)), "b": rng.normal(size=(2, 2, 2, 5))}
+    targets = {"a": rng.normal(size=(1, 4, 4, 3)), "b": rng.normal(size=(1, 2, 2, 5))}
+    weights = {"a": 0.25, "b": 0.75}
+    tg = {k: gram_matrix(jnp.asarray(v, jnp.float32)) for k, v in targets.items()}
+    got = np.asarray(style_loss({k: jnp.asarray(v, jnp.float32) for k, v in feats.items()}, tg, weights))
+    want = np.zeros(2)
+    for b in range(2):
+        for k in feats:
+            d = np_gram(feats[k][b]) - np_gram(targets[k][0])
+            want[b] += weights[k] * (d ** 2).mean()
+    np.testing.assert_allclose(got, want, rtol=1e-4)
+    # default weights: equal, summing to one
+    got_eq = np.asarray(style_loss({k: jnp.asarray(v, jnp.float32) for k, v in feats.items()}, tg))
+    want_eq = sum(0.5 * np.asarray(gram_loss(gram_matrix(jnp.asarray(feats[k], jnp.float32)), tg[k])) for k in feats)
+    np.testing.assert_allclose(got_eq, want_eq, rtol=1e-5)
+
+
+def test_total_variation(rng):
+    x = rng.uniform(size=(2, 6, 5, 3))
+    want = ((x[:, 1:] - x[:, :-1]) ** 2).mean(axis=(1, 2, 3)) + ((x[:, :, 1:] - x[:, :, :-1]) ** 2).mean(axis=(1, 2, 3))
+    np.testing.assert_allclose(np.asarray(total_variation_loss(jnp.asarray(x, jnp.float32))), want, rtol=1e-5)
+    flat = np.full((1, 8, 8, 3), 0.3, np.float32)
+    assert float(total_variation_loss(jnp.asarray(flat))[0]) == 0.0

