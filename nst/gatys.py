@@ -147,18 +147,23 @@ class _Optimiser:
     ARMIJO_C1 = 1e-4
     MAX_BACKTRACK = 20
 
-    def __init__(self, cfg: GatysConfig):
+    def __init__(self, cfg: GatysConfig, vgg: VGG19):
         self.cfg = cfg
+        self.vgg = vgg
 
-        def value_fn(x, vgg, targets):
+        # The VGG weights are closed over, i.e. compile-time constants.  Passing them as
+        # arguments instead costs ~45% more per step on XLA:CPU (0.63 s vs 0.43 s per
+        # forward+backward at 256 px, measured here): with constant weights XLA converts the
+        # kernel layouts (and the flipped kernels of the backward pass) once, at compile time.
+        def value_fn(x, targets):
             return gatys_objective(x, vgg, targets, cfg)[0]
 
         self._vg = jax.jit(jax.value_and_grad(value_fn))
         if cfg.optimizer == "adam":
             self.opt = optax.adam(cfg.learning_rate)
 
-            def adam_step(x, state, vgg, targets):
-                value, grad = jax.value_and_grad(value_fn)(x, vgg, targets)
+            def adam_step(x, state, targets):
+                value, grad = jax.value_and_grad(value_fn)(x, targets)
                 updates, state = self.opt.update(grad, state, x)
                 return optax.apply_updates(x, updates), state, value
 
@@ -166,8 +171,8 @@ class _Optimiser:
         elif cfg.linesearch == "zoom":
             self.opt = optax.lbfgs(memory_size=cfg.lbfgs_memory)
 
-            def zoom_step(x, state, vgg, targets):
-                fn = lambda y: value_fn(y, vgg, targets)  # noqa: E731 - the line search needs f(x) alone
+            def zoom_step(x, state, targets):
+                fn = lambda y: value_fn(y, targets)  # noqa: E731 - the line search needs f(x) alone
                 value, grad = optax.value_and_grad_from_state(fn)(x, state=state)
                 updates, state = self.opt.update(grad, state, x, value=value, grad=grad, value_fn=fn)
                 return optax.apply_updates(x, updates), state, value
@@ -176,53 +181,57 @@ class _Optimiser:
         else:
             self.opt = optax.lbfgs(memory_size=cfg.lbfgs_memory, linesearch=None)
 
-            def direction_and_trial(x, grad, state, vgg, targets):
+            def direction_and_trial(x, grad, state, targets):
                 d, state = self.opt.update(grad, state, x)
                 slope = jnp.vdot(grad, d)
                 x1 = x + d
-                v1, g1 = jax.value_and_grad(value_fn)(x1, vgg, targets)
+                v1, g1 = jax.value_and_grad(value_fn)(x1, targets)
                 return d, slope, state, x1, v1, g1
 
             self._trial = jax.jit(direction_and_trial)
             self._step = self._host_lbfgs_step
 
-    def init(self, x: jax.Array, vgg: VGG19, targets: "_Targets"):
+    def init(self, x: jax.Array, targets: "_Targets"):
         state = self.opt.init(x)
         if self.cfg.optimizer == "lbfgs" and self.cfg.linesearch == "backtracking":
-            value, grad = self._vg(x, vgg, targets)
+            value, grad = self._vg(x, targets)
             return (state, value, grad)
         return state
 
-    def step(self, x, state, vgg, targets):
-        return self._step(x, state, vgg, targets)
+    def step(self, x, state, targets):
+        return self._step(x, state, targets)
 
-    def _host_lbfgs_step(self, x, carry, vgg, targets):
+    def _host_lbfgs_step(self, x, carry, targets):
         state, value, grad = carry
-        d, slope, state, x1, v1, g1 = self._trial(x, grad, state, vgg, targets)
+        d, slope, state, x1, v1, g1 = self._trial(x, grad, state, targets)
         f0, slope = float(value), float(slope)
         if slope >= 0:  # not a descent direction (numerical trouble): fall back to steepest descent
             d, slope = -grad, -float(jnp.vdot(grad, grad))
             x1 = x + d * (1.0 / max(1.0, float(jnp.linalg.norm(grad))))
-            v1, g1 = self._vg(x1, vgg, targets)
+            v1, g1 = self._vg(x1, targets)
         t = 1.0
         for _ in range(self.MAX_BACKTRACK):
             if np.isfinite(float(v1)) and float(v1) <= f0 + self.ARMIJO_C1 * t * slope:
                 break
             t *= 0.5
             x1 = x + t * d
-            v1, g1 = self._vg(x1, vgg, targets)
+            v1, g1 = self._vg(x1, targets)
         return x1, (state, v1, g1), v1
 
 
-# Optimisers (and their compiled functions) are cached per configuration; jit handles shapes.
+# Optimisers (and their compiled functions) are cached per configuration and loss network;
+# jit handles shapes.  Small, since each entry holds compiled programs with the weights inside.
 _OPT_CACHE: dict[tuple, _Optimiser] = {}
+_OPT_CACHE_SIZE = 4
 
 
-def _optimiser_for(cfg: GatysConfig) -> _Optimiser:
-    key = (cfg.optimizer, cfg.linesearch, cfg.learning_rate, cfg.lbfgs_memory, cfg.content_weight, cfg.style_weight,
+def _optimiser_for(cfg: GatysConfig, vgg: VGG19) -> _Optimiser:
+    key = (id(vgg.params), vgg.pooling, cfg.optimizer, cfg.linesearch, cfg.learning_rate, cfg.lbfgs_memory, cfg.content_weight, cfg.style_weight,
            cfg.tv_weight, cfg.content_layers, cfg.style_layers, cfg.style_layer_weights)
     if key not in _OPT_CACHE:
-        _OPT_CACHE[key] = _Optimiser(cfg)
+        while len(_OPT_CACHE) >= _OPT_CACHE_SIZE:
+            _OPT_CACHE.pop(next(iter(_OPT_CACHE)))
+        _OPT_CACHE[key] = _Optimiser(cfg, vgg)
     return _OPT_CACHE[key]
 
 
@@ -280,7 +289,7 @@ def gatys_transfer(
     final_hw = scaled_size(h0, w0, cfg.size) if cfg.size else (h0, w0)
     level_sizes = [scaled_size(*final_hw, max(32, round(max(final_hw) / 2 ** (cfg.scales - 1 - k))))
                    for k in range(cfg.scales)]
-    opt = _optimiser_for(cfg)
+    opt = _optimiser_for(cfg, vgg)
     t_start = time.perf_counter()
     history: list[float] = []
     step_times: list[float] = []
@@ -305,11 +314,11 @@ def gatys_transfer(
             x_np = resize_image(np.clip(x_np, 0, 1), hw)
         x = jnp.asarray(x_np)[None]
         t0 = time.perf_counter()
-        state = opt.init(x, vgg, targets)
+        state = opt.init(x, targets)
         for i in range(cfg.steps):
             if i:
                 t0 = time.perf_counter()
-            x, state, value = opt.step(x, state, vgg, targets)
+            x, state, value = opt.step(x, state, targets)
             value = float(value)
             dt = time.perf_counter() - t0
             if i == 0 and level == 0:
