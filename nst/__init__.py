@@ -1,7 +1,11 @@
 """nst: three generations of neural style transfer behind one interface.
 
 * generation 1, Gatys et al. 2016 — `nst.gatys` (optimise the image);
-* the common interface — `nst.Stylizer`, `nst.create`.
+* generation 2, Johnson et al. 2016 — `nst.feedforward.JohnsonStylizer` (one network per style);
+* generation 3, Dumoulin et al. 2017 — `nst.feedforward.DumoulinStylizer` (one network, many styles);
+* the common interface — `nst.Stylizer`, `nst.create`, `nst.load`.
+
+Networks (`nst.networks`) and training (`nst.train`) are shared by generations 2 and 3.
 
 The VGG19 loss network (`nst.vgg`), the losses (`nst.losses`) and image I/O
 (`nst.images`) are shared by every method.
@@ -11,9 +15,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .api import METHODS, create
+from .api import METHODS, create, load
 from .errors import NSTError
 from .images import load_image, save_image
 from .stylizer import StylizedImage, Stylizer
 
-__all__ = ["METHODS", "NSTError", "StylizedImage", "Stylizer", "create", "load_image", "save_image", "__version__"]
+__all__ = ["METHODS", "NSTError", "StylizedImage", "Stylizer", "create", "load", "load_image", "save_image", "__version__"]

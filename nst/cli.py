@@ -52,8 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("stylize", help="stylize images", description="Stylize content images.")
     s.add_argument("content", nargs="+", help="content image files or folders")
-    s.add_argument("--method", default="gatys", choices=["gatys"], help="which generation (default gatys)")
-    s.add_argument("--style", action="append", required=True, help="style image (repeat to blend several)")
+    s.add_argument("--method", default="gatys", choices=["gatys"], help="gatys optimises each image (default)")
+    s.add_argument("--model", help="a trained model file (.nst, johnson or dumoulin): run it instead of gatys")
+    s.add_argument("--style", action="append",
+                   help="gatys: style image (repeat to blend several); --model: style index (repeatable)")
+    s.add_argument("--blend", help="--model: blend styles, e.g. 0=0.5,3=0.5 (weights normalised to sum 1)")
+    s.add_argument("--all-styles", action="store_true", help="--model: one output per style (the default)")
+    s.add_argument("--max-size", type=_positive_int, default=None,
+                   help="--model: shrink inputs so their long side is at most this (default: full size)")
     s.add_argument("--style-weight", action="append", type=_nonneg_float, default=None,
                    help="blend weight of each --style, in order (default equal; normalised to sum 1)")
     s.add_argument("-o", "--output", required=True,
@@ -78,6 +84,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--save-every", type=int, default=0, help="also save intermediates every N steps")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    t = sub.add_parser("train", help="train a johnson (one style) or dumoulin (many styles) network",
+                       description="Train a feedforward style network; writes MODEL, MODEL.loss.csv/.png.")
+    t.add_argument("--method", choices=["johnson", "dumoulin"], default="johnson")
+    t.add_argument("--style", action="append", help="style image (johnson: one; dumoulin: repeat)")
+    t.add_argument("--content-dir", default="data/content/train", help="training photos (default data/content/train)")
+    t.add_argument("-o", "--output", help="model file to write (.nst)")
+    t.add_argument("--add-style", help="dumoulin: learn this extra style for --from MODEL (only its γ/β rows train)")
+    t.add_argument("--from", dest="base", help="the model --add-style extends")
+    t.add_argument("--max-iterations", type=_positive_int, default=None)
+    t.add_argument("--batch-size", type=_positive_int, default=4)
+    t.add_argument("--image-size", type=_positive_int, default=256)
+    t.add_argument("--style-size", type=_positive_int, default=256)
+    t.add_argument("--content-loss-weight", type=_nonneg_float, default=1.0, help="α (TrainConfig.content_weight)")
+    t.add_argument("--style-loss-weight", type=_nonneg_float, default=None, help="β (TrainConfig.style_weight)")
+    t.add_argument("--tv-weight", type=_nonneg_float, default=None, help="γ (TrainConfig.tv_weight)")
+    t.add_argument("--learning-rate", type=_nonneg_float, default=1e-3)
+    t.add_argument("--width", type=_nonneg_float, default=1.0, help="channel multiplier (1.0, 0.5, 0.25)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--checkpoint-every", type=_positive_int, default=500)
+    t.add_argument("--checkpoint", help="checkpoint file (default MODEL.ckpt next to the model)")
+    t.add_argument("--resume", help="continue from this checkpoint")
+    t.add_argument("--time-limit", type=_nonneg_float, default=None, help="stop (and save) after this many seconds")
+    t.add_argument("--breakdown", action="store_true", help="show content and style loss columns")
+    t.add_argument("-q", "--quiet", action="store_true")
 
     w = sub.add_parser("weights", help="fetch and verify the VGG19 weights; print where they are")
     w.add_argument("--quiet", "-q", action="store_true")
@@ -113,9 +144,57 @@ def _output_paths(out: str, names: Sequence[str], suffix: str = ".png") -> list[
     return [target / f"{n}{suffix}" for n in names]
 
 
+def _parse_blend(text: str) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for part in text.split(","):
+        try:
+            k, v = part.split("=")
+            out[int(k)] = float(v)
+        except ValueError:
+            raise NSTError(f"--blend {text!r}: expected INDEX=WEIGHT pairs, e.g. 0=0.5,3=0.5") from None
+    return out
+
+
+def _cmd_stylize_model(args: argparse.Namespace) -> int:
+    from .feedforward import load
+    from .images import expand_sources, save_image
+
+    model = load(args.model)
+    if sum(bool(x) for x in (args.style, args.blend, args.all_styles)) > 1:
+        raise NSTError("give only one of --style, --blend, --all-styles")
+    if args.blend:
+        style = _parse_blend(args.blend)
+    elif args.style:
+        try:
+            style = [int(s) for s in args.style]
+        except ValueError:
+            raise NSTError("with --model, --style takes a style index (see nst stylize --help)") from None
+    else:
+        style = None
+    sources = expand_sources(args.content)
+    from .stylizer import resolve_styles
+
+    resolve_styles(style, model.num_styles)  # validate before any work
+    results = model.stylize(sources, style=style, max_size=args.max_size)
+    names = [f"{r.content_name}_{r.style_name}" for r in results]
+    outs = _output_paths(args.output, names)
+    for r, out in zip(results, outs):
+        save_image(r.image, out)
+        if not args.quiet:
+            print(out)
+    return 0
+
+
 def _cmd_stylize(args: argparse.Namespace) -> int:
     from .gatys import GatysConfig, gatys_transfer
     from .images import expand_sources, image_name, load_image, save_image
+
+    if args.model:
+        return _cmd_stylize_model(args)
+    if not args.style:
+        raise NSTError("gatys needs at least one --style image (or give --model)")
+    if args.blend or args.all_styles:
+        raise NSTError("--blend and --all-styles need --model; for gatys use --style-weight")
 
     if args.style_weight is not None and len(args.style_weight) != len(args.style):
         raise NSTError(f"{len(args.style_weight)} --style-weight values for {len(args.style)} --style images")
@@ -155,6 +234,64 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .feedforward import load, stylizer_from_training
+    from .train import TrainConfig, TrainingInterrupted, train, write_history
+
+    if not args.output:
+        raise NSTError("give the model file to write with -o MODEL.nst")
+    overrides = {k: v for k, v in dict(style_weight=args.style_loss_weight, tv_weight=args.tv_weight).items()
+                 if v is not None}
+    cfg = TrainConfig(method=args.method, max_iterations=args.max_iterations, batch_size=args.batch_size,
+                      image_size=args.image_size, style_size=args.style_size,
+                      content_weight=args.content_loss_weight, learning_rate=args.learning_rate, width=args.width,
+                      seed=args.seed, checkpoint_every=args.checkpoint_every, time_limit=args.time_limit,
+                      **overrides).validate()
+    out = Path(args.output)
+    ckpt = Path(args.checkpoint) if args.checkpoint else out.with_suffix(".ckpt")
+    base = None
+    if args.add_style or args.base:
+        if not (args.add_style and args.base):
+            raise NSTError("--add-style and --from go together")
+        if args.style:
+            raise NSTError("--add-style replaces --style")
+        base_model = load(args.base)
+        if base_model.method != "dumoulin":
+            raise NSTError(f"{args.base}: only dumoulin models can learn extra styles")
+        base, styles = (base_model.model, base_model.meta), [args.add_style]
+        cfg = TrainConfig(**{**{k: (tuple(v) if isinstance(v, list) else v)
+                                for k, v in base_model.meta["training"].items()},
+                             "max_iterations": args.max_iterations or 1000, "seed": args.seed,
+                             "checkpoint_every": args.checkpoint_every, "time_limit": args.time_limit})
+    else:
+        if not args.style and not args.resume:
+            raise NSTError("give at least one --style image")
+        styles = args.style or []
+    if args.resume and not styles:
+        raise NSTError("--resume needs the same --style images as the original run")
+    try:
+        res = train(styles, args.content_dir, cfg, checkpoint=ckpt, resume=args.resume, base=base,
+                    verbose=not args.quiet, breakdown=args.breakdown)
+    except TrainingInterrupted as e:
+        print(f"nst: {e}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    model = stylizer_from_training(res.model, res.meta)
+    if base is not None:
+        meta = dict(res.meta)
+        meta["iterations_by_style"] = list(base[1].get("iterations_by_style",
+                                                       [base[1].get("iterations")] * (model.num_styles - 1)))
+        meta["iterations_by_style"].append(res.meta["iterations"])
+        model = stylizer_from_training(res.model, meta)
+    model.save(out)
+    write_history(res.history, out, title=f"{model.method}: {', '.join(model.styles)}")
+    if ckpt.exists():
+        ckpt.unlink()
+    if not args.quiet:
+        print(model.summary())
+        print(f"model -> {out}  (loss history: {out.with_suffix('.loss.csv')}, {out.with_suffix('.loss.png')})")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -165,7 +302,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"stylize": _cmd_stylize, "weights": _cmd_weights, "demo": _cmd_demo}[args.command](args)
+        return {"stylize": _cmd_stylize, "train": _cmd_train, "weights": _cmd_weights,
+                "demo": _cmd_demo}[args.command](args)
     except NSTError as e:
         print(f"nst: error: {e}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -1,4 +1,8 @@
-"""``nst demo``: stylize the evaluation photos with every available generation and write a grid."""
+"""``nst demo``: stylize the evaluation photos with every available generation and write grids.
+
+Gatys always runs (it needs no model); the Johnson and Dumoulin reference models
+are taken from ``results/models/`` when present.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,10 @@ from .images import image_grid, load_image, save_image
 
 DEMO_CONTENT = ("kodak_kodim23.jpg", "skimage_chelsea.jpg", "kodak_kodim21.jpg")
 DEMO_STYLES = ("vangogh_starry_night.jpg", "hokusai_great_wave.jpg")
+
+
+def find_project_dir() -> Path:
+    return find_data_dir().parent
 
 
 def find_data_dir() -> Path:
@@ -48,4 +56,45 @@ def run_demo(out_dir: Path, size: int = 192, steps: int = 80, verbose: bool = Tr
     if verbose:
         print(f"Gatys ({steps} L-BFGS steps at {size} px): median {np.median(timings):.1f} s per image")
         print(f"grid (rows: content photos; columns: styles) -> {grid_path}")
+    _feedforward_demo(out_dir, contents, size, verbose)
     return grid_path
+
+
+def _feedforward_demo(out_dir: Path, contents: list, size: int, verbose: bool) -> None:
+    """The committed reference models: Johnson (one style each) and Dumoulin (all styles + a blend)."""
+    from .feedforward import load
+
+    models_dir = find_project_dir() / "results" / "models"
+    johnson = sorted(models_dir.glob("johnson_*.nst"))
+    dumoulin = sorted(models_dir.glob("dumoulin_*.nst"))
+    if not johnson and not dumoulin:
+        if verbose:
+            print(f"no reference models in {models_dir}: skipping the feedforward generations")
+        return
+    if johnson:
+        rows = []
+        for path in johnson:
+            model = load(path)
+            model.stylize(contents[0], style=0)  # compile once per shape before timing
+            row, times = [], []
+            for c in contents:
+                t0 = time.perf_counter()
+                row.append(model.stylize(c, style=0))
+                times.append(time.perf_counter() - t0)
+            rows.append(row)
+            if verbose:
+                print(f"johnson {path.stem:<30} {np.median(times) * 1000:7.0f} ms per image "
+                      f"(median; includes compiling each new image shape)")
+        p = save_image(image_grid([contents] + rows, cell=size), out_dir / "demo_johnson.png")
+        if verbose:
+            print(f"johnson grid (row 1: photos; then one row per model) -> {p}")
+    for path in dumoulin:
+        model = load(path)
+        outs = model.stylize(contents[0], style=None)
+        p = save_image(image_grid([[contents[0]] + [o.image for o in outs]], cell=size),
+                       out_dir / f"demo_{path.stem}_styles.png")
+        blends = [model.stylize(contents[0], style={0: 1 - t, 1: t}) for t in np.linspace(0, 1, 5)]
+        q = save_image(image_grid([blends], cell=size), out_dir / f"demo_{path.stem}_blend.png")
+        if verbose:
+            print(f"dumoulin {path.stem}: {model.num_styles} styles ({', '.join(model.styles)}) -> {p}")
+            print(f"dumoulin blend {model.styles[0]} -> {model.styles[1]} in 5 steps -> {q}")

@@ -118,7 +118,8 @@ class TransformerNet(nnx.Module):
         self.conv1 = ConvNorm(3, c1, 9, 1, s, rngs)
         self.conv2 = ConvNorm(c1, c2, 3, 2, s, rngs)
         self.conv3 = ConvNorm(c2, c3, 3, 2, s, rngs)
-        self.residuals = nnx.List([ResidualBlock(c3, s, rngs) for _ in range(config.num_residual)])
+        blocks = [ResidualBlock(c3, s, rngs) for _ in range(config.num_residual)]
+        self.residuals = nnx.List(blocks) if hasattr(nnx, "List") else blocks  # older Flax: plain list
         self.up1 = ConvNorm(c3, c2, 3, 1, s, rngs)
         self.up2 = ConvNorm(c2, c1, 3, 1, s, rngs)
         self.out = ConvNorm(c1, 3, 9, 1, s, rngs)

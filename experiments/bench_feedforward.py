@@ -1,0 +1,259 @@
+"""Benchmark: feedforward stylize latency and training throughput, nst (JAX) against PyTorch.
+
+    python experiments/bench_feedforward.py [--sizes 256 512 1024] [--repeats 5] [--train-steps 6]
+        [--frameworks jax torch] [--out results/bench_feedforward]
+
+* stylize latency: one image (square, ``size``²) through the width-1.0 network, warm median of
+  ``--repeats`` runs; the first (compiling) call is reported separately;
+* training throughput: images per second of the full training step (network forward+backward,
+  VGG19 perceptual loss to relu4_1, Adam) at 256 px, batch 4.
+
+Same architecture in both (reflection pad, convs without bias, instance norm, nearest upsampling,
+sigmoid); PyTorch 2.13.0 CPU is a peer for comparison only (``pip install torch==2.13.0``).
+Each configuration runs in its own subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def jax_stylize(size: int, repeats: int) -> dict:
+    import jax
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from nst.networks import NetworkConfig, TransformerNet
+
+    net = TransformerNet(NetworkConfig(), nnx.Rngs(0))
+    graphdef, params = nnx.split(net, nnx.Param)
+    fwd = jax.jit(lambda p, x, w: nnx.merge(graphdef, p)(x, w))
+    x = jnp.asarray(_image(size))[None]
+    w = jnp.ones((1, 1))
+    t0 = time.perf_counter()
+    fwd(params, x, w).block_until_ready()
+    first = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fwd(params, x, w).block_until_ready()
+        times.append(time.perf_counter() - t0)
+    return {"first_s": first, "median_s": statistics.median(times)}
+
+
+def jax_train(steps: int) -> dict:
+    import jax
+    import numpy as np
+    import optax
+    from flax import nnx
+
+    from nst.networks import NetworkConfig, TransformerNet
+    from nst.train import TrainConfig, TrainState, make_train_step, style_targets
+    from nst.vgg import VGG19
+
+    cfg = TrainConfig()
+    vgg = VGG19.pretrained(max_layer="relu4_1")
+    grams = style_targets(vgg, [_image(256)], cfg.style_layers)
+    net = TransformerNet(NetworkConfig(), nnx.Rngs(0))
+    graphdef, params = nnx.split(net, nnx.Param)
+    tx = optax.adam(1e-3)
+    step = make_train_step(graphdef, tx, vgg, grams, cfg)
+    state = TrainState(params, tx.init(params), jax.numpy.zeros((), "int32"))
+    batch = {"images": np.stack([_image(256)] * 4), "style_weights": np.ones((4, 1), np.float32)}
+    times = []
+    for i in range(steps):
+        t0 = time.perf_counter()
+        state, m = step(state, batch)
+        jax.block_until_ready(m["loss"])
+        times.append(time.perf_counter() - t0)
+    return {"first_s": times[0], "step_s": statistics.median(times[1:]), "images_per_s": 4 / statistics.median(times[1:])}
+
+
+def _torch_net():
+    import torch
+    from torch import nn
+
+    class ConvNorm(nn.Module):
+        def __init__(self, cin, cout, k, stride):
+            super().__init__()
+            self.pad = nn.ReflectionPad2d(k // 2)
+            self.conv = nn.Conv2d(cin, cout, k, stride, bias=False)
+            self.norm = nn.InstanceNorm2d(cout, affine=True, eps=1e-5)
+
+        def forward(self, x):
+            return self.norm(self.conv(self.pad(x)))
+
+    class Res(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.a, self.b = ConvNorm(c, c, 3, 1), ConvNorm(c, c, 3, 1)
+
+        def forward(self, x):
+            return x + self.b(torch.relu(self.a(x)))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.c2, self.c3 = ConvNorm(3, 32, 9, 1), ConvNorm(32, 64, 3, 2), ConvNorm(64, 128, 3, 2)
+            self.res = nn.Sequential(*[Res(128) for _ in range(5)])
+            self.u1, self.u2, self.out = ConvNorm(128, 64, 3, 1), ConvNorm(64, 32, 3, 1), ConvNorm(32, 3, 9, 1)
+
+        def forward(self, x):
+            up = lambda t: nn.functional.interpolate(t, scale_factor=2, mode="nearest")  # noqa: E731
+            x = torch.relu(self.c3(torch.relu(self.c2(torch.relu(self.c1(x))))))
+            x = self.res(x)
+            x = torch.relu(self.u2(up(torch.relu(self.u1(up(x))))))
+            return torch.sigmoid(self.out(x))
+
+    return Net()
+
+
+def torch_stylize(size: int, repeats: int) -> dict:
+    import torch
+
+    net = _torch_net().eval()
+    x = torch.from_numpy(_image(size).transpose(2, 0, 1).copy())[None]
+    with torch.inference_mode():
+        t0 = time.perf_counter()
+        net(x)
+        first = time.perf_counter() - t0
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            net(x)
+            times.append(time.perf_counter() - t0)
+    return {"first_s": first, "median_s": statistics.median(times), "torch": torch.__version__}
+
+
+def torch_train(steps: int) -> dict:
+    import numpy as np
+    import torch
+    from safetensors.numpy import load_file
+
+    from nst.weights import CONV_LAYERS, weights_path
+
+    params = load_file(str(weights_path()))
+    convs = []
+    for name, _, cin, cout in CONV_LAYERS[:9]:  # up to conv4_1
+        c = torch.nn.Conv2d(cin, cout, 3, padding=1)
+        c.weight.data = torch.from_numpy(params[f"{name}.weight"].transpose(3, 2, 0, 1).copy())
+        c.bias.data = torch.from_numpy(params[f"{name}.bias"].copy())
+        c.requires_grad_(False)
+        convs.append((name, c))
+    mean = torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
+    style_layers = {"relu1_1", "relu2_1", "relu3_1", "relu4_1"}
+
+    def feats(x):
+        x = x.flip(1) * 255 - mean
+        out = {}
+        for name, c in convs:
+            b, k = int(name[4]), int(name[6])
+            x = torch.relu(c(x))
+            out[f"relu{b}_{k}"] = x
+            if (b <= 2 and k == 2) or (b == 3 and k == 4):
+                x = torch.nn.functional.max_pool2d(x, 2)
+        return out
+
+    def gram(f):
+        b, c, h, w = f.shape
+        f = f.reshape(b, c, h * w)
+        return f @ f.transpose(1, 2) / (h * w)
+
+    img = torch.from_numpy(_image(256).transpose(2, 0, 1).copy())[None]
+    with torch.no_grad():
+        targets = {k: gram(v) for k, v in feats(img).items() if k in style_layers}
+    net = _torch_net()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    batch = img.repeat(4, 1, 1, 1)
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        out = net(batch)
+        fo = feats(out)
+        with torch.no_grad():
+            fi = feats(batch)["relu2_2"]
+        lc = ((fo["relu2_2"] - fi) ** 2).mean()
+        ls = sum(((gram(fo[k]) - targets[k]) ** 2).mean() for k in style_layers) / 4
+        loss = lc + 1e-3 * ls
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    return {"first_s": times[0], "step_s": statistics.median(times[1:]), "images_per_s": 4 / statistics.median(times[1:])}
+
+
+def _image(size: int):
+    from nst.images import load_image
+
+    return load_image(ROOT / "data/content/eval/kodak_kodim23.jpg", size=(size, size))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--train-steps", type=int, default=6)
+    ap.add_argument("--frameworks", nargs="+", default=["jax", "torch"])
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_feedforward")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        fw, what, n = args.child
+        fn = {("jax", "train"): lambda: jax_train(int(n)), ("torch", "train"): lambda: torch_train(int(n))}.get(
+            (fw, what), lambda: (jax_stylize if fw == "jax" else torch_stylize)(int(what), int(n)))
+        print("RESULT " + json.dumps(fn()))
+        return
+    rows = []
+    jobs = [(fw, str(s), str(args.repeats)) for s in args.sizes for fw in args.frameworks]
+    jobs += [(fw, "train", str(args.train_steps)) for fw in args.frameworks]
+    for fw, what, n in jobs:
+        proc = subprocess.run([sys.executable, __file__, "--child", fw, what, n], capture_output=True, text=True)
+        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+        if proc.returncode or not line:
+            print(f"{fw} {what} failed:\n{proc.stderr[-1500:]}", file=sys.stderr)
+            continue
+        row = {"framework": fw, "what": what, **json.loads(line[0][7:])}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    import jax
+
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())
+    meta = {"command": "python experiments/bench_feedforward.py " + " ".join(sys.argv[1:]), "cpu": cpu,
+            "cores": os.cpu_count(), "jax": jax.__version__, "backend": jax.default_backend(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    get = lambda fw, what: next((r for r in rows if r["framework"] == fw and r["what"] == what), None)  # noqa: E731
+    lines = [f"Machine: {cpu} ({os.cpu_count()} cores), JAX {jax.__version__} ({jax.default_backend()}). "
+             f"Command: `{meta['command']}`", "",
+             "| stylize, one image | nst (JAX) warm median | nst first call (compile) | PyTorch warm median | ratio JAX/PyTorch |",
+             "|---|---|---|---|---|"]
+    for s in args.sizes:
+        j, t = get("jax", str(s)), get("torch", str(s))
+        if j and t:
+            lines.append(f"| {s}×{s} | {j['median_s'] * 1000:.0f} ms | {j['first_s']:.1f} s | {t['median_s'] * 1000:.0f} ms "
+                         f"| {j['median_s'] / t['median_s']:.2f} |")
+    j, t = get("jax", "train"), get("torch", "train")
+    if j and t:
+        lines += ["", "| training, 256 px, batch 4 | nst (JAX) | PyTorch | ratio of step times JAX/PyTorch |",
+                  "|---|---|---|---|",
+                  f"| images per second | {j['images_per_s']:.2f} | {t['images_per_s']:.2f} | "
+                  f"{j['step_s'] / t['step_s']:.2f} |"]
+    (args.out / "summary.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""The transformer network and conditional instance norm."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from nst.networks import ConditionalInstanceNorm, NetworkConfig, TransformerNet, count_params
+
+
+def test_parameter_counts_width_1():
+    c = count_params(TransformerNet(NetworkConfig(num_styles=1), nnx.Rngs(0)))
+    assert c["conv"] == 1_674_432  # no conv biases
+    assert c["per_style"] == 3_206 and c["norm"] == 3_206
+    c3 = count_params(TransformerNet(NetworkConfig(num_styles=3), nnx.Rngs(0)))
+    assert c3["conv"] == 1_674_432 and c3["norm"] == 3 * 3_206 and c3["per_style"] == 3_206
+
+
+def test_width_multiplier_shrinks_network():
+    half = count_params(TransformerNet(NetworkConfig(width=0.5), nnx.Rngs(0)))
+    assert half["per_style"] == 2 * (16 + 32 + 64 + 10 * 64 + 32 + 16 + 3)
+    assert half["conv"] < 1_674_432 / 3.5
+
+
+def test_instance_norm_against_numpy(rng):
+    x = rng.normal(2.0, 3.0, size=(2, 5, 6, 4)).astype(np.float32)
+    norm = ConditionalInstanceNorm(4, 2)
+    norm.scale[...] = jnp.asarray(rng.normal(size=(2, 4)), jnp.float32)
+    norm.bias[...] = jnp.asarray(rng.normal(size=(2, 4)), jnp.float32)
+    w = np.array([[1, 0], [0.25, 0.75]], np.float32)
+    got = np.asarray(norm(jnp.asarray(x), jnp.asarray(w)))
+    for b in range(2):
+        mu = x[b].mean(axis=(0, 1))
+        var = x[b].var(axis=(0, 1))  # biased
+        gamma = w[b] @ np.asarray(norm.scale[...])
+        beta = w[b] @ np.asarray(norm.bias[...])
+        want = (x[b] - mu) / np.sqrt(var + 1e-5) * gamma + beta
+        np.testing.assert_allclose(got[b], want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("hw", [(97, 131), (64, 64), (33, 50)])
+def test_output_size_equals_input_size(hw):
+    net = TransformerNet(NetworkConfig(width=0.25, num_residual=1), nnx.Rngs(0))
+    y = net(jnp.full((1, *hw, 3), 0.5), jnp.ones((1, 1)))
+    assert y.shape == (1, *hw, 3)
+    assert float(y.min()) >= 0 and float(y.max()) <= 1
+
+
+def _perturbed(num_styles):
+    net = TransformerNet(NetworkConfig(num_styles=num_styles, width=0.25, num_residual=1), nnx.Rngs(0))
+    key = jax.random.PRNGKey(1)
+    for path, var in nnx.to_flat_state(nnx.state(net, nnx.Param)):
+        if "norm" in [str(p) for p in path]:
+            key, sub = jax.random.split(key)
+            var.set_value(var.get_value() + 0.3 * jax.random.normal(sub, var.get_value().shape))
+    nnx.update(net, nnx.from_flat_state(nnx.to_flat_state(nnx.state(net, nnx.Param))))
+    return net
+
+
+def test_one_hot_blend_equals_index_selection_and_blends_are_continuous(rng):
+    net = _perturbed(3)
+    x = jnp.asarray(rng.uniform(size=(1, 40, 44, 3)), jnp.float32)
+    outs = [np.asarray(net(x, jax.nn.one_hot(jnp.array([i]), 3))) for i in range(3)]
+    assert np.abs(outs[0] - outs[1]).mean() > 1e-3  # styles differ
+    blend = lambda w: np.asarray(net(x, jnp.asarray([w], jnp.float32)))  # noqa: E731
+    np.testing.assert_array_equal(blend([0.0, 1.0, 0.0]), outs[1])
+    mid = blend([0.5, 0.5, 0.0])
+    change = [np.abs(blend([0.5 + d, 0.5 - d, 0.0]) - mid).max() for d in (0.001, 0.01, 0.1)]
+    assert change[0] < change[1] < change[2]  # output moves continuously with the weights
+    assert change[0] < 0.01 and change[0] < 0.2 * change[1]
+    mid = blend([0.5, 0.5, 0.0])
+    assert np.abs(mid - outs[0]).mean() < np.abs(outs[1] - outs[0]).mean()

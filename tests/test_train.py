@@ -1,0 +1,180 @@
+"""Training machinery shared by johnson and dumoulin: tiny images, few steps, real properties."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nst
+from nst.data import ContentBatches
+from nst.errors import NSTError
+from nst.feedforward import load, stylizer_from_training
+from nst.train import TrainConfig, train
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+STARRY = DATA / "styles" / "vangogh_starry_night.jpg"
+WAVE = DATA / "styles" / "hokusai_great_wave.jpg"
+TINY = dict(batch_size=2, image_size=48, style_size=64, width=0.25, learning_rate=1e-2, checkpoint_every=1000)
+
+
+@pytest.fixture(scope="module")
+def content_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("content")
+    for name in ("kodak_kodim01.jpg", "kodak_kodim03.jpg", "skimage_coffee.jpg"):
+        (d / name).write_bytes((DATA / "content" / "train" / name).read_bytes())
+    return d
+
+
+def test_batches_deterministic_and_shaped(content_dir):
+    a = ContentBatches(content_dir, 48, 2, seed=1)
+    b = ContentBatches(content_dir, 48, 2, seed=1)
+    x5 = a.batch(5)
+    assert x5.shape == (2, 48, 48, 3) and x5.dtype == np.float32 and 0 <= x5.min() and x5.max() <= 1
+    np.testing.assert_array_equal(x5, b.batch(5))
+    assert not np.array_equal(a.batch(5), a.batch(6))
+    got = [it for it, _ in a.iterate(3, 7)]
+    assert got == [3, 4, 5, 6]
+    np.testing.assert_array_equal(next(b.iterate(5, 6))[1], x5)
+    a.close(), b.close()
+
+
+def test_content_folder_errors(tmp_path):
+    with pytest.raises(NSTError, match="no such folder"):
+        ContentBatches(tmp_path / "missing", 48, 2)
+    with pytest.raises(NSTError, match="no images"):
+        ContentBatches(tmp_path, 48, 2)
+
+
+def test_two_style_model_lowers_both_styles_losses(content_dir, vgg):
+    res = train([STARRY, WAVE], content_dir, TrainConfig(method="dumoulin", max_iterations=16, **TINY), vgg=vgg,
+                verbose=False)
+    h = res.history
+    assert h.shape == (16, 5) and list(h[:, 0]) == list(range(1, 17))
+    model = stylizer_from_training(res.model, res.meta)
+    assert model.num_styles == 2 and model.styles == ["vangogh_starry_night", "hokusai_great_wave"]
+    # per-style objective on a fixed batch, before (fresh init) and after training
+    from nst.train import perceptual_loss, style_targets
+    import jax.numpy as jnp
+    from flax import nnx
+    from nst.images import load_image
+    from nst.networks import TransformerNet
+
+    cfg = TrainConfig(method="dumoulin", **TINY)
+    grams = style_targets(vgg, [load_image(s, size=64) for s in (STARRY, WAVE)], cfg.style_layers)
+    x = jnp.asarray(ContentBatches(content_dir, 48, 2, seed=99).batch(0))
+    fresh = TransformerNet(res.model.config, nnx.Rngs(cfg.seed))
+    for s in range(2):
+        w = jnp.asarray(np.eye(2, dtype=np.float32)[[s, s]])
+        before = float(perceptual_loss(fresh(x, w), x, w, vgg, grams, cfg)[0])
+        after = float(perceptual_loss(res.model(x, w), x, w, vgg, grams, cfg)[0])
+        assert after < 0.7 * before, (s, before, after)
+
+
+def test_save_load_roundtrip_bit_exact(content_dir, vgg, tmp_path):
+    res = train([STARRY], content_dir, TrainConfig(method="johnson", max_iterations=2, **TINY), vgg=vgg,
+                verbose=False)
+    model = stylizer_from_training(res.model, res.meta)
+    path = model.save(tmp_path / "m.nst")
+    again = nst.load(path)
+    assert type(again).__name__ == "JohnsonStylizer" and again.styles == ["vangogh_starry_night"]
+    from nst.train import flatten_tree
+
+    a, b = flatten_tree(model._params), flatten_tree(again._params)
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    img = DATA / "content" / "eval" / "skimage_chelsea.jpg"
+    np.testing.assert_array_equal(model.stylize(img, style=0, max_size=97), again.stylize(img, style=0, max_size=97))
+    assert again.meta["iterations"] == 2 and again.meta["training"]["image_size"] == 48
+    assert again.stylize(img, style=0, max_size=97).shape == (65, 97, 3)
+
+
+def test_resume_equals_uninterrupted_run(content_dir, vgg, tmp_path):
+    cfg = TrainConfig(method="johnson", max_iterations=6, **{**TINY, "checkpoint_every": 3})
+    full = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False)
+    ck = tmp_path / "run.ckpt"
+    # interrupted after 3 iterations: emulate with a 3-iteration run that leaves its checkpoint
+    part = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False, checkpoint=ck, max_iterations=4)
+    assert ck.exists() and part.history.shape[0] == 4
+    from nst.modelfile import load_tensors
+
+    assert load_tensors(ck)[0]["step"].tolist() == [3]
+    resumed = train([STARRY], content_dir, TrainConfig(max_iterations=6), vgg=vgg, verbose=False, resume=ck)
+    np.testing.assert_array_equal(resumed.history, full.history)
+    from nst.train import flatten_tree
+    from flax import nnx
+
+    a, b = flatten_tree(nnx.state(full.model, nnx.Param)), flatten_tree(nnx.state(resumed.model, nnx.Param))
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_add_style_changes_only_new_rows(content_dir, vgg):
+    from flax import nnx
+    from nst.train import flatten_tree
+
+    res = train([STARRY, WAVE], content_dir, TrainConfig(method="dumoulin", max_iterations=2, **TINY), vgg=vgg,
+                verbose=False)
+    model = stylizer_from_training(res.model, res.meta)
+    scream = DATA / "styles" / "munch_the_scream.jpg"
+    bigger = model.add_style(scream, content=content_dir, max_iterations=3, verbose=False, vgg=vgg)
+    assert bigger.num_styles == 3 and bigger.styles[-1] == "munch_the_scream"
+    old, new = flatten_tree(nnx.state(model.model, nnx.Param)), flatten_tree(nnx.state(bigger.model, nnx.Param))
+    changed_rows = 0
+    for k, v in old.items():
+        if k.split("/")[-2] == "norm":
+            np.testing.assert_array_equal(new[k][:2], v)  # old styles' rows bit-identical
+            changed_rows += int(not np.array_equal(new[k][2], v.mean(axis=0)))
+        else:
+            np.testing.assert_array_equal(new[k], v)  # shared convs bit-identical
+    assert changed_rows > 0  # the new row did train
+
+
+def test_model_file_errors(tmp_path):
+    bad = tmp_path / "bad.nst"
+    bad.write_bytes(b"\x00" * 100)
+    with pytest.raises(NSTError, match="not an nst model file|corrupt"):
+        nst.load(bad)
+    with pytest.raises(NSTError, match="no such model file"):
+        nst.load(tmp_path / "missing.nst")
+    from safetensors.numpy import save_file
+
+    save_file({"x": np.zeros(3, np.float32)}, str(tmp_path / "foreign.nst"))
+    with pytest.raises(NSTError, match="not an nst model"):
+        nst.load(tmp_path / "foreign.nst")
+
+
+def test_truncated_model_file(content_dir, vgg, tmp_path):
+    res = train([STARRY], content_dir, TrainConfig(method="johnson", max_iterations=1, **TINY), vgg=vgg,
+                verbose=False)
+    path = stylizer_from_training(res.model, res.meta).save(tmp_path / "m.nst")
+    data = path.read_bytes()
+    (tmp_path / "t.nst").write_bytes(data[: len(data) // 2])
+    with pytest.raises(NSTError, match="corrupt|truncated|not an nst"):
+        nst.load(tmp_path / "t.nst")
+
+
+def test_two_device_data_parallel_matches_one_device(content_dir, tmp_path):
+    script = (
+        "import sys, numpy as np\n"
+        "from nst.train import train, TrainConfig\n"
+        f"r = train([{str(STARRY)!r}], {str(content_dir)!r}, TrainConfig(method='johnson', max_iterations=3, "
+        "batch_size=2, image_size=48, style_size=64, width=0.25, learning_rate=1e-2), verbose=False)\n"
+        "import jax; print('DEVICES', len(jax.devices())); np.save(sys.argv[1], r.history)\n"
+    )
+    outs = []
+    for n in (1, 2):
+        env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n}")
+        out = tmp_path / f"h{n}.npy"
+        r = subprocess.run([sys.executable, "-c", script, str(out)], env=env, capture_output=True, text=True,
+                           cwd=ROOT)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert f"DEVICES {n}" in r.stdout
+        outs.append(np.load(out))
+    np.testing.assert_allclose(outs[0][:, 1:], outs[1][:, 1:], rtol=2e-4)
+
+
+def test_johnson_needs_exactly_one_style(content_dir):
+    with pytest.raises(NSTError, match="exactly one style"):
+        train([STARRY, WAVE], content_dir, TrainConfig(method="johnson", max_iterations=1, **TINY), verbose=False)
