@@ -38,7 +38,7 @@ def jax_stylize(size: int, repeats: int) -> dict:
 
     net = TransformerNet(NetworkConfig(), nnx.Rngs(0))
     graphdef, params = nnx.split(net, nnx.Param)
-    fwd = jax.jit(lambda p, x, w: nnx.merge(graphdef, p)(x, w))
+    fwd = jax.jit(lambda p, x, w: nnx.merge(graphdef, p)(x, w, inference=True))
     x = jnp.asarray(_image(size))[None]
     w = jnp.ones((1, 1))
     t0 = time.perf_counter()

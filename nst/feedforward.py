@@ -38,7 +38,7 @@ class FeedforwardStylizer(Stylizer):
         self.meta = dict(meta)
         self._graphdef, self._params = nnx.split(model, nnx.Param)
         graphdef = self._graphdef
-        self._forward = jax.jit(lambda params, x, w: nnx.merge(graphdef, params)(x, w))
+        self._forward = jax.jit(lambda params, x, w: nnx.merge(graphdef, params)(x, w, inference=True))
 
     @property
     def styles(self) -> list[str]:

@@ -71,3 +71,10 @@ def test_one_hot_blend_equals_index_selection_and_blends_are_continuous(rng):
     assert change[0] < 0.01 and change[0] < 0.2 * change[1]
     mid = blend([0.5, 0.5, 0.0])
     assert np.abs(mid - outs[0]).mean() < np.abs(outs[1] - outs[0]).mean()
+
+
+def test_inference_fast_path_matches_training_path(rng):
+    net = _perturbed(2)
+    x = jnp.asarray(rng.uniform(size=(2, 37, 53, 3)), jnp.float32)
+    w = jnp.asarray([[1.0, 0.0], [0.3, 0.7]])
+    np.testing.assert_allclose(np.asarray(net(x, w, inference=True)), np.asarray(net(x, w)), atol=2e-5)

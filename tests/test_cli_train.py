@@ -1,0 +1,112 @@
+"""`nst train` and `nst stylize --model`: real tiny runs and their error paths."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nst.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+STYLES = ROOT / "data" / "styles"
+CAT = ROOT / "data" / "content" / "eval" / "skimage_chelsea.jpg"
+TINY = ["--image-size", "48", "--batch-size", "2", "--width", "0.25", "--style-size", "64"]
+
+
+@pytest.fixture(scope="module")
+def content_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("content")
+    for name in ("kodak_kodim01.jpg", "skimage_coffee.jpg"):
+        (d / name).write_bytes((ROOT / "data" / "content" / "train" / name).read_bytes())
+    return d
+
+
+@pytest.fixture(scope="module")
+def two_style_model(content_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("models") / "d2.nst"
+    rc = main(["train", "--method", "dumoulin", "--style", str(STYLES / "vangogh_starry_night.jpg"), "--style",
+               str(STYLES / "hokusai_great_wave.jpg"), "--content-dir", str(content_dir), "--max-iterations", "2",
+               *TINY, "-o", str(out), "-q"])
+    assert rc == 0
+    return out
+
+
+def test_train_writes_model_history_and_no_checkpoint(two_style_model):
+    d = two_style_model.parent
+    assert sorted(p.name for p in d.iterdir()) == ["d2.loss.csv", "d2.loss.png", "d2.nst"]
+    rows = (d / "d2.loss.csv").read_text().splitlines()
+    assert rows[0] == "iteration,loss,content,style,tv" and len(rows) == 3
+
+
+def test_stylize_model_styles_blend_and_all(two_style_model, tmp_path):
+    assert main(["stylize", "--model", str(two_style_model), str(CAT), "--style", "1", "-o",
+                 str(tmp_path / "one.png"), "-q"]) == 0
+    assert np.asarray(Image.open(tmp_path / "one.png")).shape == (300, 451, 3)
+    assert main(["stylize", "--model", str(two_style_model), str(CAT), "--all-styles", "--max-size", "100",
+                 "-o", str(tmp_path / "all"), "-q"]) == 0
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == [
+        "skimage_chelsea_hokusai_great_wave.png", "skimage_chelsea_vangogh_starry_night.png"]
+    assert main(["stylize", "--model", str(two_style_model), str(CAT), "--blend", "0=1,1=3", "--max-size", "64",
+                 "-o", str(tmp_path / "blend.png"), "-q"]) == 0
+    assert Image.open(tmp_path / "blend.png").size == (64, 43)
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "nst.cli", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("extra,match", [
+    (["--style", "5"], r"out of range: this model has 2 styles \(valid indices 0\.\.1\)"),
+    (["--blend", "0=-1"], "non-negative"),
+    (["--blend", "zero=1"], "INDEX=WEIGHT"),
+    (["--style", "starry"], "style index"),
+])
+def test_stylize_model_errors(two_style_model, tmp_path, extra, match):
+    r = _run("stylize", "--model", two_style_model, CAT, *extra, "-o", tmp_path / "o.png")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+    import re
+
+    assert re.search(match, r.stderr), r.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_train_errors(tmp_path, content_dir):
+    star = STYLES / "vangogh_starry_night.jpg"
+    cases = [
+        (["train", "--style", str(star), "--content-dir", str(tmp_path / "nope"), "-o", str(tmp_path / "m.nst")],
+         "no such folder"),
+        (["train", "--style", str(star), "--content-dir", str(tmp_path), "-o", str(tmp_path / "m.nst")], "no images"),
+        (["train", "--style", str(star), "--style", str(star), "--content-dir", str(content_dir), "-o",
+          str(tmp_path / "m.nst")], "exactly one style"),
+        (["train", "--add-style", str(star), "--content-dir", str(content_dir), "-o", str(tmp_path / "m.nst")],
+         "go together"),
+    ]
+    for args, match in cases:
+        r = _run(*args)
+        assert r.returncode == 1, (args, r.stderr)
+        assert match in r.stderr and "Traceback" not in r.stderr
+    bad = tmp_path / "corrupt.nst"
+    bad.write_bytes(b"garbage" * 50)
+    r = _run("stylize", "--model", bad, CAT, "-o", tmp_path / "x.png")
+    assert r.returncode == 1 and "corrupt" in r.stderr and "Traceback" not in r.stderr
+    assert not list(tmp_path.glob("*.nst.*")) and not (tmp_path / "m.nst").exists()
+
+
+def test_reference_models_load_and_stylize():
+    """The committed models: metadata as documented, and they run at an odd size."""
+    import nst
+
+    models = ROOT / "results" / "models"
+    j = nst.load(models / "johnson_starry_night.nst")
+    assert j.method == "johnson" and j.styles == ["vangogh_starry_night"]
+    assert j.meta["network"]["width"] == 1.0 and j.meta["iterations"] > 1000
+    d = nst.load(models / "dumoulin_8styles.nst")
+    assert d.method == "dumoulin" and d.num_styles == 8 and d.parameter_counts()["per_style"] == 3206
+    img = np.random.default_rng(0).uniform(size=(97, 131, 3)).astype(np.float32)
+    out = d.stylize(img, style={0: 0.5, 1: 0.5})
+    assert out.shape == (97, 131, 3)
+    for path in models.glob("*.nst"):
+        assert path.stat().st_size <= 8_000_000
