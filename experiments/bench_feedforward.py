@@ -207,7 +207,11 @@ def main() -> None:
     ap.add_argument("--frameworks", nargs="+", default=["jax", "torch"])
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_feedforward")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--summarize", type=Path, help="only re-render DIR/summary.md from DIR/results.json")
     args = ap.parse_args()
+    if args.summarize:
+        write_summary(args.summarize)
+        return
     if args.child:
         fw, what, n = args.child
         fn = {("jax", "train"): lambda: jax_train(int(n)), ("torch", "train"): lambda: torch_train(int(n))}.get(
@@ -232,26 +236,38 @@ def main() -> None:
                 if ln.startswith("model name")), platform.processor())
     meta = {"command": "python experiments/bench_feedforward.py " + " ".join(sys.argv[1:]), "cpu": cpu,
             "cores": os.cpu_count(), "jax": jax.__version__, "backend": jax.default_backend(),
-            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "device": str(jax.devices()[0].device_kind), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    write_summary(args.out)
+
+
+def write_summary(out: Path) -> None:
+    """Render summary.md from results.json (``--summarize DIR`` redoes only this)."""
+    data = json.loads((out / "results.json").read_text())
+    meta, rows = data["meta"], data["rows"]
     get = lambda fw, what: next((r for r in rows if r["framework"] == fw and r["what"] == what), None)  # noqa: E731
-    lines = [f"Machine: {cpu} ({os.cpu_count()} cores), JAX {jax.__version__} ({jax.default_backend()}). "
-             f"Command: `{meta['command']}`", "",
-             "| stylize, one image | nst (JAX) warm median | nst first call (compile) | PyTorch warm median | ratio JAX/PyTorch |",
-             "|---|---|---|---|---|"]
-    for s in args.sizes:
+    sizes = sorted({int(r["what"]) for r in rows if r["what"].isdigit()})
+    ms = lambda r, k: f"{r[k] * 1000:.1f} ms" if r else "—"  # noqa: E731
+    command = meta["command"].split(" --out ")[0]
+    dev = meta.get("device", "")
+    dev = f"{dev}, host " if dev and dev.lower() != "cpu" else ""
+    lines = [f"Machine: {dev}{meta['cpu']} ({meta['cores']} cores), JAX {meta['jax']} "
+             f"({meta['backend']}). Command: `{command}`", "",
+             "| stylize, one image | nst (JAX) warm median | nst first call (compile) | PyTorch warm median "
+             "| ratio JAX/PyTorch |", "|---|---|---|---|---|"]
+    for s in sizes:
         j, t = get("jax", str(s)), get("torch", str(s))
-        if j and t:
-            lines.append(f"| {s}×{s} | {j['median_s'] * 1000:.0f} ms | {j['first_s']:.1f} s | {t['median_s'] * 1000:.0f} ms "
-                         f"| {j['median_s'] / t['median_s']:.2f} |")
+        ratio = f"{j['median_s'] / t['median_s']:.2f}" if j and t else "—"
+        lines.append(f"| {s}×{s} | {ms(j, 'median_s')} | {j['first_s']:.1f} s | {ms(t, 'median_s')} | {ratio} |"
+                     if j else f"| {s}×{s} | — | — | {ms(t, 'median_s')} | — |")
     j, t = get("jax", "train"), get("torch", "train")
-    if j and t:
+    if j or t:
+        f = lambda r: f"{r['images_per_s']:.2f}" if r else "—"  # noqa: E731
+        ratio = f"{j['step_s'] / t['step_s']:.2f}" if j and t else "—"
         lines += ["", "| training, 256 px, batch 4 | nst (JAX) | PyTorch | ratio of step times JAX/PyTorch |",
-                  "|---|---|---|---|",
-                  f"| images per second | {j['images_per_s']:.2f} | {t['images_per_s']:.2f} | "
-                  f"{j['step_s'] / t['step_s']:.2f} |"]
-    (args.out / "summary.md").write_text("\n".join(lines) + "\n")
+                  "|---|---|---|---|", f"| images per second | {f(j)} | {f(t)} | {ratio} |"]
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
