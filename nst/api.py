@@ -55,14 +55,14 @@ def create(
     from .feedforward import _default_content_dir, stylizer_from_training
     from .train import TrainConfig, train
 
-    unknown = set(options) - {f.name for f in fields(TrainConfig)} - {"checkpoint", "resume", "breakdown"}
+    unknown = set(options) - {f.name for f in fields(TrainConfig)} - {"checkpoint", "resume", "breakdown", "vgg"}
     if unknown:
         raise NSTError(f"unknown option(s) for {method}: {', '.join(sorted(unknown))}")
     if content is None:
         content = _default_content_dir()
     if not isinstance(content, (str, os.PathLike)):
         content = [str(p) for p in expand_sources(content)]
-    train_opts = {k: options.pop(k) for k in ("checkpoint", "resume", "breakdown") if k in options}
+    train_opts = {k: options.pop(k) for k in ("checkpoint", "resume", "breakdown", "vgg") if k in options}
     cfg = TrainConfig(method=method, max_iterations=max_iterations,
                       **({"batch_size": batch_size} if batch_size else {}), **options)
     res = train(style_list, content, cfg, verbose=verbose, **train_opts)

@@ -39,7 +39,7 @@ def test_stylize_several_contents_into_folder(tmp_path, content_path, style_path
 @pytest.mark.parametrize("args,code,match", [
     (["stylize", "missing.jpg", "--style", "{style}", "-o", "{tmp}/o.png"], 1, "missing.jpg: no such file"),
     (["stylize", "{content}", "--style", "{bad}", "-o", "{tmp}/o.png"], 1, "not an image"),
-    (["stylize", "{content}", "-o", "{tmp}/o.png"], 2, "--style"),
+    (["stylize", "{content}", "-o", "{tmp}/o.png"], 1, "at least one --style image"),
     (["stylize", "{content}", "--style", "{style}", "--steps", "0", "-o", "{tmp}/o.png"], 2, "positive integer"),
     (["stylize", "{content}", "--style", "{style}", "--style-weight", "1", "--style-weight", "2",
       "-o", "{tmp}/o.png"], 1, "2 --style-weight values for 1 --style"),

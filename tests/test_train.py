@@ -178,3 +178,14 @@ def test_two_device_data_parallel_matches_one_device(content_dir, tmp_path):
 def test_johnson_needs_exactly_one_style(content_dir):
     with pytest.raises(NSTError, match="exactly one style"):
         train([STARRY, WAVE], content_dir, TrainConfig(method="johnson", max_iterations=1, **TINY), verbose=False)
+
+
+def test_create_trains_feedforward_models_turi_create_style(content_dir, vgg):
+    model = nst.create([STARRY], content_dir, method="johnson", max_iterations=2, verbose=False, vgg=vgg, **TINY)
+    assert model.method == "johnson" and model.meta["iterations"] == 2
+    multi = nst.create([STARRY, WAVE], [content_dir / "kodak_kodim01.jpg"], max_iterations=1, verbose=False,
+                       vgg=vgg, **TINY)
+    assert multi.method == "dumoulin" and multi.num_styles == 2  # Turi Create's model is the default
+    assert "vangogh_starry_night" in multi.summary() and multi.get_styles() == multi.styles
+    with pytest.raises(NSTError, match="unknown option"):
+        nst.create([STARRY], content_dir, method="johnson", epochs=3)
