@@ -137,39 +137,13 @@ def torch_stylize(size: int, repeats: int) -> dict:
 
 
 def torch_train(steps: int) -> dict:
-    import numpy as np
     import torch
-    from safetensors.numpy import load_file
 
-    from nst.weights import CONV_LAYERS, weights_path
+    from experiments.torch_peer import gram, torch_vgg19
 
-    params = load_file(str(weights_path()))
-    convs = []
-    for name, _, cin, cout in CONV_LAYERS[:9]:  # up to conv4_1
-        c = torch.nn.Conv2d(cin, cout, 3, padding=1)
-        c.weight.data = torch.from_numpy(params[f"{name}.weight"].transpose(3, 2, 0, 1).copy())
-        c.bias.data = torch.from_numpy(params[f"{name}.bias"].copy())
-        c.requires_grad_(False)
-        convs.append((name, c))
-    mean = torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
+    vgg = torch_vgg19("relu4_1")
     style_layers = {"relu1_1", "relu2_1", "relu3_1", "relu4_1"}
-
-    def feats(x):
-        x = x.flip(1) * 255 - mean
-        out = {}
-        for name, c in convs:
-            b, k = int(name[4]), int(name[6])
-            x = torch.relu(c(x))
-            out[f"relu{b}_{k}"] = x
-            if (b <= 2 and k == 2) or (b == 3 and k == 4):
-                x = torch.nn.functional.max_pool2d(x, 2)
-        return out
-
-    def gram(f):
-        b, c, h, w = f.shape
-        f = f.reshape(b, c, h * w)
-        return f @ f.transpose(1, 2) / (h * w)
-
+    feats = lambda x: vgg(x, style_layers | {"relu2_2"})  # noqa: E731
     img = torch.from_numpy(_image(256).transpose(2, 0, 1).copy())[None]
     with torch.no_grad():
         targets = {k: gram(v) for k, v in feats(img).items() if k in style_layers}

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 CONTENT = ROOT / "data/content/eval/kodak_kodim23.jpg"
 STYLE = ROOT / "data/styles/vangogh_starry_night.jpg"
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -53,39 +54,11 @@ def run_jax(size: int, optimizer: str, steps: int) -> dict:
 def run_torch(size: int, optimizer: str, steps: int) -> dict:
     import numpy as np
     import torch
-    from safetensors.numpy import load_file
 
-    from nst.weights import CONV_LAYERS, weights_path
+    from experiments.torch_peer import gram, torch_vgg19
 
     torch.manual_seed(0)
-    params = load_file(str(weights_path()))
-    convs = []
-    for name, _, cin, cout in CONV_LAYERS:
-        conv = torch.nn.Conv2d(cin, cout, 3, padding=1)
-        conv.weight.data = torch.from_numpy(params[f"{name}.weight"].transpose(3, 2, 0, 1).copy())
-        conv.bias.data = torch.from_numpy(params[f"{name}.bias"].copy())
-        conv.requires_grad_(False)
-        convs.append((name, conv))
-    mean = torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
-
-    def features(x, wanted):
-        x = x.flip(1) * 255.0 - mean  # RGB -> BGR, Caffe scale
-        out, last = {}, max(int(w[4]) * 10 + int(w[6]) for w in wanted)
-        for name, conv in convs:
-            b, k = int(name[4]), int(name[6])
-            if b * 10 + k > last:
-                break
-            x = torch.relu(conv(x))
-            if f"relu{b}_{k}" in wanted:
-                out[f"relu{b}_{k}"] = x
-            if (b <= 2 and k == 2) or (b > 2 and k == 4):
-                x = torch.nn.functional.max_pool2d(x, 2)
-        return out
-
-    def gram(f):
-        b, c, h, w = f.shape
-        f = f.reshape(b, c, h * w)
-        return f @ f.transpose(1, 2) / (h * w)
+    features = torch_vgg19("relu5_1")
 
     content, style = _images(size)
     to_t = lambda a: torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None]  # noqa: E731
