@@ -189,3 +189,33 @@ def test_create_trains_feedforward_models_turi_create_style(content_dir, vgg):
     assert "vangogh_starry_night" in multi.summary() and multi.get_styles() == multi.styles
     with pytest.raises(NSTError, match="unknown option"):
         nst.create([STARRY], content_dir, method="johnson", epochs=3)
+
+
+def test_ctrl_c_writes_checkpoint_and_resume_continues(content_dir, vgg, tmp_path, monkeypatch):
+    import nst.train as T
+    from nst.modelfile import load_tensors
+
+    cfg = TrainConfig(method="johnson", max_iterations=5, **TINY)
+    real = T.make_train_step
+
+    def interrupting(*args, **kwargs):
+        step, calls = real(*args, **kwargs), {"n": 0}
+
+        def wrapped(state, batch):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise KeyboardInterrupt
+            return step(state, batch)
+
+        return wrapped
+
+    ck = tmp_path / "m.ckpt"
+    monkeypatch.setattr(T, "make_train_step", interrupting)
+    with pytest.raises(T.TrainingInterrupted, match="interrupted at iteration 2.*--resume"):
+        train([STARRY], content_dir, cfg, vgg=vgg, verbose=False, checkpoint=ck)
+    monkeypatch.undo()
+    assert load_tensors(ck)[0]["step"].tolist() == [2]
+    assert [p.name for p in tmp_path.iterdir()] == ["m.ckpt"]  # no temporary files left
+    resumed = train([STARRY], content_dir, TrainConfig(), vgg=vgg, verbose=False, resume=ck)
+    full = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False)
+    np.testing.assert_array_equal(resumed.history, full.history)
