@@ -1,0 +1,45 @@
+"""``python -m experiments list | run NAME [--preset quick|cpu|gpu] [--out DIR] | plot NAME [--out DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from experiments import speed  # noqa: E402,F401 - registers the experiment
+from experiments.runner import PRESETS, REGISTRY, ROOT, read_rows, run  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m experiments")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list")
+    r = sub.add_parser("run")
+    r.add_argument("name", choices=sorted(REGISTRY))
+    r.add_argument("--preset", choices=PRESETS, default="cpu")
+    r.add_argument("--out", type=Path)
+    p = sub.add_parser("plot")
+    p.add_argument("name", choices=sorted(REGISTRY))
+    p.add_argument("--out", type=Path)
+    args = ap.parse_args(argv)
+    if args.cmd == "list":
+        for name, exp in sorted(REGISTRY.items()):
+            print(f"{name:<12} {exp.description}")
+        return 0
+    if args.cmd == "run":
+        run(args.name, args.preset, args.out)
+        return 0
+    out = args.out or ROOT / "results" / args.name
+    rows = read_rows(out / "raw.csv")
+    if not rows:
+        print(f"no raw data in {out}/raw.csv; run the experiment first", file=sys.stderr)
+        return 1
+    for path in REGISTRY[args.name].plot(rows, out):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

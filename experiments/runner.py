@@ -1,0 +1,147 @@
+"""The experiments runner: declarative experiments, resumable runs, raw CSV, tables and figures.
+
+An `Experiment` is a name, a description, per-preset configs (plain dicts), a function listing the
+items a config implies, a function that runs one item and returns its metrics, and a function that
+turns the raw rows into tables and figures.  `run` writes ``OUT/raw.csv`` (one row per finished
+item, appended as each finishes), ``OUT/failures.csv`` (an item that raised is recorded there and
+the run goes on), ``OUT/run.json`` (command, git commit, versions, machine, times) and then calls
+`plot`, which only reads ``raw.csv``: ``python -m experiments plot NAME`` regenerates every table
+and figure without re-running anything.  Running again resumes: items already in ``raw.csv`` are
+skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+PRESETS = ("quick", "cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    description: str
+    presets: dict[str, dict[str, Any]]
+    items: Callable[[dict], list[dict]]  # config -> items (each a dict with a unique "id")
+    run_item: Callable[[dict, dict, dict], dict]  # (item, config, shared cache) -> metrics
+    plot: Callable[[list[dict], Path], list[Path]]  # raw rows, out dir -> files written
+
+
+REGISTRY: dict[str, Experiment] = {}
+
+
+def register(exp: Experiment) -> Experiment:
+    REGISTRY[exp.name] = exp
+    return exp
+
+
+def read_rows(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k, v in r.items():
+            try:
+                r[k] = float(v) if any(c in v for c in ".e") or v.lstrip("-").isdigit() else v
+            except (TypeError, ValueError):
+                pass
+    return rows
+
+
+def _append_row(path: Path, row: dict) -> None:
+    new = not path.exists()
+    fields = list(row)
+    if not new:
+        with open(path, newline="") as f:
+            fields = next(csv.reader(f))
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        if new:
+            w.writeheader()
+        w.writerow(row)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def machine_info() -> dict:
+    import jax
+
+    cpu = platform.processor()
+    try:
+        cpu = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                   if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = ""
+    import flax
+    import numpy
+    import optax
+
+    from nst import __version__
+
+    return {"git_commit": commit, "cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "jax": jax.__version__, "flax": flax.__version__,
+            "optax": optax.__version__, "numpy": numpy.__version__, "nst": __version__,
+            "backend": jax.default_backend(), "devices": [d.device_kind for d in jax.devices()]}
+
+
+def run(name: str, preset: str, out: Path | None = None, verbose: bool = True) -> Path:
+    exp = REGISTRY[name]
+    cfg = exp.presets[preset]
+    out = out or ROOT / "results" / name
+    out.mkdir(parents=True, exist_ok=True)
+    raw, failures = out / "raw.csv", out / "failures.csv"
+    done = {str(r["id"]) for r in read_rows(raw)}
+    items = exp.items(cfg)
+    start = time.strftime("%Y-%m-%d %H:%M:%S")
+    cache: dict = {}
+    for k, item in enumerate(items, 1):
+        if str(item["id"]) in done:
+            if verbose:
+                print(f"[{k}/{len(items)}] {item['id']}: done earlier, skipped", flush=True)
+            continue
+        t0 = time.perf_counter()
+        try:
+            metrics = exp.run_item(item, cfg, cache)
+        except Exception as e:  # noqa: BLE001 - one broken item must not end the run
+            _append_row(failures, {"id": item["id"], "error": f"{type(e).__name__}: {e}",
+                                   "traceback": traceback.format_exc()[-2000:]})
+            if verbose:
+                print(f"[{k}/{len(items)}] {item['id']}: FAILED ({type(e).__name__}: {e})", flush=True)
+            continue
+        row = {**{k2: v for k2, v in item.items() if not isinstance(v, (list, dict))}, **metrics,
+               "item_seconds": round(time.perf_counter() - t0, 3)}
+        _append_row(raw, row)
+        if verbose:
+            print(f"[{k}/{len(items)}] {item['id']}: {time.perf_counter() - t0:.1f} s", flush=True)
+    info = {"experiment": name, "preset": preset, "config": cfg,
+            "command": "python -m experiments " + " ".join(sys.argv[1:]), "start": start,
+            "end": time.strftime("%Y-%m-%d %H:%M:%S"), **machine_info()}
+    (out / "run.json").write_text(json.dumps(info, indent=2, default=str))
+    written = exp.plot(read_rows(raw), out)
+    if verbose:
+        for p in written:
+            print(f"wrote {p}")
+    return out
+
+
+def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"

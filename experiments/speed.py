@@ -1,0 +1,95 @@
+"""Experiment 2 — speed table (Johnson et al. 2016, Table 1 analogue).
+
+Gatys optimisation with N L-BFGS steps against one feedforward pass of the committed Johnson
+reference model, at several sizes; the speed-up is their ratio.  Johnson et al. report roughly
+1000× on a GPU; this reports what is measured on the machine that runs it.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+from experiments.runner import ROOT, Experiment, markdown_table, register
+
+CONTENT = "data/content/eval/kodak_kodim23.jpg"
+STYLE = "data/styles/vangogh_starry_night.jpg"
+MODEL = "results/models/johnson_starry_night.nst"
+
+
+def items(cfg: dict) -> list[dict]:
+    return [{"id": f"{m}-{s}", "method": m, "size": s} for s in cfg["sizes"] for m in ("gatys", "johnson")]
+
+
+def run_item(item: dict, cfg: dict, cache: dict) -> dict:
+    from nst.images import load_image
+
+    size = int(item["size"])
+    content = load_image(ROOT / CONTENT, size=(size, size))
+    if item["method"] == "gatys":
+        from nst.gatys import gatys_transfer
+        from nst.vgg import VGG19
+
+        vgg = cache.setdefault("vgg", VGG19.pretrained())
+        res = gatys_transfer(content, ROOT / STYLE, size=size, steps=cfg["gatys_steps"], vgg=vgg, verbose=False)
+        warm = statistics.median(res.step_seconds) * cfg["gatys_steps"] if res.step_seconds else res.seconds
+        return {"seconds": warm, "first_call_seconds": res.compile_seconds, "wall_seconds": res.seconds,
+                "steps": cfg["gatys_steps"]}
+    import nst
+
+    model = cache.setdefault("johnson", nst.load(ROOT / MODEL))
+    t0 = time.perf_counter()
+    model.stylize(content, style=0)
+    first = time.perf_counter() - t0
+    times = []
+    for _ in range(cfg["repeats"]):
+        t0 = time.perf_counter()
+        model.stylize(content, style=0)
+        times.append(time.perf_counter() - t0)
+    return {"seconds": statistics.median(times), "first_call_seconds": first, "wall_seconds": first + sum(times),
+            "steps": 1}
+
+
+def plot(rows: list[dict], out: Path) -> list[Path]:
+    sizes = sorted({int(r["size"]) for r in rows})
+    get = lambda m, s: next((r for r in rows if r["method"] == m and int(r["size"]) == s), None)  # noqa: E731
+    table = []
+    for s in sizes:
+        g, j = get("gatys", s), get("johnson", s)
+        table.append([f"{s}×{s}", f"{g['seconds']:.2f} s ({int(g['steps'])} steps)" if g else "—",
+                      f"{j['seconds'] * 1000:.1f} ms" if j else "—",
+                      f"{g['seconds'] / j['seconds']:.0f}×" if g and j else "—"])
+    md = out / "summary.md"
+    md.write_text("Gatys (warm time: median step × steps) against one pass of the Johnson reference model "
+                  "(warm median).\n\n" + markdown_table(["size", "Gatys", "feedforward", "speed-up"], table))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.5), dpi=100)
+    for m in ("gatys", "johnson"):
+        pts = [(s, get(m, s)["seconds"]) for s in sizes if get(m, s)]
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=m)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("image side (px)")
+    ax.set_ylabel("time per image (s)")
+    ax.set_title("Stylizing one image: optimisation vs feedforward")
+    ax.legend()
+    fig.tight_layout()
+    png = out / "speed.png"
+    fig.savefig(png)
+    plt.close(fig)
+    return [md, png]
+
+
+EXPERIMENT = register(Experiment(
+    name="speed",
+    description="Gatys N steps vs one feedforward pass at several sizes (Johnson et al. Table 1)",
+    presets={"quick": {"sizes": [64], "gatys_steps": 5, "repeats": 2},
+             "cpu": {"sizes": [256, 512, 1024], "gatys_steps": 500, "repeats": 5},
+             "gpu": {"sizes": [256, 512, 1024], "gatys_steps": 500, "repeats": 20}},
+    items=items, run_item=run_item, plot=plot))

@@ -1,0 +1,51 @@
+"""The experiments runner: the quick preset end to end, plot from saved data, resume, failures recorded."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from experiments.runner import Experiment, read_rows, register, run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_speed_quick_preset_end_to_end_plot_and_resume(tmp_path):
+    out = tmp_path / "speed"
+    r = subprocess.run([sys.executable, "-m", "experiments", "run", "speed", "--preset", "quick", "--out", str(out)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = read_rows(out / "raw.csv")
+    assert sorted(x["id"] for x in rows) == ["gatys-64", "johnson-64"]
+    assert all(x["seconds"] > 0 for x in rows)
+    info = json.loads((out / "run.json").read_text())
+    assert info["preset"] == "quick" and info["backend"] == "cpu" and info["git_commit"] is not None
+    summary = (out / "summary.md").read_text()
+    assert "64×64" in summary and (out / "speed.png").stat().st_size > 1000
+    # plot regenerates identical tables from the saved raw data
+    (out / "summary.md").unlink()
+    r = subprocess.run([sys.executable, "-m", "experiments", "plot", "speed", "--out", str(out)], capture_output=True,
+                       text=True, cwd=ROOT)
+    assert r.returncode == 0 and (out / "summary.md").read_text() == summary
+    # resume: finished items are not recomputed
+    before = (out / "raw.csv").read_text()
+    r = subprocess.run([sys.executable, "-m", "experiments", "run", "speed", "--preset", "quick", "--out", str(out)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and r.stdout.count("done earlier, skipped") == 2
+    assert (out / "raw.csv").read_text() == before
+
+
+def test_a_failing_item_is_recorded_not_fatal(tmp_path):
+    def run_item(item, cfg, cache):
+        if item["id"] == "b":
+            raise ValueError("broken item")
+        return {"value": 1.5}
+
+    register(Experiment("_failing", "test", {"quick": {}}, lambda cfg: [{"id": "a"}, {"id": "b"}, {"id": "c"}],
+                        run_item, lambda rows, out: []))
+    out = run("_failing", "quick", tmp_path / "f", verbose=False)
+    assert [r["id"] for r in read_rows(out / "raw.csv")] == ["a", "c"]
+    fails = read_rows(out / "failures.csv")
+    assert len(fails) == 1 and fails[0]["id"] == "b" and "broken item" in fails[0]["error"]
