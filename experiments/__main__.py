@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from experiments import speed  # noqa: E402,F401 - registers the experiment
+from experiments import interpolation, quality_vs_time, speed  # noqa: E402,F401 - registers the experiments
 from experiments.runner import PRESETS, REGISTRY, ROOT, read_rows, run  # noqa: E402
 
 

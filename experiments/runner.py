@@ -109,7 +109,7 @@ def run(name: str, preset: str, out: Path | None = None, verbose: bool = True) -
     done = {str(r["id"]) for r in read_rows(raw)}
     items = exp.items(cfg)
     start = time.strftime("%Y-%m-%d %H:%M:%S")
-    cache: dict = {}
+    cache: dict = {"out": out}
     for k, item in enumerate(items, 1):
         if str(item["id"]) in done:
             if verbose:

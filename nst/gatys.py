@@ -342,6 +342,27 @@ def gatys_transfer(
     return GatysResult(image, history, losses, time.perf_counter() - t_start, compile_s, step_times)
 
 
+def gatys_loss(image: ImageLike, content: ImageLike, styles: ImageLike | Sequence[ImageLike],
+               style_blend: Sequence[float] | None = None, config: GatysConfig | None = None, *,
+               vgg: VGG19 | None = None, **overrides) -> dict[str, float]:
+    """The Gatys objective (and its terms) of any ``image``, with the targets `gatys_transfer` would use.
+
+    Content is resized to the image's size and each style so its long side is ``style_scale`` ×
+    the image's; lets feedforward outputs be scored on the objective Gatys minimises.
+    """
+    cfg = replace(config or GatysConfig(), **overrides).validate()
+    img = load_image(image)
+    styles = list(styles) if isinstance(styles, (list, tuple)) else [styles]
+    blend = np.ones(len(styles)) if style_blend is None else np.asarray(style_blend, np.float64)
+    vgg = (vgg or VGG19.pretrained(cfg.pooling, max_layer=_deepest(cfg))).with_pooling(cfg.pooling)
+    hw = img.shape[:2]
+    content_l = resize_image(load_image(content), hw)
+    side = max(32, round(cfg.style_scale * max(hw)))
+    targets = _targets(vgg, content_l, [resize_image(load_image(s), side) for s in styles], blend / blend.sum(), cfg)
+    total, terms = gatys_objective(jnp.asarray(img)[None], vgg, targets, cfg)
+    return {**{k: float(v) for k, v in terms.items()}, "total": float(total)}
+
+
 def _finish(x: np.ndarray, content_full: np.ndarray, hw: tuple[int, int], cfg: GatysConfig) -> np.ndarray:
     x = np.clip(np.asarray(x, np.float32), 0.0, 1.0)
     if cfg.preserve_color == "luminance":

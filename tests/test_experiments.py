@@ -49,3 +49,36 @@ def test_a_failing_item_is_recorded_not_fatal(tmp_path):
     assert [r["id"] for r in read_rows(out / "raw.csv")] == ["a", "c"]
     fails = read_rows(out / "failures.csv")
     assert len(fails) == 1 and fails[0]["id"] == "b" and "broken item" in fails[0]["error"]
+
+
+def test_quality_vs_time_quick_preset(tmp_path):
+    out = tmp_path / "qvt"
+    r = subprocess.run([sys.executable, "-m", "experiments", "run", "quality_vs_time", "--preset", "quick", "--out",
+                        str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (row,) = read_rows(out / "raw.csv")
+    assert row["gatys_final"] > 0 and row["johnson_objective"] > 0 and row["dumoulin_objective"] > 0
+    hist = (out / "histories" / f"{row['id']}.csv").read_text().splitlines()
+    assert hist[0] == "iteration,objective,warm_seconds" and len(hist) == 9
+    # the equivalent iteration is consistent with the saved history
+    values = [float(line.split(",")[1]) for line in hist[1:]]
+    k = int(row["johnson_equivalent_iterations"])
+    if k > 0:
+        assert values[k - 1] <= row["johnson_objective"] and all(v > row["johnson_objective"] for v in values[: k - 1])
+    assert "Johnson" in (out / "summary.md").read_text()
+
+
+def test_interpolation_quick_preset(tmp_path):
+    out = tmp_path / "interp"
+    r = subprocess.run([sys.executable, "-m", "experiments", "run", "interpolation", "--preset", "quick", "--out",
+                        str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = read_rows(out / "raw.csv")
+    assert sorted(x["id"] for x in rows) == ["pair-0", "pair-1", "quad-0-0", "quad-0-1", "quad-1-0", "quad-1-1"]
+    from PIL import Image
+
+    assert Image.open(out / "interpolation_quad.png").size[0] > Image.open(out / "interpolation_pair.png").size[0] / 2
+    # the pure-style ends of the pair row are the model's own styles: each is closer to its own painting
+    # than the opposite end is
+    p0, p1 = (next(x for x in rows if x["id"] == f"pair-{k}") for k in (0, 1))
+    assert p1["style_loss_1"] < p0["style_loss_1"]

@@ -81,3 +81,16 @@ def test_config_validation():
                 dict(style_weight=-1.0), dict(content_layers=("relu9_1",)), dict(linesearch="exact")):
         with pytest.raises(NSTError):
             GatysConfig(**bad).validate()
+
+
+def test_gatys_loss_scores_any_image_on_the_same_objective(vgg, content_path, style_path):
+    from nst.gatys import gatys_loss
+
+    res = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, size=48, steps=3)
+    scored = gatys_loss(res.image, content_path, style_path, vgg=vgg, size=48)
+    # the result image is clipped to [0, 1] before scoring, so allow a small difference
+    assert scored["total"] == pytest.approx(res.history[-1], rel=0.05)
+    from nst.images import load_image
+
+    photo = load_image(content_path, size=48)
+    assert gatys_loss(photo, content_path, style_path, vgg=vgg)["content"] == pytest.approx(0.0, abs=1e-3)
