@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.runner import ROOT, Experiment, markdown_table, register
+from experiments.runner import ROOT, Experiment, markdown_table, register, save_figure, subplots
 
 MODELS = {"johnson": {"vangogh_starry_night": "results/models/johnson_starry_night.nst",
                       "hokusai_great_wave": "results/models/johnson_great_wave.nst"},
@@ -62,11 +62,6 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     eq = lambda r, k: (int(r[k]) if r.get(k, "") not in ("", None) and int(r[k]) > 0 else "> all")  # noqa: E731
     table = [[r["id"], f"{r['gatys_final']:.4g}", f"{r.get('johnson_objective', float('nan')):.4g}",
               eq(r, "johnson_equivalent_iterations") if "johnson_objective" in r and r["johnson_objective"] != ""
@@ -80,7 +75,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                       ["photo-style", "Gatys final", "Johnson", "Johnson ≡ Gatys it.", "Dumoulin",
                        "Dumoulin ≡ Gatys it."], table))
     n = len(rows)
-    fig, axes = plt.subplots(n, 2, figsize=(10, 2.8 * n), dpi=90, squeeze=False)
+    fig, axes = subplots(n, 2, figsize=(10, 2.8 * n), dpi=90, squeeze=False)
     for ax_row, r in zip(axes, rows):
         h = np.genfromtxt(out / "histories" / f"{r['id']}.csv", delimiter=",", names=True)
         for ax, x, label in ((ax_row[0], h["iteration"], "L-BFGS iteration"),
@@ -95,11 +90,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
             ax.set_ylabel("Gatys objective")
             ax.set_title(r["id"], fontsize=9)
         ax_row[0].legend(fontsize=8)
-    fig.tight_layout()
-    png = out / "quality_vs_time.png"
-    fig.savefig(png)
-    plt.close(fig)
-    return [md, png]
+    return [md, save_figure(fig, out / "quality_vs_time.png")]
 
 
 EXPERIMENT = register(Experiment(

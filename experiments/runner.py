@@ -140,6 +140,25 @@ def run(name: str, preset: str, out: Path | None = None, verbose: bool = True) -
     return out
 
 
+def subplots(*args: Any, **kwargs: Any):
+    """``matplotlib.pyplot.subplots`` on the headless Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, **kwargs)
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
     fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -14,7 +14,7 @@ import statistics
 import time
 from pathlib import Path
 
-from experiments.runner import ROOT, Experiment, markdown_table, register
+from experiments.runner import ROOT, Experiment, markdown_table, register, save_figure, subplots
 
 CONTENT = "data/content/eval/kodak_kodim23.jpg"
 STYLE = "data/styles/vangogh_starry_night.jpg"
@@ -67,12 +67,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     md = out / "summary.md"
     md.write_text("Gatys (warm time: N steps × the median step time) against one pass of the Johnson reference "
                   "model (warm median).\n\n" + markdown_table(["size", "Gatys", "feedforward", "speed-up"], table))
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.5), dpi=100)
+    fig, ax = subplots(figsize=(5.5, 3.5), dpi=100)
     for m in ("gatys", "johnson"):
         pts = [(s, get(m, s)["seconds"]) for s in sizes if get(m, s)]
         if pts:
@@ -83,11 +78,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     ax.set_ylabel("time per image (s)")
     ax.set_title("Stylizing one image: optimisation vs feedforward")
     ax.legend()
-    fig.tight_layout()
-    png = out / "speed.png"
-    fig.savefig(png)
-    plt.close(fig)
-    return [md, png]
+    return [md, save_figure(fig, out / "speed.png")]
 
 
 EXPERIMENT = register(Experiment(
