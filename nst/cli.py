@@ -235,7 +235,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .feedforward import load, stylizer_from_training
+    from .feedforward import extended_meta, load, stylizer_from_training
     from .train import TrainConfig, TrainingInterrupted, train, write_history
 
     if not args.output:
@@ -277,11 +277,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     model = stylizer_from_training(res.model, res.meta)
     if base is not None:
-        meta = dict(res.meta)
-        meta["iterations_by_style"] = list(base[1].get("iterations_by_style",
-                                                       [base[1].get("iterations")] * (model.num_styles - 1)))
-        meta["iterations_by_style"].append(res.meta["iterations"])
-        model = stylizer_from_training(res.model, meta)
+        model = stylizer_from_training(res.model, extended_meta(base[1], res.meta))
     model.save(out)
     write_history(res.history, out, title=f"{model.method}: {', '.join(model.styles)}")
     if ckpt.exists():

@@ -110,12 +110,18 @@ class DumoulinStylizer(FeedforwardStylizer):
         saved = {k: (tuple(v) if isinstance(v, list) else v) for k, v in self.meta["training"].items()}
         cfg = TrainConfig(**{**saved, "max_iterations": max_iterations or 1000, "time_limit": None})
         res = train([image], content, cfg, base=(self.model, self.meta), verbose=verbose, **options)
-        meta = dict(res.meta)
-        meta["iterations_by_style"] = list(self.meta.get("iterations_by_style", [self.meta.get("iterations")]
-                                                         * self.num_styles)) + [meta["iterations"]]
-        meta["iterations"] = self.meta.get("iterations")
-        meta["training_seconds"] = self.meta.get("training_seconds", 0) + res.meta["training_seconds"]
+        meta = extended_meta(self.meta, res.meta)
         return DumoulinStylizer(res.model, meta)
+
+
+def extended_meta(base_meta: dict, new_meta: dict) -> dict:
+    """Metadata of a model that `add_style` extended: iterations per style, total training time."""
+    meta = dict(new_meta)
+    before = base_meta.get("iterations_by_style") or [base_meta.get("iterations")] * len(base_meta["styles"])
+    meta["iterations_by_style"] = list(before) + [new_meta["iterations"]]
+    meta["iterations"] = base_meta.get("iterations")
+    meta["training_seconds"] = base_meta.get("training_seconds", 0) + new_meta["training_seconds"]
+    return meta
 
 
 def _default_content_dir() -> Path:
