@@ -68,7 +68,8 @@ def main() -> None:
             i, y, _ = c
             v, g = jax.value_and_grad(lambda z: gatys_objective(z, vgg, targets, cfg)[0])(y)
             return i + 1, y - 1e-12 * g, v
-        return jax.lax.while_loop(lambda c: c[0] < 1, body, (0, x, jnp.float32(0)))[2]
+        _, y, v = jax.lax.while_loop(lambda c: c[0] < 1, body, (0, x, jnp.float32(0)))
+        return v, y  # return y too, so the gradient is not optimised away
 
     looped = median_time(jax.jit(in_loop), x)
     rows.append(["Gatys fwd+bwd 256 px: plain jit vs inside lax.while_loop", plain, looped, looped / plain])

@@ -135,8 +135,8 @@ class _Optimiser:
     * ``lbfgs`` with ``linesearch="zoom"``: stock `optax.lbfgs` with its zoom
       line search, the whole step jitted.  Correct, but XLA:CPU runs the
       VGG19 passes inside the line search's ``lax.while_loop`` about 3.7×
-      slower than the same passes outside it (measured here: 1.85 s vs
-      0.50 s per forward+backward at 256 px).
+      slower than the same passes outside it (2.03 s vs 0.55 s per
+      forward+backward at 256 px; experiments/profile_xla_cpu.py).
     * ``lbfgs`` with ``linesearch="backtracking"`` (default): the same
       `optax.lbfgs` direction (two-loop recursion, ``linesearch=None``) and an
       Armijo backtracking line search driven from Python, so every VGG pass
@@ -152,9 +152,9 @@ class _Optimiser:
         self.vgg = vgg
 
         # The VGG weights are closed over, i.e. compile-time constants.  Passing them as
-        # arguments instead costs ~45% more per step on XLA:CPU (0.63 s vs 0.43 s per
-        # forward+backward at 256 px, measured here): with constant weights XLA converts the
-        # kernel layouts (and the flipped kernels of the backward pass) once, at compile time.
+        # arguments instead costs ~16% more per step on XLA:CPU (0.64 s vs 0.55 s per
+        # forward+backward at 256 px, experiments/profile_xla_cpu.py), presumably because XLA
+        # can then prepare the kernel layouts (and the backward pass's flipped kernels) at compile time.
         def value_fn(x, targets):
             return gatys_objective(x, vgg, targets, cfg)[0]
 

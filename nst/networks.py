@@ -87,7 +87,8 @@ def conv_few_outputs(xp: jax.Array, kernel: jax.Array) -> jax.Array:
 
     z = x · K reshaped to (C_in, kh·kw·C_out), then out = Σ_{dy,dx} z[dy:, dx:, (dy, dx)].
     XLA:CPU runs the final 9×9 32→3 conv of the network at ~5 GFLOP/s as a plain
-    convolution; this form is 7.7× faster (0.21 s → 0.028 s at 256², measured here).
+    convolution; this form is 7.6× faster (0.246 s → 0.032 s at 256²;
+    experiments/profile_xla_cpu.py).
     Inference only: its gradient through the shifted slices is very slow.
     """
     kh, kw, cin, cout = kernel.shape
