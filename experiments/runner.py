@@ -61,18 +61,30 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def _append_row(path: Path, row: dict) -> None:
-    new = not path.exists()
+    """Append one row; a row with new columns rewrites the file with the union of the columns."""
     fields = list(row)
-    if not new:
+    if path.exists():
         with open(path, newline="") as f:
-            fields = next(csv.reader(f))
-    with open(path, "a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
-        if new:
-            w.writeheader()
-        w.writerow(row)
+            header = next(csv.reader(f), [])
+        if all(k in header for k in row):
+            with open(path, "a", newline="") as f:
+                csv.DictWriter(f, fieldnames=header, extrasaction="ignore").writerow(row)
+                f.flush()
+                os.fsync(f.fileno())
+            return
+        with open(path, newline="") as f:
+            old_rows = list(csv.DictReader(f))
+        fields = header + [k for k in row if k not in header]
+    else:
+        old_rows = []
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(old_rows + [row])
         f.flush()
         os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def machine_info() -> dict:

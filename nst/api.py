@@ -66,7 +66,7 @@ def create(
     cfg = TrainConfig(method=method, max_iterations=max_iterations,
                       **({"batch_size": batch_size} if batch_size else {}), **options)
     res = train(style_list, content, cfg, verbose=verbose, **train_opts)
-    return stylizer_from_training(res.model, res.meta)
+    return stylizer_from_training(res.model, res.meta, res.history)
 
 
 def load(path: str | os.PathLike) -> Stylizer:

@@ -39,6 +39,17 @@ def _nonneg_float(text: str) -> float:
     return v
 
 
+def _image_size(text: str) -> tuple[int, int]:
+    parts = text.lower().split("x")
+    try:
+        h, w = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 512x384, got {text!r}") from None
+    if h < 64 or w < 64:
+        raise argparse.ArgumentTypeError(f"image size {text!r} is too small: at least 64x64")
+    return h, w
+
+
 def _layers(text: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
@@ -109,6 +120,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--time-limit", type=_nonneg_float, default=None, help="stop (and save) after this many seconds")
     t.add_argument("--breakdown", action="store_true", help="show content and style loss columns")
     t.add_argument("-q", "--quiet", action="store_true")
+
+    e = sub.add_parser("export", help="export a johnson/dumoulin model to ONNX or Core ML",
+                       description="Export a trained model for on-device use (ONNX: float NCHW RGB in [0,1]; "
+                                   "Core ML: RGB images). Multi-style models take an 'index' style-weight input.")
+    e.add_argument("model", help="model file (.nst)")
+    e.add_argument("-o", "--output", required=True, help="output file: NAME.onnx or NAME.mlpackage")
+    e.add_argument("--format", choices=["onnx", "coreml"], default=None,
+                   help="default: from the output suffix (.onnx, .mlpackage)")
+    e.add_argument("--fp16", action="store_true", help="float16 weights (half the file size)")
+    e.add_argument("--image-size", type=_image_size, default=None,
+                   help="fix the input size, e.g. 512x384 (HxW); default flexible, at least 64 px")
+    e.add_argument("--verify", action="store_true",
+                   help="ONNX: compare onnxruntime with the JAX model at 97x131, 256x256, 384x512 (every style)")
+    e.add_argument("-q", "--quiet", action="store_true")
 
     w = sub.add_parser("weights", help="fetch and verify the VGG19 weights; print where they are")
     w.add_argument("--quiet", "-q", action="store_true")
@@ -288,6 +313,38 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .api import load
+    from .export import SUFFIXES, export, resolve_format, verify_onnx
+
+    model = load(args.model)
+    out = Path(args.output)
+    fmt = args.format
+    if fmt is not None and out.suffix.lower() not in (".onnx", ".mlpackage", ".mlmodel"):
+        out = out.with_name(out.name + SUFFIXES[fmt])
+    fmt = resolve_format(out, fmt)
+    precision = "float16" if args.fp16 else "float32"
+    path = export(model, out, format=fmt, precision=precision, image_size=args.image_size)
+    if not args.quiet:
+        print(f"wrote {path} ({fmt}, {precision}, {_size_of(path) / 1e6:.1f} MB)")
+    if args.verify:
+        if fmt != "onnx":
+            print("nst: --verify runs ONNX models only (running Core ML needs macOS)", file=sys.stderr)
+            return 0
+        sizes = [args.image_size] if args.image_size else [(97, 131), (256, 256), (384, 512)]
+        rows = verify_onnx(model, path, sizes=sizes)
+        worst = max(rows, key=lambda r: r["max_abs_diff"])
+        print(f"onnxruntime vs JAX: max |difference| {worst['max_abs_diff']:.2e} on the [0,1] scale "
+              f"({len(rows)} cases; worst {worst['height']}x{worst['width']}, {worst['style']})")
+    return 0
+
+
+def _size_of(path: Path) -> int:
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -299,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"stylize": _cmd_stylize, "train": _cmd_train, "weights": _cmd_weights,
-                "demo": _cmd_demo}[args.command](args)
+                "demo": _cmd_demo, "export": _cmd_export}[args.command](args)
     except NSTError as e:
         print(f"nst: error: {e}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -33,9 +33,11 @@ class FeedforwardStylizer(Stylizer):
 
     method = "feedforward"
 
-    def __init__(self, model: TransformerNet, meta: dict):
+    def __init__(self, model: TransformerNet, meta: dict, history: np.ndarray | None = None):
         self.model = model
         self.meta = dict(meta)
+        # Loss history (iteration, loss, content, style, tv) of the training that produced this object, if any.
+        self.history = history
         self._graphdef, self._params = nnx.split(model, nnx.Param)
         graphdef = self._graphdef
         self._forward = jax.jit(lambda params, x, w: nnx.merge(graphdef, params)(x, w, inference=True))
@@ -111,7 +113,7 @@ class DumoulinStylizer(FeedforwardStylizer):
         cfg = TrainConfig(**{**saved, "max_iterations": max_iterations or 1000, "time_limit": None})
         res = train([image], content, cfg, base=(self.model, self.meta), verbose=verbose, **options)
         meta = extended_meta(self.meta, res.meta)
-        return DumoulinStylizer(res.model, meta)
+        return DumoulinStylizer(res.model, meta, res.history)
 
 
 def extended_meta(base_meta: dict, new_meta: dict) -> dict:
@@ -133,8 +135,8 @@ def _default_content_dir() -> Path:
 STYLIZER_CLASSES = {"johnson": JohnsonStylizer, "dumoulin": DumoulinStylizer}
 
 
-def stylizer_from_training(model: TransformerNet, meta: dict) -> FeedforwardStylizer:
-    return STYLIZER_CLASSES[meta["method"]](model, meta)
+def stylizer_from_training(model: TransformerNet, meta: dict, history: np.ndarray | None = None) -> FeedforwardStylizer:
+    return STYLIZER_CLASSES[meta["method"]](model, meta, history)
 
 
 def load(path: str | os.PathLike) -> FeedforwardStylizer:

@@ -161,6 +161,13 @@ class Stylizer(abc.ABC):
     def save(self, path: str | os.PathLike) -> Path:
         raise NSTError(f"a {self.method} stylizer has no trained state to save")
 
+    def export(self, path: str | os.PathLike, format: str | None = None, precision: str = "float32",
+               image_size: tuple[int, int] | None = None) -> Path:
+        """Write the network as ONNX or Core ML (`nst.export`); only feedforward stylizers have one."""
+        from .export import export
+
+        return export(self, path, format=format, precision=precision, image_size=image_size)
+
     def summary(self) -> str:
         return f"{type(self).__name__}: method={self.method}, styles={self.styles}"
 
