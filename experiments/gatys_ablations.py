@@ -117,7 +117,9 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
           "relu1_1..relu5_1, Gram FᵀF/HW, L-BFGS, no colour preservation). Metrics from the fixed "
           "evaluator (`nst.evaluate`; lower content/style loss = closer to the photo/painting, SSIM of the "
           "luminance with the photo, sliced Wasserstein distance of RGB to the painting) and the default "
-          "Gatys objective of each output. Image grids: one row per style, columns as in the table.\n"]
+          "Gatys objective of each output. Image grids: one row per style, columns as in the table. (Wall "
+          "times are in raw.csv but not compared here: other work shared the machine during this run; "
+          "results/bench_gatys times L-BFGS against Adam per step.)\n"]
     for group in dict.fromkeys(g for g, _, _ in VARIANTS):
         variants = [(label, _key(o)) for g, label, o in VARIANTS if g == group]
         present = [(label, v) for label, v in variants if any(f"{s}-{v}" in by_id for s in styles)]
@@ -133,9 +135,9 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                 if r:
                     table.append([s, label, f"{float(r['eval_content']):.3g}", f"{float(r['eval_style']):.3g}",
                                   f"{float(r['eval_ssim']):.3f}", f"{float(r['eval_color_swd']):.3f}",
-                                  f"{float(r['default_objective']):.3g}", f"{float(r['seconds']):.0f} s"])
+                                  f"{float(r['default_objective']):.3g}"])
         md.append(f"\n## {group}\n\n![{group}]({group}.png)\n\n" + markdown_table(
-            ["style", group, "content loss", "style loss", "SSIM", "colour SWD", "Gatys objective", "time"], table))
+            ["style", group, "content loss", "style loss", "SSIM", "colour SWD", "Gatys objective"], table))
     summary = out / "summary.md"
     summary.write_text("\n".join(md) + "\n")
     return [summary, *written]

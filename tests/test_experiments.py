@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from experiments.runner import Experiment, read_rows, register, run
@@ -82,3 +83,64 @@ def test_interpolation_quick_preset(tmp_path):
     # than the opposite end is
     p0, p1 = (next(x for x in rows if x["id"] == f"pair-{k}") for k in (0, 1))
     assert p1["style_loss_1"] < p0["style_loss_1"]
+
+
+def test_gram_normalisations_are_layer_reweightings(rng):
+    """The Gram-normalisation ablation's premise, against NumPy: the conventions differ per layer by constants."""
+    import jax.numpy as jnp
+
+    from nst.losses import gram_loss, gram_matrix
+
+    h, w, c = 6, 5, 8
+    fa, fb = rng.standard_normal((2, 1, h, w, c)).astype(np.float32)
+    ours = float(gram_loss(gram_matrix(jnp.asarray(fa)), gram_matrix(jnp.asarray(fb)))[0])
+    ra, rb = (f.reshape(-1, c).astype(np.float64) for f in (fa, fb))
+    raw_a, raw_b = ra.T @ ra, rb.T @ rb
+    gatys_e = ((raw_a - raw_b) ** 2).sum() / (4 * c**2 * (h * w) ** 2)  # Gatys et al. 2016, eq. 4
+    chw = (((raw_a - raw_b) / (c * h * w)) ** 2).mean()  # Johnson et al. / pytorch examples
+    raw = ((raw_a - raw_b) ** 2).mean()
+    np.testing.assert_allclose(gatys_e, ours / 4, rtol=1e-4)
+    np.testing.assert_allclose(chw, ours / c**2, rtol=1e-4)
+    np.testing.assert_allclose(raw, ours * (h * w) ** 2, rtol=1e-4)
+
+
+def test_new_experiments_quick_presets(tmp_path):
+    """many_styles, fine_tune, gatys_ablations and export end to end at toy sizes, with real properties."""
+    import experiments.export  # noqa: F401 - registers
+    import experiments.fine_tune  # noqa: F401
+    import experiments.gatys_ablations  # noqa: F401
+    import experiments.many_styles  # noqa: F401
+
+    out = run("many_styles", "quick", tmp_path / "ms", verbose=False)
+    rows = {r["id"]: r for r in read_rows(out / "raw.csv")}
+    assert int(rows["size-1"]["per_style"]) == 3206 and int(rows["size-8"]["per_style"]) == 3206
+    assert int(rows["size-8"]["parameters"]) - int(rows["size-1"]["parameters"]) == 7 * 3206
+    assert rows["budget-dumoulin-vangogh_starry_night"]["model_styles"] == 2
+    assert (out / "budget_style_loss.png").exists() and "What a style costs" in (out / "summary.md").read_text()
+
+    out = run("fine_tune", "quick", tmp_path / "ft", verbose=False)
+    rows = {r["id"]: r for r in read_rows(out / "raw.csv")}
+    assert int(rows["finetune"]["trainable_parameters"]) == 3206
+    assert int(rows["scratch"]["trainable_parameters"]) > 1_600_000
+    assert (out / "histories" / "finetune.csv").exists() and (out / "loss_vs_iterations.png").exists()
+
+    out = run("gatys_ablations", "quick", tmp_path / "ga", verbose=False)
+    rows = read_rows(out / "raw.csv")
+    assert len(rows) == 6  # 4 ratios (one is the default) + 2 extra Gram normalisations
+    from PIL import Image
+
+    cells = {r["id"]: np.asarray(Image.open(out / "cells" / f"{r['id']}.png")) for r in rows}
+    assert len({c.tobytes() for c in cells.values()}) == len(cells)  # every variant changes the result
+
+    out = run("export", "quick", tmp_path / "ex", verbose=False)
+    (row, row16) = read_rows(out / "raw.csv")
+    assert float(row["max_abs_diff"]) <= 2e-3 and float(row16["onnx_bytes"]) < 0.6 * float(row["onnx_bytes"])
+
+
+def test_headline_table_comes_from_committed_runs():
+    from experiments.headline import headline
+
+    text = headline(ROOT / "results")
+    gatys_256 = next(r for r in read_rows(ROOT / "results/speed/raw.csv") if r["id"] == "gatys-256")
+    assert f"{float(gatys_256['seconds']):.0f} s (500 L-BFGS steps)" in text
+    assert "| styles per model | any (no training) | 1 | 8 |" in text
