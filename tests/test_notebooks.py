@@ -1,0 +1,39 @@
+"""Every notebook runs top to bottom without error (NST_QUICK=1: tiny sizes, same code), and stays small."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "notebooks"))
+pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+from execute import execute, notebooks  # noqa: E402
+
+NOTEBOOKS = notebooks()
+
+
+def test_there_are_five_notebooks():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_notebook_is_executed_small_and_clean(path):
+    book = json.loads(path.read_text())
+    code = [c for c in book["cells"] if c["cell_type"] == "code"]
+    assert code and all(c.get("execution_count") for c in code), "commit the notebook executed"
+    assert not any(o.get("output_type") == "error" for c in code for o in c.get("outputs", []))
+    assert path.stat().st_size < 5_000_000
+    text = path.read_text()
+    assert "/work/" not in text and "/home/" not in text and "/tmp/" not in text, "absolute path in outputs"
+    first, last = book["cells"][0], book["cells"][-1]
+    assert "What you will learn" in "".join(first["source"]) and "References" in "".join(last["source"])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_quick_mode(path, monkeypatch):
+    monkeypatch.setenv("NST_QUICK", "1")
+    execute(path, save=False)
