@@ -50,7 +50,8 @@ def read_rows(path: Path) -> list[dict]:
     if not path.exists():
         return []
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+        # an empty cell is a column this row never had (rows of one run may differ): leave it out
+        rows = [{k: v for k, v in r.items() if v != ""} for r in csv.DictReader(f)]
     for r in rows:
         for k, v in r.items():
             try:
@@ -85,6 +86,29 @@ def _append_row(path: Path, row: dict) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def _reset_peak_rss() -> None:
+    """Linux: writing 5 to clear_refs resets the process's peak resident set size (VmHWM)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_mb() -> float | str:
+    """Peak resident memory of this process since the last reset, MB ("" where /proc is missing).
+
+    Per item when the reset works; it includes what earlier items left resident (VGG weights,
+    compiled programs), so it is an upper bound on the item's own footprint.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return ""
 
 
 def machine_info() -> dict:
@@ -128,6 +152,7 @@ def run(name: str, preset: str, out: Path | None = None, verbose: bool = True) -
                 print(f"[{k}/{len(items)}] {item['id']}: done earlier, skipped", flush=True)
             continue
         t0 = time.perf_counter()
+        _reset_peak_rss()
         try:
             metrics = exp.run_item(item, cfg, cache)
         except Exception as e:  # noqa: BLE001 - one broken item must not end the run
@@ -137,7 +162,7 @@ def run(name: str, preset: str, out: Path | None = None, verbose: bool = True) -
                 print(f"[{k}/{len(items)}] {item['id']}: FAILED ({type(e).__name__}: {e})", flush=True)
             continue
         row = {**{k2: v for k2, v in item.items() if not isinstance(v, (list, dict))}, **metrics,
-               "item_seconds": round(time.perf_counter() - t0, 3)}
+               "item_seconds": round(time.perf_counter() - t0, 3), "peak_rss_mb": _peak_rss_mb()}
         _append_row(raw, row)
         if verbose:
             print(f"[{k}/{len(items)}] {item['id']}: {time.perf_counter() - t0:.1f} s", flush=True)

@@ -22,12 +22,26 @@ MODEL = "results/models/johnson_starry_night.nst"
 
 
 def items(cfg: dict) -> list[dict]:
-    return [{"id": f"{m}-{s}", "method": m, "size": s} for s in cfg["sizes"] for m in ("gatys", "johnson")]
+    out = [{"id": f"{m}-{s}", "method": m, "size": s} for s in cfg["sizes"] for m in ("gatys", "johnson")]
+    if cfg.get("train_steps"):
+        out.append({"id": "train-256", "method": "train", "size": 256})
+    return out
+
+
+def _train_item(cfg: dict) -> dict:
+    """The jitted training step of the width-1 network at 256 px, batch 4 (bench_feedforward.jax_train)."""
+    from experiments.bench_feedforward import jax_train
+
+    r = jax_train(cfg["train_steps"])
+    return {"seconds": r["step_s"], "first_call_seconds": r["first_s"], "images_per_second": r["images_per_s"],
+            "steps": cfg["train_steps"], "batch_size": 4}
 
 
 def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     from nst.images import load_image
 
+    if item["method"] == "train":
+        return _train_item(cfg)
     size = int(item["size"])
     content = load_image(ROOT / CONTENT, size=(size, size))
     if item["method"] == "gatys":
@@ -56,7 +70,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:
-    sizes = sorted({int(r["size"]) for r in rows})
+    sizes = sorted({int(r["size"]) for r in rows if r["method"] != "train"})
     get = lambda m, s: next((r for r in rows if r["method"] == m and int(r["size"]) == s), None)  # noqa: E731
     table = []
     for s in sizes:
@@ -64,9 +78,21 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         table.append([f"{s}×{s}", f"{g['seconds']:.2f} s ({int(g['steps'])} steps)" if g else "—",
                       f"{j['seconds'] * 1000:.1f} ms" if j else "—",
                       f"{g['seconds'] / j['seconds']:.0f}×" if g and j else "—"])
+    mem = lambda r: f"{float(r['peak_rss_mb']):.0f} MB" if r and r.get("peak_rss_mb") not in ("", None) else "—"  # noqa: E731
+    for row, s in zip(table, sizes):
+        row += [mem(get("gatys", s)), mem(get("johnson", s))]
     md = out / "summary.md"
-    md.write_text("Gatys (warm time: N steps × the median step time) against one pass of the Johnson reference "
-                  "model (warm median).\n\n" + markdown_table(["size", "Gatys", "feedforward", "speed-up"], table))
+    text = ("Gatys (warm time: N steps × the median step time) against one pass of the Johnson reference "
+            "model (warm median); peak resident memory of the process during each item.\n\n"
+            + markdown_table(["size", "Gatys", "feedforward", "speed-up", "peak memory, Gatys",
+                              "peak memory, feedforward"], table))
+    train = next((r for r in rows if r["method"] == "train"), None)
+    if train:
+        text += (f"\n\nTraining step of the width-1 network, 256 px, batch {int(train['batch_size'])}: "
+                 f"{float(train['images_per_second']):.2f} images/s ({float(train['seconds']):.2f} s per step, "
+                 f"warm median of {int(train['steps']) - 1}; first call {float(train['first_call_seconds']):.1f} s; "
+                 f"peak memory {mem(train)}).\n")
+    md.write_text(text)
     fig, ax = subplots(figsize=(5.5, 3.5), dpi=100)
     for m in ("gatys", "johnson"):
         pts = [(s, get(m, s)["seconds"]) for s in sizes if get(m, s)]
@@ -85,6 +111,7 @@ EXPERIMENT = register(Experiment(
     name="speed",
     description="Gatys N steps vs one feedforward pass at several sizes (Johnson et al. Table 1)",
     presets={"quick": {"sizes": [64], "gatys_steps": 5, "repeats": 2},
-             "cpu": {"sizes": [256, 512, 1024], "gatys_steps": 500, "gatys_timing_steps": 10, "repeats": 5},
-             "gpu": {"sizes": [256, 512, 1024], "gatys_steps": 500, "repeats": 20}},
+             "cpu": {"sizes": [256, 512, 1024], "gatys_steps": 500, "gatys_timing_steps": 10, "repeats": 5,
+                     "train_steps": 6},
+             "gpu": {"sizes": [256, 512, 1024], "gatys_steps": 500, "repeats": 20, "train_steps": 50}},
     items=items, run_item=run_item, plot=plot))
