@@ -9,7 +9,6 @@ machine at each size.  Core ML is built and inspected, not run: that needs macOS
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -25,25 +24,11 @@ def items(cfg: dict) -> list[dict]:
     return [{"id": f"{m}-{p}", "model": m, "precision": p} for m in cfg["models"] for p in ("float32", "float16")]
 
 
-def _size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
-
-
-def _median_time(fn, repeats: int) -> tuple[float, float]:
-    t0 = time.perf_counter()
-    fn()
-    first = time.perf_counter() - t0
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), first
-
-
 def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     import nst
     from nst import export as E
+    from nst.benchmark import warm_median
+    from nst.fileio import path_size
 
     src = ROOT / MODELS[item["model"]]
     model = cache.setdefault(item["model"], nst.load(src))
@@ -51,7 +36,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = model.export(Path(tmp) / "m.onnx", precision=item["precision"])
         coreml_path = model.export(Path(tmp) / "m.mlpackage", precision=item["precision"])
-        row["onnx_bytes"], row["coreml_bytes"] = _size(onnx_path), _size(coreml_path)
+        row["onnx_bytes"], row["coreml_bytes"] = path_size(onnx_path), path_size(coreml_path)
         checks = E.verify_onnx(model, onnx_path, sizes=[tuple(s) for s in cfg["verify_sizes"]])
         row["max_abs_diff"] = max(c["max_abs_diff"] for c in checks)
         row["cases"] = len(checks)
@@ -65,10 +50,10 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         for s in cfg["latency_sizes"]:
             x = rng.random((1, s, s, 3), dtype=np.float32)
             row[f"onnx_ms_{s}"], row[f"onnx_first_ms_{s}"] = (
-                1000 * t for t in _median_time(lambda: E.run_onnx(session, x, weights), cfg["repeats"]))
+                1000 * t for t in warm_median(lambda: E.run_onnx(session, x, weights), cfg["repeats"]))
             if item["precision"] == "float32":  # the JAX model is the same for both precisions
                 row[f"jax_ms_{s}"], row[f"jax_first_ms_{s}"] = (
-                    1000 * t for t in _median_time(lambda: model.stylize_batch(x, weights[None]), cfg["repeats"]))
+                    1000 * t for t in warm_median(lambda: model.stylize_batch(x, weights[None]), cfg["repeats"]))
     return row
 
 

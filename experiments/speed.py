@@ -56,17 +56,12 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
                 "first_call_seconds": res.compile_seconds, "wall_seconds": res.seconds, "steps": cfg["gatys_steps"]}
     import nst
 
+    from nst.benchmark import warm_median
+
     model = cache.setdefault("johnson", nst.load(ROOT / MODEL))
     t0 = time.perf_counter()
-    model.stylize(content, style=0)
-    first = time.perf_counter() - t0
-    times = []
-    for _ in range(cfg["repeats"]):
-        t0 = time.perf_counter()
-        model.stylize(content, style=0)
-        times.append(time.perf_counter() - t0)
-    return {"seconds": statistics.median(times), "first_call_seconds": first, "wall_seconds": first + sum(times),
-            "steps": 1}
+    median, first = warm_median(lambda: model.stylize(content, style=0), cfg["repeats"])
+    return {"seconds": median, "first_call_seconds": first, "wall_seconds": time.perf_counter() - t0, "steps": 1}
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:

@@ -316,6 +316,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from .api import load
     from .export import SUFFIXES, export, resolve_format, verify_onnx
+    from .fileio import path_size
 
     model = load(args.model)
     out = Path(args.output)
@@ -326,7 +327,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     precision = "float16" if args.fp16 else "float32"
     path = export(model, out, format=fmt, precision=precision, image_size=args.image_size)
     if not args.quiet:
-        print(f"wrote {path} ({fmt}, {precision}, {_size_of(path) / 1e6:.1f} MB)")
+        print(f"wrote {path} ({fmt}, {precision}, {path_size(path) / 1e6:.1f} MB)")
     if args.verify:
         if fmt != "onnx":
             print("nst: --verify runs ONNX models only (running Core ML needs macOS)", file=sys.stderr)
@@ -337,12 +338,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
         print(f"onnxruntime vs JAX: max |difference| {worst['max_abs_diff']:.2e} on the [0,1] scale "
               f"({len(rows)} cases; worst {worst['height']}x{worst['width']}, {worst['style']})")
     return 0
-
-
-def _size_of(path: Path) -> int:
-    if path.is_dir():
-        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-    return path.stat().st_size
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

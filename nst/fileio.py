@@ -75,6 +75,14 @@ def atomic_path(path: str | os.PathLike) -> contextlib.AbstractContextManager[Pa
     return _cm()
 
 
+def path_size(path: str | os.PathLike) -> int:
+    """Bytes in a file, or in all files under a folder (an .mlpackage is a folder)."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size
+
+
 def sha256_file(path: str | os.PathLike) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
