@@ -103,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--content-dir", default="data/content/train", help="training photos (default data/content/train)")
     t.add_argument("-o", "--output", help="model file to write (.nst)")
     t.add_argument("--add-style", help="dumoulin: learn this extra style for --from MODEL (only its γ/β rows train)")
-    t.add_argument("--from", dest="base", help="the model --add-style extends")
+    t.add_argument("--from", dest="base",
+                   help="the model --add-style extends; without --add-style, fine-tune all of this model "
+                        "(same --style images) with the options given")
     t.add_argument("--max-iterations", type=_positive_int, default=None)
     t.add_argument("--batch-size", type=_positive_int, default=4)
     t.add_argument("--image-size", type=_positive_int, default=256)
@@ -261,6 +263,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .feedforward import extended_meta, load, stylizer_from_training
+    from dataclasses import replace
+
     from .train import TrainConfig, TrainingInterrupted, train, write_history
 
     if not args.output:
@@ -274,10 +278,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       **overrides).validate()
     out = Path(args.output)
     ckpt = Path(args.checkpoint) if args.checkpoint else out.with_suffix(".ckpt")
-    base = None
-    if args.add_style or args.base:
-        if not (args.add_style and args.base):
-            raise NSTError("--add-style and --from go together")
+    base = init = None
+    if args.add_style:
+        if not args.base:
+            raise NSTError("--add-style needs --from MODEL, the model to extend")
         if args.style:
             raise NSTError("--add-style replaces --style")
         base_model = load(args.base)
@@ -292,10 +296,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if not args.style and not args.resume:
             raise NSTError("give at least one --style image")
         styles = args.style or []
+        if args.base:  # fine-tune a whole trained model
+            init_model = load(args.base)
+            init = (init_model.model, init_model.meta)
+            cfg = replace(cfg, method=init_model.method, width=init_model.model.config.width)
     if args.resume and not styles:
         raise NSTError("--resume needs the same --style images as the original run")
     try:
-        res = train(styles, args.content_dir, cfg, checkpoint=ckpt, resume=args.resume, base=base,
+        res = train(styles, args.content_dir, cfg, checkpoint=ckpt, resume=args.resume, base=base, init=init,
                     verbose=not args.quiet, breakdown=args.breakdown)
     except TrainingInterrupted as e:
         print(f"nst: {e}", file=sys.stderr)

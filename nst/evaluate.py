@@ -13,6 +13,9 @@ All metrics take float RGB images (H, W, 3) in [0, 1].
   style: the mean over ``n_projections`` fixed random unit directions of the mean absolute
   difference of sorted projections (both sampled at 4096 quantiles).  0 = same palette.
 * ``tv``: `nst.losses.total_variation_loss` of the output.
+* ``grid``: `grid_artifact_energy` with period 4, the share of the output's spectral power on a
+  4-px grid — the "dotted" or checkerboard texture a transformer network with two stride-2 stages
+  can learn.  Photos score below 1e-3; a pure 4-px pattern scores 1.
 
 The VGG layers and normalisation are fixed here on purpose, so that Gatys, Johnson and Dumoulin
 outputs are scored on one ruler whatever their own training layers were.
@@ -77,6 +80,45 @@ def sliced_wasserstein_rgb(a: np.ndarray, b: np.ndarray, n_projections: int = 64
     return float(np.abs(qa - qb).mean())
 
 
+def grid_artifact_energy(image: np.ndarray, period: int = 4) -> float:
+    r"""Share of an image's spectral power that sits on a ``period``-pixel grid, averaged over channels.
+
+    For each channel x (mean removed) with power spectrum :math:`P = |\mathrm{FFT}(x)|^2`:
+
+    .. math::  g = \sum_{(u,v) \in \Lambda} P(u, v) \,/\, \sum_{(u,v) \ne 0} P(u, v)
+
+    where Λ holds the frequency bins within ±1 bin of :math:`(a H/p, b W/p)` for integers a, b
+    not both 0: every harmonic of a pattern that repeats every p pixels down and across (a
+    pattern along x only, constant along y, counts too).  The ±1 bins around the origin are
+    the image's own lowest frequencies and are left out of Λ.  A tile repeated exactly gives 1;
+    natural photos below 1e-3; white noise the lattice's share of the bins, 9(p² - 1)/(H W).
+    Our own diagnostic, not from a paper.
+    """
+    a = np.asarray(image, np.float64)
+    if a.ndim == 2:
+        a = a[..., None]
+    h, w = a.shape[:2]
+    if min(h, w) < 2 * period:
+        raise ValueError(f"grid_artifact_energy needs at least {2 * period} px per side, got {h}x{w}")
+    mask = np.zeros((h, w), bool)
+    for i in range(period):
+        for j in range(period):
+            cy, cx = round(i * h / period), round(j * w / period)
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    mask[(cy + dy) % h, (cx + dx) % w] = True
+    for dy in (-1, 0, 1):  # the origin's neighbourhood is the image's own low frequencies, not a grid
+        for dx in (-1, 0, 1):
+            mask[dy % h, dx % w] = False
+    shares = []
+    for c in range(a.shape[2]):
+        x = a[..., c] - a[..., c].mean()
+        p = np.abs(np.fft.fft2(x)) ** 2
+        total = p.sum() - p[0, 0]
+        shares.append(float(p[mask].sum() / total) if total > 0 else 0.0)
+    return float(np.mean(shares))
+
+
 @dataclass
 class Evaluator:
     """Scores stylized images; holds the VGG19 network so repeated calls share it."""
@@ -104,4 +146,5 @@ class Evaluator:
             "ssim": ssim(luminance(out), luminance(content)),
             "color_swd": sliced_wasserstein_rgb(out, style),
             "tv": float(total_variation_loss(jnp.asarray(out)[None])[0]),
+            "grid": grid_artifact_energy(out),
         }

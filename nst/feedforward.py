@@ -84,6 +84,10 @@ class FeedforwardStylizer(Stylizer):
             f"  iterations: {m.get('iterations')}, training time: {m.get('training_seconds', 0):.0f} s, "
             f"final loss: {m.get('final_loss')}",
         ]
+        if m.get("init_from"):
+            f = m["init_from"]
+            lines.append(f"  fine-tuned from a model trained for {f.get('iterations')} iterations "
+                         f"({f.get('training_seconds', 0):.0f} s on {f.get('backend')})")
         return "\n".join(lines)
 
 

@@ -268,6 +268,7 @@ def train(
     checkpoint: str | os.PathLike | None = None,
     resume: str | os.PathLike | None = None,
     base: tuple[TransformerNet, dict] | None = None,
+    init: tuple[TransformerNet, dict] | None = None,
     verbose: bool = True,
     breakdown: bool = False,
     vgg: VGG19 | None = None,
@@ -278,7 +279,11 @@ def train(
 
     ``base=(model, meta)`` adds the styles to an existing multi-style model,
     training only their new γ/β rows (every other parameter stays
-    bit-identical).  ``checkpoint`` is written every ``checkpoint_every``
+    bit-identical).  ``init=(model, meta)`` starts every parameter from a
+    trained model of the same method, styles and width and trains all of
+    them on (fine-tuning with other options, e.g. a total-variation term);
+    the new metadata keeps the earlier run under ``"init_from"``.
+    ``checkpoint`` is written every ``checkpoint_every``
     iterations and on Ctrl-C; ``resume`` continues from one to the same
     result an uninterrupted run gives.
     """
@@ -306,9 +311,24 @@ def train(
 
     # Network: fresh, or an existing model extended by new style rows.
     only_new: int | None = None
+    init_record = ckpt_meta.get("init_from") if ckpt_meta is not None else None
+    if init is not None and base is not None:
+        raise NSTError("a run either adds a style or fine-tunes a whole model, not both")
+    if init is not None:
+        init_model, init_meta = init
+        if init_meta["method"] != cfg.method:
+            raise NSTError(f"cannot fine-tune a {init_meta['method']} model as {cfg.method}")
+        if list(init_meta["style_sha256"]) != [i.sha256 for i in infos]:
+            raise NSTError("fine-tuning needs the style images the model was trained on, in the same order "
+                           f"and at the same style size ({init_meta['training'].get('style_size')} px)")
+        cfg = replace(cfg, width=init_model.config.width)
+        init_record = {k: init_meta.get(k) for k in ("iterations", "training_seconds", "final_loss", "training",
+                                                     "backend", "jax_version", "init_from")}
     if base is None:
         net_cfg = NetworkConfig(num_styles=len(style_imgs), width=cfg.width)
         model = TransformerNet(net_cfg, nnx.Rngs(cfg.seed))
+        if init is not None:
+            nnx.update(model, nnx.state(init[0], nnx.Param))
         all_infos = infos
     else:
         base_model, base_meta = base
@@ -366,9 +386,11 @@ def train(
                    "history": np.asarray(history, np.float64).reshape(-1, 5)}
         meta = model_meta(cfg, net_cfg, all_infos, content_names, int(state.step),
                           history[-1][1] if history else None, time.perf_counter() - t0,
-                          {"checkpoint": {"new_style_sha256": [i.sha256 for i in infos], "only_new": only_new}})
+                          {"checkpoint": {"new_style_sha256": [i.sha256 for i in infos], "only_new": only_new},
+                           **extra})
         save_tensors(checkpoint, tensors, meta)
 
+    extra = {"init_from": init_record} if init_record else {}
     interrupted = False
     n_styles = net_cfg.num_styles
     try:
@@ -397,7 +419,7 @@ def train(
     seconds = time.perf_counter() - t0
     model = nnx.merge(graphdef, jax.device_get(state.params))
     meta = model_meta(cfg, net_cfg, all_infos, content_names, int(state.step),
-                      history[-1][1] if history else None, seconds)
+                      history[-1][1] if history else None, seconds, extra)
     meta["_thumbnails"] = [i.thumbnail for i in all_infos]
     result = TrainResult(model, meta, np.asarray(history, np.float64).reshape(-1, 5), interrupted)
     if interrupted:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nst.evaluate import Evaluator, sliced_wasserstein_rgb, ssim
+from nst.evaluate import Evaluator, grid_artifact_energy, sliced_wasserstein_rgb, ssim
 
 scipy_ndimage = pytest.importorskip("scipy.ndimage")
 scipy_stats = pytest.importorskip("scipy.stats")
@@ -51,7 +51,39 @@ def test_evaluator_orders_content_and_style(vgg, content_path, style_path):
     style = load_image(style_path, size=64)
     same = ev(content, content, style)
     assert same["content"] == pytest.approx(0.0, abs=1e-3) and same["ssim"] == pytest.approx(1.0)
-    assert set(same) == {"content", "style", "ssim", "color_swd", "tv"}
+    assert set(same) == {"content", "style", "ssim", "color_swd", "tv", "grid"}
     styled = ev(np.clip(0.5 * content + 0.5 * load_image(style_path, size=content.shape[:2]), 0, 1), content, style)
     assert styled["style"] < same["style"] and styled["content"] > same["content"]
     assert styled["color_swd"] < same["color_swd"] and styled["ssim"] < same["ssim"]
+
+
+def _smooth(rng, shape):
+    """Low-pass random field: a stand-in for a photo (its power is far from the 4-px lattice)."""
+    from scipy.ndimage import gaussian_filter
+
+    return np.stack([gaussian_filter(rng.random(shape[:2]), 4.0) for _ in range(shape[2])], -1)
+
+
+def test_grid_artifact_energy_separates_grid_from_smooth_and_noise(rng):
+    tile = rng.random((4, 4, 3))
+    assert grid_artifact_energy(np.tile(tile, (24, 40, 1))) == pytest.approx(1.0, abs=1e-12)
+    assert grid_artifact_energy(_smooth(rng, (96, 160, 3))) < 1e-3
+    # white noise: the lattice's share of the frequency bins, 9 (p² - 1) / (H W)
+    noise = np.mean([grid_artifact_energy(rng.random((96, 160, 3))) for _ in range(4)])
+    assert noise == pytest.approx(9 * 15 / (96 * 160), rel=0.15)
+
+
+def test_grid_artifact_energy_is_the_power_share_of_an_added_pattern(rng):
+    smooth = _smooth(rng, (128, 128, 3))
+    smooth = (smooth - smooth.mean((0, 1))) / smooth.std((0, 1))  # unit variance per channel
+    tile = rng.normal(size=(4, 4, 3))
+    pattern = np.tile(tile - tile.mean((0, 1)), (32, 32, 1))
+    pattern /= pattern.std((0, 1))
+    for share in (0.05, 0.3):
+        mixed = np.sqrt(1 - share) * smooth + np.sqrt(share) * pattern
+        assert grid_artifact_energy(mixed) == pytest.approx(share, abs=0.02)
+    # a pattern along x only (constant down the image) is a grid too
+    stripes = np.tile(rng.normal(size=(1, 4, 3)), (64, 32, 1))
+    assert grid_artifact_energy(stripes) > 0.99
+    with pytest.raises(ValueError, match="at least 8 px"):
+        grid_artifact_energy(np.zeros((6, 64, 3)))

@@ -144,3 +144,16 @@ def test_headline_table_comes_from_committed_runs():
     gatys_256 = next(r for r in read_rows(ROOT / "results/speed/raw.csv") if r["id"] == "gatys-256")
     assert f"{float(gatys_256['seconds']):.0f} s (500 L-BFGS steps)" in text
     assert "| styles per model | any (no training) | 1 | 8 |" in text
+
+
+def test_reference_models_quick_preset(tmp_path):
+    """The committed Great Wave model at toy size: the style moves the output toward the painting and
+    away from the photo, and its 4-px grid share is recorded next to the photos' own."""
+    import experiments.reference_models  # noqa: F401
+
+    out = run("reference_models", "quick", tmp_path / "rm", verbose=False)
+    rows = {r["id"]: r for r in read_rows(out / "raw.csv")}
+    photo, styled = rows["photo"], rows["johnson_great_wave-0"]
+    assert int(styled["iterations"]) >= 1000 and float(styled["ssim"]) < 0.99
+    assert 0 <= float(photo["grid"]) < 0.1 and 0 <= float(styled["grid"]) <= float(styled["grid_max"]) <= 1
+    assert (out / "johnson_great_wave.png").exists() and "grid" in (out / "summary.md").read_text()

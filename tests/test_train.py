@@ -219,3 +219,32 @@ def test_ctrl_c_writes_checkpoint_and_resume_continues(content_dir, vgg, tmp_pat
     resumed = train([STARRY], content_dir, TrainConfig(), vgg=vgg, verbose=False, resume=ck)
     full = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False)
     np.testing.assert_array_equal(resumed.history, full.history)
+
+
+def test_fine_tune_starts_from_the_given_model(content_dir, vgg):
+    """init=(model, meta) warm-starts every parameter: at learning rate 0 the result is the model itself."""
+    import jax
+
+    from nst.train import flatten_tree
+    from flax import nnx
+
+    first = train([STARRY], content_dir, TrainConfig(method="johnson", max_iterations=2, **TINY), vgg=vgg,
+                  verbose=False)
+    same = train([STARRY], content_dir, TrainConfig(method="johnson", max_iterations=1, tv_weight=1.0,
+                                                    **{**TINY, "learning_rate": 0.0, "width": 1.0}),
+                 init=(first.model, first.meta), vgg=vgg, verbose=False)
+    a, b = (flatten_tree(nnx.state(m, nnx.Param)) for m in (first.model, same.model))
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    assert same.meta["network"]["width"] == 0.25  # taken from the model, not the config
+    assert same.meta["init_from"]["iterations"] == 2 and same.meta["iterations"] == 1
+    moved = train([STARRY], content_dir, TrainConfig(method="johnson", max_iterations=2, tv_weight=1.0, **TINY),
+                  init=(first.model, first.meta), vgg=vgg, verbose=False)
+    assert same.history[0, 1] == pytest.approx(moved.history[0, 1], rel=1e-6)  # same start, same first batch
+    assert not np.array_equal(jax.tree.leaves(nnx.state(moved.model, nnx.Param))[0],
+                              jax.tree.leaves(nnx.state(first.model, nnx.Param))[0])
+    with pytest.raises(NSTError, match="style images the model was trained on"):
+        train([WAVE], content_dir, TrainConfig(method="johnson", max_iterations=1, **TINY),
+              init=(first.model, first.meta), vgg=vgg, verbose=False)
+    with pytest.raises(NSTError, match="cannot fine-tune a johnson model as dumoulin"):
+        train([STARRY], content_dir, TrainConfig(method="dumoulin", max_iterations=1, **TINY),
+              init=(first.model, first.meta), vgg=vgg, verbose=False)
