@@ -8,6 +8,8 @@
 # iterations, batch 4; Dumoulin: 20k iterations, batch 8; 256 px crops) or when the DEADLINE
 # (seconds from this script's start) minus a saving margin is reached, whichever comes first; the
 # model metadata records the iterations actually done.  A job that has no time left is skipped.
+# TV=γ adds a total-variation term (default 0, what the committed step-1 models used; see
+# experiments/tv_finetune_reference_models.sh for why a later run should set TV=1e7).
 # Each finished job is tarred (model + loss CSV + loss PNG + log) so few files come back.
 set -uo pipefail
 out=${1:?OUT_DIR}
@@ -16,6 +18,7 @@ jobs=("$@")
 [ ${#jobs[@]} -eq 0 ] && jobs=(dumoulin_8styles johnson_starry_night johnson_great_wave add_style)
 deadline=${DEADLINE:-100000}
 margin=${MARGIN:-25}
+tv=${TV:-0}
 work=$(mktemp -d)
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-/tmp/nst-jax-cache}
@@ -28,7 +31,7 @@ train() {  # train NAME ARGS...: one `nst train` run with the time that is left,
     local left=$((deadline - SECONDS - margin))
     if [ "$left" -lt 30 ]; then echo "[skipped $name: ${left} s left]" | tee -a "$out/gpu.txt"; return 1; fi
     local s=$SECONDS
-    python3 -m nst.cli train "$@" --checkpoint-every 1000000 --time-limit "$left" -o "$work/$name.nst" \
+    python3 -m nst.cli train "$@" --tv-weight "$tv" --checkpoint-every 1000000 --time-limit "$left" -o "$work/$name.nst" \
         2>&1 | tee "$work/$name.log"
     local rc=${PIPESTATUS[0]}
     echo "[$name: $((SECONDS - s)) s wall, rc $rc, time limit $left s] nst train $* -o $name.nst" | tee -a "$out/gpu.txt"

@@ -328,7 +328,8 @@ def train(
         net_cfg = NetworkConfig(num_styles=len(style_imgs), width=cfg.width)
         model = TransformerNet(net_cfg, nnx.Rngs(cfg.seed))
         if init is not None:
-            nnx.update(model, nnx.state(init[0], nnx.Param))
+            # copies: the train step donates its buffers, and the caller's model must survive
+            nnx.update(model, jax.tree.map(jnp.array, nnx.state(init[0], nnx.Param)))
         all_infos = infos
     else:
         base_model, base_meta = base

@@ -110,3 +110,27 @@ def test_reference_models_load_and_stylize():
     assert out.shape == (97, 131, 3)
     for path in models.glob("*.nst"):
         assert path.stat().st_size <= 8_000_000
+
+
+def test_train_from_fine_tunes_the_whole_model(two_style_model, content_dir, tmp_path, capsys):
+    """`nst train --from MODEL --style ...` (no --add-style): same method, styles and width; TV term recorded."""
+    from nst.feedforward import load
+
+    s1, s2 = str(STYLES / "vangogh_starry_night.jpg"), str(STYLES / "hokusai_great_wave.jpg")
+    out = tmp_path / "tuned.nst"
+    assert main(["train", "--from", str(two_style_model), "--style", s1, "--style", s2, "--content-dir",
+                 str(content_dir), "--max-iterations", "1", "--tv-weight", "1e7", "--image-size", "48",
+                 "--batch-size", "2", "--style-size", "64", "-o", str(out), "-q"]) == 0
+    tuned, base = load(out), load(two_style_model)
+    assert tuned.method == "dumoulin" and tuned.styles == base.styles
+    assert tuned.meta["network"]["width"] == 0.25 and tuned.meta["training"]["tv_weight"] == 1e7
+    assert tuned.meta["init_from"]["iterations"] == 2 and "fine-tuned from" in tuned.summary()
+    rows = (tmp_path / "tuned.loss.csv").read_text().splitlines()
+    assert len(rows) == 2 and float(rows[1].split(",")[4]) > 0  # the TV column is live
+    capsys.readouterr()
+    assert main(["train", "--from", str(two_style_model), "--style", s2, "--style", s1, "--content-dir",
+                 str(content_dir), "--max-iterations", "1", "-o", str(tmp_path / "x.nst"), "-q"]) == 1
+    assert "style images the model was trained on" in capsys.readouterr().err
+    assert not (tmp_path / "x.nst").exists()
+    assert main(["train", "--add-style", s1, "-o", str(tmp_path / "y.nst"), "-q"]) == 1
+    assert "--add-style needs --from" in capsys.readouterr().err

@@ -157,3 +157,17 @@ def test_reference_models_quick_preset(tmp_path):
     assert int(styled["iterations"]) >= 1000 and float(styled["ssim"]) < 0.99
     assert 0 <= float(photo["grid"]) < 0.1 and 0 <= float(styled["grid"]) <= float(styled["grid_max"]) <= 1
     assert (out / "johnson_great_wave.png").exists() and "grid" in (out / "summary.md").read_text()
+
+
+def test_grid_ablation_quick_preset(tmp_path):
+    """The committed model is scored untouched, then fine-tuned per TV weight: only γ > 0 carries a TV term,
+    and γ = 0 (the control) still changes the network."""
+    import experiments.grid_ablation  # noqa: F401
+
+    out = run("grid_ablation", "quick", tmp_path / "ga", verbose=False)
+    rows = {r["id"]: r for r in read_rows(out / "raw.csv")}
+    assert set(rows) == {"reference", "tv-0", "tv-1e+07"} and "train_tv" not in rows["reference"]
+    assert float(rows["tv-0"]["train_tv"]) == 0 and float(rows["tv-1e+07"]["train_tv"]) > 0
+    assert all(0 <= float(r["grid"]) <= 1 for r in rows.values())
+    assert rows["tv-0"]["grid"] != rows["reference"]["grid"]
+    assert (out / "outputs.png").exists() and "grid" in (out / "summary.md").read_text()

@@ -242,6 +242,7 @@ def test_fine_tune_starts_from_the_given_model(content_dir, vgg):
     assert same.history[0, 1] == pytest.approx(moved.history[0, 1], rel=1e-6)  # same start, same first batch
     assert not np.array_equal(jax.tree.leaves(nnx.state(moved.model, nnx.Param))[0],
                               jax.tree.leaves(nnx.state(first.model, nnx.Param))[0])
+    first.model(np.zeros((1, 32, 32, 3), np.float32), np.ones((1, 1), np.float32))  # still usable (not donated)
     with pytest.raises(NSTError, match="style images the model was trained on"):
         train([WAVE], content_dir, TrainConfig(method="johnson", max_iterations=1, **TINY),
               init=(first.model, first.meta), vgg=vgg, verbose=False)
