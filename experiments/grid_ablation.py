@@ -62,8 +62,9 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     from nst.images import image_grid, load_image, save_image
 
     fmt = lambda r, k: f"{float(r[k]):.4g}" if k in r else "—"  # noqa: E731
-    md = ["The reference model as committed, then fine-tuned from it with each TV weight γ (same iterations, "
-          "same seed); evaluator metrics averaged over the evaluation photos. `grid`: share of spectral "
+    md = ["`reference`: the model the preset names, untouched (cpu/gpu presets: the step-1 H100 Starry Night "
+          "network, γ = 0); then that model fine-tuned with each TV weight γ (same iterations, same seed; "
+          "γ = 0 is the control). Evaluator metrics averaged over the evaluation photos. `grid`: share of spectral "
           "power on a 4-px grid (photos: about 5e-4). Training losses: mean of the last 20 iterations, "
           "weighted as trained.\n",
           markdown_table(["variant", "grid", "style loss", "content loss", "SSIM", "train style", "train content",
@@ -79,8 +80,14 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     written = [save_figure(fig, out / "grid_by_variant.png")]
     cells = [load_image(out / "cells" / f"{r['id']}.png") for r in rows if (out / "cells" / f"{r['id']}.png").exists()]
     if cells:
-        written.append(save_image(image_grid([cells], cell=256), out / "outputs.png"))
-    md.append("\n![grid by variant](grid_by_variant.png)\n\n![outputs, one column per variant](outputs.png)\n")
+        def zoom(im: np.ndarray) -> np.ndarray:  # a 64-px crop at 4x nearest-neighbour: the grid becomes visible
+            s = min(64, *im.shape[:2])
+            y, x = im.shape[0] // 3, im.shape[1] // 3
+            return np.kron(im[y:y + s, x:x + s], np.ones((4, 4, 1), im.dtype))
+
+        written.append(save_image(image_grid([cells, [zoom(c) for c in cells]], cell=256), out / "outputs.png"))
+    md.append("\n![grid by variant](grid_by_variant.png)\n\n![outputs, one column per variant; second row: "
+              "a crop at 4x zoom](outputs.png)\n")
     summary = out / "summary.md"
     summary.write_text("\n".join(md) + "\n")
     return [summary, *written]
