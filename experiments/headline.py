@@ -69,6 +69,13 @@ def headline(results: Path) -> str:
         return f"{text(min(vals))}–{text(max(vals))}" if min(vals) != max(vals) else text(vals[0])
 
     per_style = _by(sizes, id="size-8")
+
+    def training_cell(meta: dict) -> str:
+        from nst.feedforward import training_stages
+
+        return " + ".join(f"{m['iterations']:,} it. in {m['training_seconds']:.0f} s ({m.get('backend', '?')})"
+                          for m in training_stages(meta))
+
     rows = [
         ["time per image, 256 px (CPU)", "{} (500 L-BFGS steps)".format(time_cell("gatys", 256)),
          time_cell("johnson", 256), time_cell("dumoulin", 256)],
@@ -82,15 +89,16 @@ def headline(results: Path) -> str:
          objective("dumoulin_objective")],
         ["worth this many Gatys L-BFGS steps on that objective", "—", equiv("johnson_equivalent_iterations"),
          equiv("dumoulin_equivalent_iterations")],
-        ["… on the networks' own training objective (relu2_2 / relu1_1…relu4_1, β = 1e-5)", "—",
+        ["… on the networks' own training objective (relu2_2 / relu1_1…relu4_1, "
+         f"β = {models['johnson'].meta['training']['style_weight']:g}, "
+         f"γ = {models['johnson'].meta['training']['tv_weight']:g})", "—",
          equiv("johnson_equivalent_iterations", "training"), equiv("dumoulin_equivalent_iterations", "training")],
         ["styles per model", "any (no training)", "1", str(models["dumoulin"].num_styles)],
         ["parameters per style", "—", f"{models['johnson'].parameter_counts()['total']:,}",
          f"{int(per_style['per_style']):,}" if per_style else "—"],
-        ["training (reference model, H100)", "none",
-         f"{models['johnson'].meta['iterations']:,} it. in {models['johnson'].meta['training_seconds']:.0f} s",
-         f"{models['dumoulin'].meta['iterations']:,} it. in {models['dumoulin'].meta['training_seconds']:.0f} s "
-         f"(8 styles)"],
+        ["training (reference model: H100 at the paper's settings, + CPU TV fine-tune)", "none",
+         training_cell(models["johnson"].meta), training_cell(models["dumoulin"].meta)
+         + f" ({models['dumoulin'].num_styles} styles)"],
     ]
     return ("Headline: quality and speed per generation. CPU numbers: "
             f"{machine['cpu']}, {machine['cores']} cores, JAX {machine['jax']} "

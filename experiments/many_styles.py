@@ -94,14 +94,23 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         scores.append(ev(out, photo, style))
         if k == 0:
             save_image(out, cache["out"] / "cells" / f"{item['id']}.png")
+    from nst.feedforward import training_stages
+
+    stages = training_stages(model.meta)  # a fine-tuned reference model: "10000+200" iterations, etc.
+    joined = lambda f: "+".join(str(f(st)) for st in stages)  # noqa: E731
     meta = model.meta
-    train_meta = meta.get("training", {})
     return {"content_loss": float(np.mean([s["content"] for s in scores])),
             "style_loss": float(np.mean([s["style"] for s in scores])),
             "ssim": float(np.mean([s["ssim"] for s in scores])),
-            "model_styles": model.num_styles, "iterations": meta.get("iterations"),
-            "batch_size": train_meta.get("batch_size"), "image_size": train_meta.get("image_size"),
+            "model_styles": model.num_styles, "iterations": joined(lambda st: st.get("iterations")),
+            "batch_size": joined(lambda st: st.get("training", {}).get("batch_size")),
+            "image_size": joined(lambda st: st.get("training", {}).get("image_size")),
             "width": meta.get("network", {}).get("width")}
+
+
+def _ints(v) -> str:
+    """A CSV cell that is a number (3 or 3.0) or stages joined by "+" ("20000+200"), printed as integers."""
+    return "+".join(str(int(float(x))) for x in str(v).split("+"))
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:
@@ -126,8 +135,8 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         md.append(markdown_table(
             ["style", "approach", "styles in model", "iterations", "batch", "crop", "width", "style loss",
              "content loss", "SSIM"],
-            [[r["style"], r["approach"], int(r["model_styles"]), int(r["iterations"]), int(r["batch_size"]),
-              int(r["image_size"]), r["width"], f"{float(r['style_loss']):.4g}", f"{float(r['content_loss']):.4g}",
+            [[r["style"], r["approach"], int(r["model_styles"]), _ints(r["iterations"]), _ints(r["batch_size"]),
+              _ints(r["image_size"]), r["width"], f"{float(r['style_loss']):.4g}", f"{float(r['content_loss']):.4g}",
               f"{float(r['ssim']):.3f}"] for r in sel]))
         fig, ax = subplots(figsize=(6, 3.4), dpi=100)
         x = np.arange(len(styles))

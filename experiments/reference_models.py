@@ -56,11 +56,14 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         out = model.stylize(photo, style=int(item["style_index"]))
         scores.append(ev(out, photo, style))
         save_image(out, cache["out"] / "cells" / f"{item['id']}-{k}.png")
-    meta = model.meta
+    from nst.feedforward import describe_training, training_stages
+
+    stages = training_stages(model.meta)
     return {**{col: float(np.mean([s[m] for s in scores])) for m, col in METRICS.items()},
             "grid_max": float(np.max([s["grid"] for s in scores])), "photos": len(photos),
-            "iterations": meta.get("iterations"), "backend": meta.get("backend"),
-            "training_seconds": meta.get("training_seconds")}
+            "iterations": sum(int(st.get("iterations") or 0) for st in stages),
+            "training": describe_training(model.meta),
+            "training_seconds": sum(float(st.get("training_seconds", 0)) for st in stages)}
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:
@@ -73,9 +76,9 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
           "1 = the photo's structure). `grid` is the share of the output's spectral power on a 4-px grid "
           "(mean and worst photo); "
           + (f"the photos themselves score {float(photo['grid']):.2g}." if photo else "") + "\n",
-          markdown_table(["model", "style", "iterations", "style loss", "content loss", "SSIM", "palette SWD",
+          markdown_table(["model", "style", "training", "style loss", "content loss", "SSIM", "palette SWD",
                           "grid (mean)", "grid (worst)"],
-                         [[r["model"], r["style"], int(r["iterations"]), f"{float(r['style_loss']):.4g}",
+                         [[r["model"], r["style"], r.get("training", r["iterations"]), f"{float(r['style_loss']):.4g}",
                            f"{float(r['content_loss']):.4g}",
                            f"{float(r['ssim']):.3f}", f"{float(r['color_swd']):.3f}", f"{float(r['grid']):.3f}",
                            f"{float(r['grid_max']):.3f}"] for r in sel])]
@@ -85,6 +88,9 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         n = int(cols[0]["photos"])
         cell = lambda r, k: out / "cells" / f"{r['id']}-{k}.png"  # noqa: E731
         grid = [[load_image(cell(r, k)) if cell(r, k).exists() else None for r in cols] for k in range(n)]
+        if len(cols) == 1:  # one style: the photos in rows of four
+            flat = [row[0] for row in grid]
+            grid = [flat[i:i + 4] for i in range(0, n, 4)]
         if any(c is not None for row in grid for c in row):
             written.append(save_image(image_grid(grid, cell=160), out / f"{name}.png"))
             md.append(f"\n![{name}: rows = photos, columns = styles]({name}.png)\n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -87,7 +87,8 @@ class FeedforwardStylizer(Stylizer):
         if m.get("init_from"):
             f = m["init_from"]
             lines.append(f"  fine-tuned from a model trained for {f.get('iterations')} iterations "
-                         f"({f.get('training_seconds', 0):.0f} s on {f.get('backend')})")
+                         f"({f.get('training_seconds', 0):.0f} s on {f.get('backend')}); all stages: "
+                         f"{describe_training(m)}")
         return "\n".join(lines)
 
 
@@ -118,6 +119,27 @@ class DumoulinStylizer(FeedforwardStylizer):
         res = train([image], content, cfg, base=(self.model, self.meta), verbose=verbose, **options)
         meta = extended_meta(self.meta, res.meta)
         return DumoulinStylizer(res.model, meta, res.history)
+
+
+def training_stages(meta: dict) -> list[dict]:
+    """The training runs behind a model's metadata, earliest first.
+
+    A model fine-tuned with ``nst train --from`` keeps the metadata of the run it started from
+    under ``init_from`` (recursively); each stage has ``iterations``, ``training_seconds``,
+    ``backend`` and its ``training`` options.
+    """
+    stages, m = [], meta
+    while m:
+        stages.insert(0, m)
+        m = m.get("init_from")
+    return stages
+
+
+def describe_training(meta: dict) -> str:
+    """One line per model: e.g. ``10,000 it. (gpu, batch 4, TV 0) + 200 it. (cpu, batch 1, TV 1e+07)``."""
+    return " + ".join(f"{s.get('iterations') or 0:,} it. ({s.get('backend', '?')}, batch "
+                      f"{(s.get('training') or {}).get('batch_size', '?')}, TV "
+                      f"{(s.get('training') or {}).get('tv_weight', 0):g})" for s in training_stages(meta))
 
 
 def extended_meta(base_meta: dict, new_meta: dict) -> dict:

@@ -102,7 +102,7 @@ def test_reference_models_load_and_stylize():
     models = ROOT / "results" / "models"
     j = nst.load(models / "johnson_starry_night.nst")
     assert j.method == "johnson" and j.styles == ["vangogh_starry_night"]
-    assert j.meta["network"]["width"] == 1.0 and j.meta["iterations"] > 1000
+    assert j.meta["network"]["width"] == 1.0 and j.meta["init_from"]["iterations"] >= 10_000
     d = nst.load(models / "dumoulin_8styles.nst")
     assert d.method == "dumoulin" and d.num_styles == 8 and d.parameter_counts()["per_style"] == 3206
     img = np.random.default_rng(0).uniform(size=(97, 131, 3)).astype(np.float32)
@@ -110,6 +110,26 @@ def test_reference_models_load_and_stylize():
     assert out.shape == (97, 131, 3)
     for path in models.glob("*.nst"):
         assert path.stat().st_size <= 8_000_000
+
+
+@pytest.mark.parametrize("name", ["johnson_starry_night", "johnson_great_wave", "dumoulin_8styles"])
+def test_reference_models_paper_settings_and_no_grid_texture(name):
+    """Step 1 at the paper's settings (H100), step 2 a TV fine-tune; the outputs carry no 4-px grid
+    (at 256 px the committed models score at most 0.0052, the step-1 Starry Night network 0.13, the photo 0.0012)."""
+    import nst
+    from nst.evaluate import grid_artifact_energy
+
+    model = nst.load(ROOT / "results" / "models" / f"{name}.nst")
+    step1 = model.meta["init_from"]
+    assert step1["training"]["image_size"] == 256 and step1["training"]["tv_weight"] == 0
+    if model.method == "johnson":
+        assert step1["iterations"] >= 10_000 and step1["training"]["batch_size"] >= 4
+    else:
+        assert step1["iterations"] >= 20_000 and step1["training"]["batch_size"] >= 8
+    assert model.meta["training"]["tv_weight"] > 0
+    photo = nst.load_image(ROOT / "data" / "content" / "eval" / "kodak_kodim21.jpg", max_size=256)
+    for k in range(model.num_styles):
+        assert grid_artifact_energy(model.stylize(photo, style=k)) < 0.012, model.styles[k]
 
 
 def test_train_from_fine_tunes_the_whole_model(two_style_model, content_dir, tmp_path, capsys):

@@ -237,6 +237,9 @@ def test_fine_tune_starts_from_the_given_model(content_dir, vgg):
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     assert same.meta["network"]["width"] == 0.25  # taken from the model, not the config
     assert same.meta["init_from"]["iterations"] == 2 and same.meta["iterations"] == 1
+    from nst.feedforward import describe_training
+
+    assert describe_training(same.meta) == "2 it. (cpu, batch 2, TV 0) + 1 it. (cpu, batch 2, TV 1)"
     moved = train([STARRY], content_dir, TrainConfig(method="johnson", max_iterations=2, tv_weight=1.0, **TINY),
                   init=(first.model, first.meta), vgg=vgg, verbose=False)
     assert same.history[0, 1] == pytest.approx(moved.history[0, 1], rel=1e-6)  # same start, same first batch
