@@ -82,7 +82,7 @@ def test_train_errors(tmp_path, content_dir):
         (["train", "--style", str(star), "--style", str(star), "--content-dir", str(content_dir), "-o",
           str(tmp_path / "m.nst")], "exactly one style"),
         (["train", "--add-style", str(star), "--content-dir", str(content_dir), "-o", str(tmp_path / "m.nst")],
-         "go together"),
+         "needs --from"),
     ]
     for args, match in cases:
         r = _run(*args)
