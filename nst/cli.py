@@ -262,9 +262,9 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .feedforward import extended_meta, load, stylizer_from_training
     from dataclasses import replace
 
+    from .feedforward import extended_meta, load, stylizer_from_training
     from .train import TrainConfig, TrainingInterrupted, train, write_history
 
     if not args.output:
