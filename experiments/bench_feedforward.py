@@ -4,7 +4,8 @@
         [--frameworks jax torch] [--out results/bench_feedforward]
 
 * stylize latency: one image (square, ``size``²) through the width-1.0 network, warm median of
-  ``--repeats`` runs; the first (compiling) call is reported separately;
+  ``--repeats`` runs; the first (compiling) call is reported separately.  nst is timed twice: the
+  bare network (what PyTorch runs) and with the 16-px reflection border `stylize` adds;
 * training throughput: images per second of the full training step (network forward+backward,
   VGG19 perceptual loss to relu4_1, Adam) at 256 px, batch 4.
 
@@ -34,22 +35,27 @@ def jax_stylize(size: int, repeats: int) -> dict:
     import jax.numpy as jnp
     from flax import nnx
 
-    from nst.networks import NetworkConfig, TransformerNet
+    from nst.networks import STYLIZE_BORDER, NetworkConfig, TransformerNet
 
     net = TransformerNet(NetworkConfig(), nnx.Rngs(0))
     graphdef, params = nnx.split(net, nnx.Param)
-    fwd = jax.jit(lambda p, x, w: nnx.merge(graphdef, p)(x, w, inference=True))
+    fwd = jax.jit(lambda p, x, w, b: nnx.merge(graphdef, p)(x, w, inference=True, border=b), static_argnums=3)
     x = jnp.asarray(_image(size))[None]
     w = jnp.ones((1, 1))
-    t0 = time.perf_counter()
-    fwd(params, x, w).block_until_ready()
-    first = time.perf_counter() - t0
-    times = []
-    for _ in range(repeats):
+    out = {}
+    # border 0: the bare network, as PyTorch runs it; STYLIZE_BORDER: what `stylize` runs (reflection
+    # border cropped off again, see nst/networks.py)
+    for key, border in (("", 0), ("border_", STYLIZE_BORDER)):
         t0 = time.perf_counter()
-        fwd(params, x, w).block_until_ready()
-        times.append(time.perf_counter() - t0)
-    return {"first_s": first, "median_s": statistics.median(times)}
+        fwd(params, x, w, border).block_until_ready()
+        out[key + "first_s"] = time.perf_counter() - t0
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fwd(params, x, w, border).block_until_ready()
+            times.append(time.perf_counter() - t0)
+        out[key + "median_s"] = statistics.median(times)
+    return out
 
 
 def jax_train(steps: int) -> dict:
@@ -204,13 +210,15 @@ def main() -> None:
         row = {"framework": fw, "what": what, **json.loads(line[0][7:])}
         rows.append(row)
         print(json.dumps(row), flush=True)
+    from nst import xla_flags  # the children's XLA setting: `import nst` configures it the same way there
+
     import jax
 
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor())
     meta = {"command": "python experiments/bench_feedforward.py " + " ".join(sys.argv[1:]), "cpu": cpu,
             "cores": os.cpu_count(), "jax": jax.__version__, "backend": jax.default_backend(),
-            "device": str(jax.devices()[0].device_kind), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "device": str(jax.devices()[0].device_kind), "xla": xla_flags.status, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     write_summary(args.out)
@@ -227,14 +235,15 @@ def write_summary(out: Path) -> None:
     dev = meta.get("device", "")
     dev = f"{dev}, host " if dev and dev.lower() != "cpu" else ""
     lines = [f"Machine: {dev}{meta['cpu']} ({meta['cores']} cores), JAX {meta['jax']} "
-             f"({meta['backend']}). Command: `{command}`", "",
+             f"({meta['backend']}; XLA:CPU {meta.get('xla', 'jaxlib defaults')}). Command: `{command}`", "",
              "| stylize, one image | nst (JAX) warm median | nst first call (compile) | PyTorch warm median "
-             "| ratio JAX/PyTorch |", "|---|---|---|---|---|"]
+             "| ratio JAX/PyTorch | nst `stylize` path (16-px border) |", "|---|---|---|---|---|---|"]
     for s in sizes:
         j, t = get("jax", str(s)), get("torch", str(s))
         ratio = f"{j['median_s'] / t['median_s']:.2f}" if j and t else "—"
-        lines.append(f"| {s}×{s} | {ms(j, 'median_s')} | {j['first_s']:.1f} s | {ms(t, 'median_s')} | {ratio} |"
-                     if j else f"| {s}×{s} | — | — | {ms(t, 'median_s')} | — |")
+        bordered = ms(j, "border_median_s") if j and "border_median_s" in j else "—"
+        lines.append(f"| {s}×{s} | {ms(j, 'median_s')} | {j['first_s']:.1f} s | {ms(t, 'median_s')} | {ratio} "
+                     f"| {bordered} |" if j else f"| {s}×{s} | — | — | {ms(t, 'median_s')} | — | — |")
     j, t = get("jax", "train"), get("torch", "train")
     if j or t:
         f = lambda r: f"{r['images_per_s']:.2f}" if r else "—"  # noqa: E731

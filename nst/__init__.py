@@ -15,7 +15,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .api import METHODS, create, load
+from . import xla_flags  # noqa: E402  (first: it must run before JAX starts)
+
+xla_flags.configure()  # YNNPACK off on XLA:CPU (see nst/xla_flags.py)
+
+from .api import METHODS, create, load  # noqa: E402
 from .errors import NSTError
 from .images import load_image, save_image
 from .stylizer import StylizedImage, Stylizer

@@ -29,6 +29,16 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
+    return v
+
+
 def _nonneg_float(text: str) -> float:
     try:
         v = float(text)
@@ -71,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--all-styles", action="store_true", help="--model: one output per style (the default)")
     s.add_argument("--max-size", type=_positive_int, default=None,
                    help="--model: shrink inputs so their long side is at most this (default: full size)")
+    s.add_argument("--border", type=_nonneg_int, default=None,
+                   help="--model: reflection px padded around each picture and cropped off (default 16; "
+                        "0 = the bare network, which may draw a line along the edges)")
     s.add_argument("--style-weight", action="append", type=_nonneg_float, default=None,
                    help="blend weight of each --style, in order (default equal; normalised to sum 1)")
     s.add_argument("-o", "--output", required=True,
@@ -202,6 +215,8 @@ def _cmd_stylize_model(args: argparse.Namespace) -> int:
     from .stylizer import resolve_styles
 
     resolve_styles(style, model.num_styles)  # validate before any work
+    if args.border is not None:
+        model.border = args.border
     results = model.stylize(sources, style=style, max_size=args.max_size)
     names = [f"{r.content_name}_{r.style_name}" for r in results]
     outs = _output_paths(args.output, names)
@@ -222,6 +237,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         raise NSTError("gatys needs at least one --style image (or give --model)")
     if args.blend or args.all_styles:
         raise NSTError("--blend and --all-styles need --model; for gatys use --style-weight")
+    if args.max_size is not None or args.border is not None:
+        raise NSTError("--max-size and --border need --model; for gatys use --size")
 
     if args.style_weight is not None and len(args.style_weight) != len(args.style):
         raise NSTError(f"{len(args.style_weight)} --style-weight values for {len(args.style)} --style images")

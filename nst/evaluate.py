@@ -119,6 +119,34 @@ def grid_artifact_energy(image: np.ndarray, period: int = 4) -> float:
     return float(np.mean(shares))
 
 
+def border_line_contrast(image: np.ndarray, depth: int = 2, interior: int = 8) -> float:
+    r"""How much an image's outermost rows/columns differ from their neighbours, relative to its inside.
+
+    For each side, with :math:`d_r` the mean absolute difference between row r and row r + 1
+    counted from that side (over the row's pixels and channels):
+
+    .. math::  c = \max_{\text{sides}} \; \max_{r < \text{depth}} d_r \,/\, \operatorname{median}_{r \ge \text{interior}} d_r
+
+    About 1 where the border looks like the rest of the picture; a line drawn along an edge (as
+    some trained transformer networks draw a 1–2 px coloured one) gives several.  Photos vary
+    (a dark frame or a sharp edge at the border scores high too), so compare an image with
+    itself under a change, as results/border does.  Our own diagnostic, not from a paper.
+    """
+    a = np.asarray(image, np.float64)
+    if a.ndim == 2:
+        a = a[..., None]
+    if min(a.shape[:2]) < 2 * interior + 4:
+        raise ValueError(f"border_line_contrast needs at least {2 * interior + 4} px per side, got "
+                         f"{a.shape[0]}x{a.shape[1]}")
+    worst = 0.0
+    for side in (a, a[::-1], a.transpose(1, 0, 2), a.transpose(1, 0, 2)[::-1]):
+        d = np.abs(np.diff(side, axis=0)).mean(axis=(1, 2))
+        ref = float(np.median(d[interior:-interior]))
+        if ref > 0:
+            worst = max(worst, float(d[:depth].max()) / ref)
+    return worst
+
+
 @dataclass
 class Evaluator:
     """Scores stylized images; holds the VGG19 network so repeated calls share it."""

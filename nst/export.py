@@ -11,9 +11,10 @@ Both formats follow Turi Create's Core ML convention for style transfer:
 * output ``stylizedImage``: ONNX — float32 NCHW in [0, 1]; Core ML — an RGB
   image (0..255).
 
-Height and width are flexible (any size from 64 px; the graph pads to a
-multiple of 4 by reflection and crops back, exactly as the JAX network does)
-unless ``image_size`` fixes them.
+Height and width are flexible (any size from 64 px) unless ``image_size``
+fixes them.  The graph reflect-pads the picture by the stylizer's ``border``
+(16 px by default, `nst.networks.STYLIZE_BORDER`) and up to a multiple of 4,
+and crops back, exactly as the JAX network does.
 
 The network topology is walked once (`_emit_network`) and written by two small
 backends (`_OnnxBackend`, `_CoreMLBackend`), so the two files hold the same
@@ -81,9 +82,11 @@ def network_parameters(stylizer: "FeedforwardStylizer") -> list[dict[str, Any]]:
     return units
 
 
-def _emit_network(b: Any, image: Any, index: Any, units: list[dict[str, Any]]) -> Any:
+def _emit_network(b: Any, image: Any, index: Any, units: list[dict[str, Any]], border: int) -> Any:
     """The topology of `nst.networks.TransformerNet.__call__`, written against a backend ``b``."""
-    x, hw = b.pad_to_multiple(image, 4)  # two stride-2 convs then two ×2 upsamplings
+    # Reflection border (as `FeedforwardStylizer.border`), then to a multiple of 4 for the two
+    # stride-2 convs and two ×2 upsamplings; one pad, exactly as the JAX network pads.
+    x, hw = b.pad_for_network(image, 4, border)
     skip = None
     for u in units:
         if u["role"] == "res_a":
@@ -99,7 +102,7 @@ def _emit_network(b: Any, image: Any, index: Any, units: list[dict[str, Any]]) -
             x = b.add(skip, x)  # no activation after the add
         else:
             x = b.sigmoid(x)
-    return b.crop(x, hw)
+    return b.crop(x, hw, border)
 
 
 # --------------------------------------------------------------------------- ONNX
@@ -138,18 +141,22 @@ class _OnnxBackend:
             self.initializers.append(self.numpy_helper.from_array(value, name))
         return name
 
-    def pad_to_multiple(self, x: str, m: int) -> tuple[str, Any]:
+    def pad_for_network(self, x: str, m: int, border: int) -> tuple[str, Any]:
+        """Reflect-pad ``border`` on every side and, after, up to a multiple of ``m``."""
         if self.static_hw is not None:
             h, w = self.static_hw
-            ph, pw = (-h) % m, (-w) % m
-            if ph or pw:
-                x = self.node("Pad", [x, self.const(np.array([0, 0, 0, 0, 0, 0, ph, pw], np.int64))], mode="reflect")
+            ph, pw = (-(h + 2 * border)) % m, (-(w + 2 * border)) % m
+            if border or ph or pw:
+                pads = np.array([0, 0, border, border, 0, 0, border + ph, border + pw], np.int64)
+                x = self.node("Pad", [x, self.const(pads)], mode="reflect")
             return x, (h, w)
         shape = self.node("Shape", [x])
         hw = self.node("Slice", [shape, self.const(np.array([2], np.int64)), self.const(np.array([4], np.int64))])
         mod = self.const(np.array(m, np.int64))
-        pad_hw = self.node("Mod", [self.node("Sub", [mod, self.node("Mod", [hw, mod])]), mod])
-        pads = self.node("Concat", [self.const(np.zeros(6, np.int64)), pad_hw], axis=0)
+        padded = self.node("Add", [hw, self.const(np.array(2 * border, np.int64))])
+        pad_hw = self.node("Mod", [self.node("Sub", [mod, self.node("Mod", [padded, mod])]), mod])
+        end = self.node("Add", [pad_hw, self.const(np.array(border, np.int64))])
+        pads = self.node("Concat", [self.const(np.array([0, 0, border, border, 0, 0], np.int64)), end], axis=0)
         return self.node("Pad", [x, pads], mode="reflect"), hw
 
     def reflect_pad(self, x: str, p: int) -> str:
@@ -185,12 +192,13 @@ class _OnnxBackend:
         return self.node("Resize", [x, "", scales], mode="nearest", coordinate_transformation_mode="asymmetric",
                          nearest_mode="floor")
 
-    def crop(self, x: str, hw: Any) -> str:
+    def crop(self, x: str, hw: Any, border: int) -> str:
         if isinstance(hw, tuple):
-            ends = self.const(np.array(hw, np.int64))
+            ends = self.const(np.array(hw, np.int64) + border)
         else:
-            ends = hw
-        return self.node("Slice", [x, self.const(np.zeros(2, np.int64)), ends, self.const(np.array([2, 3], np.int64))])
+            ends = self.node("Add", [hw, self.const(np.array(border, np.int64))])
+        starts = self.const(np.full(2, border, np.int64))
+        return self.node("Slice", [x, starts, ends, self.const(np.array([2, 3], np.int64))])
 
 
 def export_metadata(stylizer: "FeedforwardStylizer") -> dict[str, str]:
@@ -204,6 +212,7 @@ def export_metadata(stylizer: "FeedforwardStylizer") -> dict[str, str]:
         "num_styles": str(stylizer.num_styles),
         "iterations": str(meta.get("iterations")),
         "width": str(meta.get("network", {}).get("width")),
+        "border": str(stylizer.border),  # reflection pixels padded around the picture and cropped off
         "nst_version": __version__,
         "input_convention": "image: RGB in [0,1], NCHW float32 (ONNX) or an RGB image (Core ML); "
                             "index: style weights, one-hot selects, others blend",
@@ -236,7 +245,7 @@ def onnx_model(stylizer: "FeedforwardStylizer", precision: str = "float32",
     if stylizer.num_styles > 1:
         index = "index"
         inputs.append(helper.make_tensor_value_info("index", TensorProto.FLOAT, [stylizer.num_styles]))
-    out = _emit_network(b, "image", index, network_parameters(stylizer))
+    out = _emit_network(b, "image", index, network_parameters(stylizer), stylizer.border)
     b.nodes.append(helper.make_node("Identity", [out], ["stylizedImage"], name="output"))
     outputs = [helper.make_tensor_value_info("stylizedImage", TensorProto.FLOAT, ["batch", 3, h, w])]
     graph = helper.make_graph(b.nodes, f"nst_{stylizer.method}", inputs, outputs, b.initializers)
@@ -262,20 +271,22 @@ class _CoreMLBackend:
     def __init__(self, mb: Any, static_hw: tuple[int, int] | None):
         self.mb, self.static_hw = mb, static_hw
 
-    def pad_to_multiple(self, x: Any, m: int) -> tuple[Any, Any]:
+    def pad_for_network(self, x: Any, m: int, border: int) -> tuple[Any, Any]:
         mb = self.mb
         if self.static_hw is not None:
             h, w = self.static_hw
-            ph, pw = (-h) % m, (-w) % m
-            if ph or pw:
-                x = mb.pad(x=x, pad=np.array([0, ph, 0, pw], np.int32), mode="reflect")
+            ph, pw = (-(h + 2 * border)) % m, (-(w + 2 * border)) % m
+            if border or ph or pw:  # (before, after) per spatial axis
+                x = mb.pad(x=x, pad=np.array([border, border + ph, border, border + pw], np.int32), mode="reflect")
             return x, (h, w)
         hw = mb.slice_by_index(x=mb.shape(x=x), begin=[2], end=[4])
-        pad_hw = mb.mod(x=mb.sub(x=np.int32(m), y=mb.mod(x=hw, y=np.int32(m))), y=np.int32(m))
-        zero = np.zeros(1, np.int32)
+        padded = mb.add(x=hw, y=np.int32(2 * border))
+        pad_hw = mb.add(x=mb.mod(x=mb.sub(x=np.int32(m), y=mb.mod(x=padded, y=np.int32(m))), y=np.int32(m)),
+                        y=np.int32(border))
+        before = np.full(1, border, np.int32)
         ph = mb.slice_by_index(x=pad_hw, begin=[0], end=[1])
         pw = mb.slice_by_index(x=pad_hw, begin=[1], end=[2])
-        pads = mb.concat(values=[np.zeros(4, np.int32), zero, ph, zero, pw], axis=0)  # (before, after) per axis
+        pads = mb.concat(values=[np.zeros(4, np.int32), before, ph, before, pw], axis=0)  # (before, after) per axis
         return mb.pad(x=x, pad=pads, mode="reflect"), hw
 
     def reflect_pad(self, x: Any, p: int) -> Any:
@@ -308,14 +319,14 @@ class _CoreMLBackend:
     def upsample2(self, x: Any) -> Any:
         return self.mb.upsample_nearest_neighbor(x=x, scale_factor_height=2, scale_factor_width=2)
 
-    def crop(self, x: Any, hw: Any) -> Any:
+    def crop(self, x: Any, hw: Any, border: int) -> Any:
         mb = self.mb
+        begin = np.array([0, 0, border, border], np.int32)
         if isinstance(hw, tuple):
-            end = np.array([0, 3, hw[0], hw[1]], np.int32)
-            return mb.slice_by_index(x=x, begin=np.zeros(4, np.int32), end=end,
-                                     end_mask=[True, True, False, False])
-        end = mb.concat(values=[np.zeros(2, np.int32), hw], axis=0)
-        return mb.slice_by_index(x=x, begin=np.zeros(4, np.int32), end=end, end_mask=[True, True, False, False])
+            end = np.array([0, 3, hw[0] + border, hw[1] + border], np.int32)
+        else:
+            end = mb.concat(values=[np.zeros(2, np.int32), mb.add(x=hw, y=np.int32(border))], axis=0)
+        return mb.slice_by_index(x=x, begin=begin, end=end, end_mask=[True, True, False, False])
 
 
 @contextlib.contextmanager
@@ -349,7 +360,7 @@ def coreml_model(stylizer: "FeedforwardStylizer", precision: str = "float32",
     backend = _CoreMLBackend(mb, static_hw)
 
     def body(image: Any, index: Any = None) -> Any:
-        y = _emit_network(backend, image, index, units)
+        y = _emit_network(backend, image, index, units, stylizer.border)
         return mb.mul(x=y, y=np.float32(255.0), name="stylizedImage")  # image output: 0..255
 
     program = mb.program(input_specs=specs, opset_version=ct.target.iOS16)(

@@ -20,7 +20,7 @@ from flax import nnx
 from .errors import NSTError
 from .images import ImageLike
 from .modelfile import load_tensors, save_tensors
-from .networks import NetworkConfig, TransformerNet, count_params
+from .networks import STYLIZE_BORDER, NetworkConfig, TransformerNet, count_params
 from .stylizer import StyleSpec, Stylizer
 from .train import flatten_tree, unflatten_like
 
@@ -40,14 +40,20 @@ class FeedforwardStylizer(Stylizer):
         self.history = history
         self._graphdef, self._params = nnx.split(model, nnx.Param)
         graphdef = self._graphdef
-        self._forward = jax.jit(lambda params, x, w: nnx.merge(graphdef, params)(x, w, inference=True))
+        # Reflection pixels added around each picture and cropped off again (networks.STYLIZE_BORDER);
+        # exports carry the same border.  0 gives the bare network.
+        self.border = STYLIZE_BORDER
+        self._forward = jax.jit(lambda params, x, w, border: nnx.merge(graphdef, params)(x, w, inference=True,
+                                                                                        border=border),
+                                static_argnums=3)
 
     @property
     def styles(self) -> list[str]:
         return list(self.meta["styles"])
 
     def _run(self, images: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        return np.asarray(self._forward(self._params, jnp.asarray(images), jnp.asarray(weights, jnp.float32)))
+        return np.asarray(self._forward(self._params, jnp.asarray(images), jnp.asarray(weights, jnp.float32),
+                                        int(self.border)))
 
     def _stylize_image(self, image: np.ndarray, specs: list[StyleSpec], seed: int) -> list[np.ndarray]:
         outs: list[np.ndarray] = []

@@ -41,6 +41,10 @@ import jax.numpy as jnp
 from flax import nnx
 
 IN_EPSILON = 1e-5
+# Pixels of reflection added around a picture when stylizing (`TransformerNet.__call__`): the
+# reference models draw a 1–2 px coloured line along the image border without it; 16 px (4 at the
+# residual blocks' quarter resolution) removed it where 4 and 8 left traces (results/border/).
+STYLIZE_BORDER = 16
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,10 @@ def conv_few_outputs(xp: jax.Array, kernel: jax.Array) -> jax.Array:
     """A VALID stride-1 conv with few output channels, as one matmul plus shifted adds.
 
     z = x · K reshaped to (C_in, kh·kw·C_out), then out = Σ_{dy,dx} z[dy:, dx:, (dy, dx)].
-    XLA:CPU runs the final 9×9 32→3 conv of the network at ~5 GFLOP/s as a plain
-    convolution; this form is 7.6× faster (0.246 s → 0.032 s at 256²;
-    experiments/profile_xla_cpu.py).
+    XLA:CPU runs the final 9×9 32→3 conv of the network slowly as a plain convolution (few
+    output channels leave its vector units idle): this form is 1.4× faster than Eigen's
+    convolution (0.026 s → 0.019 s at 256², YNNPACK off as `nst.xla_flags` sets it) and 8× faster
+    than YNNPACK's (experiments/profile_xla_cpu.py).
     Inference only: its gradient through the shifted slices is very slow.
     """
     kh, kw, cin, cout = kernel.shape
@@ -148,12 +153,22 @@ class TransformerNet(nnx.Module):
         self.up2 = ConvNorm(c2, c1, 3, 1, s, rngs)
         self.out = ConvNorm(c1, 3, 9, 1, s, rngs)
 
-    def __call__(self, images: jax.Array, style_weights: jax.Array, inference: bool = False) -> jax.Array:
-        """``inference=True`` picks forward-only fast paths (same result to float rounding)."""
+    def __call__(self, images: jax.Array, style_weights: jax.Array, inference: bool = False,
+                 border: int = 0) -> jax.Array:
+        """``inference=True`` picks forward-only fast paths (same result to float rounding).
+
+        ``border`` > 0 reflect-pads the picture by that many pixels on every side first and crops
+        them off the output, so the network's own edge effects (a 1–2 px coloured line along the
+        top and bottom in some trained models) fall outside the picture; stylizing uses
+        `STYLIZE_BORDER`, training 0.
+        """
         n, h, w, _ = images.shape
-        # Two stride-2 convs then two ×2 upsamplings: pad to a multiple of 4, crop back.
-        ph, pw = (-h) % 4, (-w) % 4
-        x = jnp.pad(images, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="reflect") if ph or pw else images
+        b = int(border)
+        # Two stride-2 convs then two ×2 upsamplings: also pad (after) to a multiple of 4, crop back.
+        ph, pw = (-(h + 2 * b)) % 4, (-(w + 2 * b)) % 4
+        x = images
+        if b or ph or pw:
+            x = jnp.pad(images, ((0, 0), (b, b + ph), (b, b + pw), (0, 0)), mode="reflect")
         sw = style_weights.astype(x.dtype)
         x = jax.nn.relu(self.conv1(x, sw))
         x = jax.nn.relu(self.conv2(x, sw))
@@ -163,7 +178,7 @@ class TransformerNet(nnx.Module):
         x = jax.nn.relu(self.up1(upsample_nearest(x), sw))
         x = jax.nn.relu(self.up2(upsample_nearest(x), sw))
         x = jax.nn.sigmoid(self.out(x, sw, inference))
-        return x[:, :h, :w, :]
+        return x[:, b : b + h, b : b + w, :]
 
 
 def count_params(model: nnx.Module) -> dict[str, int]:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nst.evaluate import Evaluator, grid_artifact_energy, sliced_wasserstein_rgb, ssim
+from nst.evaluate import Evaluator, border_line_contrast, grid_artifact_energy, sliced_wasserstein_rgb, ssim
 
 scipy_ndimage = pytest.importorskip("scipy.ndimage")
 scipy_stats = pytest.importorskip("scipy.stats")
@@ -87,3 +87,15 @@ def test_grid_artifact_energy_is_the_power_share_of_an_added_pattern(rng):
     assert grid_artifact_energy(stripes) > 0.99
     with pytest.raises(ValueError, match="at least 8 px"):
         grid_artifact_energy(np.zeros((6, 64, 3)))
+
+
+def test_border_line_contrast_finds_a_line_along_any_edge(rng):
+    smooth = _smooth(rng, (96, 128, 3))
+    base = border_line_contrast(smooth)
+    assert 0.5 < base < 2.0
+    for edge in (np.s_[0], np.s_[-1], np.s_[:, 0], np.s_[:, -1]):
+        lined = smooth.copy()
+        lined[edge] = lined[edge] + 0.5  # a bright 1-px line along one side
+        assert border_line_contrast(lined) > 5 * base
+    with pytest.raises(ValueError, match="at least 20 px"):
+        border_line_contrast(np.zeros((16, 64, 3)))

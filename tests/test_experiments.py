@@ -171,3 +171,16 @@ def test_grid_ablation_quick_preset(tmp_path):
     assert all(0 <= float(r["grid"]) <= 1 for r in rows.values())
     assert rows["tv-0"]["grid"] != rows["reference"]["grid"]
     assert (out / "outputs.png").exists() and "grid" in (out / "summary.md").read_text()
+
+
+def test_border_quick_preset(tmp_path):
+    """The committed Great Wave model with and without the stylize border, scored next to the photo."""
+    import experiments.border  # noqa: F401
+
+    out = run("border", "quick", tmp_path / "b", verbose=False)
+    rows = {r["id"]: r for r in read_rows(out / "raw.csv")}
+    assert set(rows) == {"photo", "johnson_great_wave-0-b0", "johnson_great_wave-0-b16"}
+    bare, padded = rows["johnson_great_wave-0-b0"], rows["johnson_great_wave-0-b16"]
+    assert float(bare["area_cost"]) == 0 and float(padded["area_cost"]) > 1  # 64 px + 2x16 border
+    assert bare["contrast_mean"] != padded["contrast_mean"]  # the border reaches the output
+    assert (out / "edges.png").exists() and "border" in (out / "summary.md").read_text()

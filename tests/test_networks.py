@@ -78,3 +78,19 @@ def test_inference_fast_path_matches_training_path(rng):
     x = jnp.asarray(rng.uniform(size=(2, 37, 53, 3)), jnp.float32)
     w = jnp.asarray([[1.0, 0.0], [0.3, 0.7]])
     np.testing.assert_allclose(np.asarray(net(x, w, inference=True)), np.asarray(net(x, w)), atol=2e-5)
+
+
+@pytest.mark.parametrize("hw", [(40, 48), (37, 53)])
+def test_border_is_reflection_padding_cropped_off(rng, hw):
+    net = _perturbed(1)
+    x = rng.uniform(size=(1, *hw, 3)).astype(np.float32)
+    w = jnp.ones((1, 1))
+    b = 4
+    y = np.asarray(net(jnp.asarray(x), w, border=b))
+    assert y.shape == x.shape
+    # the same picture padded by hand (to the network's multiple of 4 as well), run bare, cropped
+    ph, pw = (-(hw[0] + 2 * b)) % 4, (-(hw[1] + 2 * b)) % 4
+    xp = np.pad(x, ((0, 0), (b, b + ph), (b, b + pw), (0, 0)), mode="reflect")
+    ref = np.asarray(net(jnp.asarray(xp), w))[:, b : b + hw[0], b : b + hw[1]]
+    np.testing.assert_allclose(y, ref, atol=1e-6)
+    assert np.abs(y - np.asarray(net(jnp.asarray(x), w))).max() > 1e-4  # and it is not the bare network
