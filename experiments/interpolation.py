@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from experiments.runner import ROOT, Experiment, markdown_table, register
 
 MODEL = "results/models/dumoulin_8styles.nst"

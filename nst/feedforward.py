@@ -65,7 +65,7 @@ class FeedforwardStylizer(Stylizer):
         return outs
 
     def stylize_batch(self, images: np.ndarray, style_weights: np.ndarray) -> np.ndarray:
-        """Low-level: (B, H, W, 3) images and (B, num_styles) weights → (B, H, W, 3)."""
+        """Low-level: (B, H, W, 3) images and (B, num_styles) weights → (B, H, W, 3), with ``self.border``."""
         return self._run(images, style_weights)
 
     def parameter_counts(self) -> dict[str, int]:

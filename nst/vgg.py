@@ -18,7 +18,6 @@ touches block 3 and beyond.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Iterable, Mapping, Sequence
 
 import jax

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from experiments.runner import Experiment, read_rows, register, run
 
@@ -183,4 +182,6 @@ def test_border_quick_preset(tmp_path):
     bare, padded = rows["johnson_great_wave-0-b0"], rows["johnson_great_wave-0-b16"]
     assert float(bare["area_cost"]) == 0 and float(padded["area_cost"]) > 1  # 64 px + 2x16 border
     assert bare["contrast_mean"] != padded["contrast_mean"]  # the border reaches the output
+    assert all(float(r[k]) > 0 for r in (bare, padded) for k in ("style_whole", "style_interior", "content_whole"))
+    assert "style (interior)" in (out / "summary.md").read_text()
     assert (out / "edges.png").exists() and "border" in (out / "summary.md").read_text()

@@ -37,11 +37,38 @@ def test_same_seed_same_result(vgg, content_path, style_path):
 
 
 def test_style_blend_weights_interpolate_objective(vgg, content_path, style_path):
+    import jax
+    import jax.numpy as jnp
+
+    from nst.gatys import _targets, gatys_objective
+    from nst.images import load_image
     from tests.conftest import DATA
 
     wave = DATA / "styles" / "hokusai_great_wave.jpg"
-    only_a = gatys_transfer(content_path, [style_path, wave], [1.0, 0.0], vgg=vgg, verbose=False, size=48, steps=6)
-    single = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, size=48, steps=6)
+    # the objective, at a fixed image: blend weights (1 - u, u) give (1 - u)·L_a + u·L_b (content and TV
+    # terms are shared), and weight 0 drops a style, down to the gradient every optimiser step follows
+    cfg = GatysConfig(size=48)
+    content = load_image(content_path, size=48)
+    styles = [load_image(style_path, size=48), load_image(wave, size=48)]
+    x = jnp.asarray(content)[None] + 0.05 * jax.random.normal(jax.random.PRNGKey(0), (1, *content.shape))
+
+    def value_and_grad(style_images, blend):
+        t = _targets(vgg, content, style_images, np.asarray(blend, np.float32), cfg)
+        v, g = jax.value_and_grad(lambda z: gatys_objective(z, vgg, t, cfg)[0])(x)
+        return float(v), np.asarray(g)
+
+    va, ga = value_and_grad(styles[:1], [1.0])
+    vb, _ = value_and_grad(styles[1:], [1.0])
+    for u in (0.25, 0.5):
+        assert value_and_grad(styles, [1 - u, u])[0] == pytest.approx((1 - u) * va + u * vb, rel=1e-5)
+    v0, g0 = value_and_grad(styles, [1.0, 0.0])
+    assert v0 == pytest.approx(va, rel=1e-6)
+    np.testing.assert_allclose(g0, ga, rtol=1e-4, atol=1e-5 * np.abs(ga).max())
+    assert abs(va - vb) > 0.01 * va  # the two styles do differ
+    # end to end, one step: the same image.  (Over several L-BFGS steps the two programs' rounding
+    # differences, ~1e-7, grow — its curvature pairs amplify them — so longer runs are not compared.)
+    only_a = gatys_transfer(content_path, [style_path, wave], [1.0, 0.0], vgg=vgg, verbose=False, size=48, steps=1)
+    single = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, size=48, steps=1)
     np.testing.assert_allclose(only_a.image, single.image, atol=1e-5)
     with pytest.raises(NSTError, match="blend weights"):
         gatys_transfer(content_path, [style_path, wave], [0.0, 0.0], vgg=vgg, verbose=False, size=48, steps=1)

@@ -11,7 +11,7 @@ import pytest
 import nst
 from nst.data import ContentBatches
 from nst.errors import NSTError
-from nst.feedforward import load, stylizer_from_training
+from nst.feedforward import stylizer_from_training
 from nst.train import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parent.parent
