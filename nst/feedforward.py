@@ -52,6 +52,8 @@ class FeedforwardStylizer(Stylizer):
         return list(self.meta["styles"])
 
     def _run(self, images: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        if int(self.border) < 0:
+            raise NSTError(f"border must be 0 or more pixels, got {self.border}")
         return np.asarray(self._forward(self._params, jnp.asarray(images), jnp.asarray(weights, jnp.float32),
                                         int(self.border)))
 

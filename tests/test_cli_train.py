@@ -59,6 +59,13 @@ def test_stylize_model_styles_blend_and_all(two_style_model, tmp_path):
                  "-o", str(tmp_path / "bordered.png"), "-q"]) == 0
     bare, bordered = (np.asarray(Image.open(tmp_path / f), np.int16) for f in ("bare.png", "bordered.png"))
     assert bare.shape == bordered.shape == (43, 64, 3) and np.abs(bare - bordered).max() > 0
+    from nst.errors import NSTError
+    from nst.feedforward import load
+
+    model = load(two_style_model)
+    model.border = -1
+    with pytest.raises(NSTError, match="border must be 0 or more"):
+        model.stylize(np.zeros((40, 40, 3), np.float32), style=0)
 
 
 def _run(*args):
