@@ -6,12 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from experiments import (  # noqa: E402,F401 - registers the experiments
-    border, export, fine_tune, gatys_ablations, grid_ablation, interpolation, many_styles, quality_vs_time, reference_models,
-    speed)
-from experiments.runner import PRESETS, REGISTRY, ROOT, read_rows, run  # noqa: E402
+import experiments.registered  # noqa: F401 - registers the experiments
+from experiments.runner import PRESETS, REGISTRY, ROOT, read_rows, run
 
 
 def main(argv: list[str] | None = None) -> int:

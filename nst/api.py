@@ -8,8 +8,12 @@ from dataclasses import fields
 from typing import Any, Iterable
 
 from .errors import NSTError
-from .images import ImageLike, expand_sources
-from .stylizer import Stylizer
+from .interface.base import Stylizer
+from .interface.feedforward import FeedforwardStylizer
+from .interface.feedforward import load as load_model
+from .io.files import default_content_dir
+from .io.images import ImageLike, expand_sources
+from .recipes import with_recipe
 
 METHODS = ("gatys", "johnson", "dumoulin")
 
@@ -31,9 +35,11 @@ def create(
     * ``method="johnson"``: train one network for one style.
     * ``method="gatys"``: no training; each `Stylizer.stylize` call optimises the image.
 
-    ``options`` are `nst.train.TrainConfig` fields (``image_size``, ``style_weight``, ``width``,
-    ``seed``, ``checkpoint_every``…) or, for gatys, `nst.gatys.GatysConfig` fields (``steps``,
-    ``size``…).  The method may also be given first: ``nst.create("gatys", styles)``.
+    ``options`` are `nst.methods.training.TrainConfig` fields (``image_size``, ``style_weight``,
+    ``width``, ``seed``, ``checkpoint_every``…) plus ``checkpoint``/``resume``, or, for gatys,
+    `nst.methods.gatys.GatysConfig` fields (``steps``, ``size``…) plus ``callback`` and
+    ``callback_every``.  ``recipe`` (`nst.recipes`) sets layers and weights from a paper first;
+    explicit options win over it.  The method may also be given first: ``nst.create("gatys", styles)``.
     """
     if isinstance(styles, str) and styles in METHODS:
         if content is None:
@@ -43,34 +49,42 @@ def create(
         raise NSTError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     style_list = expand_sources(styles)
     if method == "gatys":
-        from .gatys import GatysConfig, GatysStylizer
+        from .interface.gatys import GatysStylizer
+        from .methods.gatys import GatysConfig
 
-        unknown = set(options) - {f.name for f in fields(GatysConfig)}
-        if unknown:
-            raise NSTError(f"unknown option(s) for gatys: {', '.join(sorted(unknown))}")
+        hooks = {k: options.pop(k) for k in ("callback", "callback_every") if k in options}
+        check_options(options, GatysConfig, "gatys")
+        options = with_recipe(options, "gatys")
         if max_iterations is not None:
             options["steps"] = max_iterations
-        return GatysStylizer(style_list, verbose=verbose, **options)
+        return GatysStylizer(style_list, GatysConfig(**options).validate(), verbose=verbose, **hooks)
 
-    from .feedforward import _default_content_dir, stylizer_from_training
-    from .train import TrainConfig, train
+    from .interface.feedforward import stylizer_from_training
+    from .methods.training import TrainConfig, train
 
-    unknown = set(options) - {f.name for f in fields(TrainConfig)} - {"checkpoint", "resume", "breakdown", "vgg"}
-    if unknown:
-        raise NSTError(f"unknown option(s) for {method}: {', '.join(sorted(unknown))}")
+    run_opts = {k: options.pop(k) for k in ("checkpoint", "resume", "breakdown", "vgg") if k in options}
+    check_options(options, TrainConfig, method)
+    options = with_recipe(options, "train")
+    if max_iterations is not None:
+        options["max_iterations"] = max_iterations
+    if batch_size:
+        options["batch_size"] = batch_size
     if content is None:
-        content = _default_content_dir()
+        content = default_content_dir()
     if not isinstance(content, (str, os.PathLike)):
         content = [str(p) for p in expand_sources(content)]
-    train_opts = {k: options.pop(k) for k in ("checkpoint", "resume", "breakdown", "vgg") if k in options}
-    cfg = TrainConfig(method=method, max_iterations=max_iterations,
-                      **({"batch_size": batch_size} if batch_size else {}), **options)
-    res = train(style_list, content, cfg, verbose=verbose, **train_opts)
+    cfg = TrainConfig(**{**options, "method": method})
+    res = train(style_list, content, cfg, verbose=verbose, **run_opts)
     return stylizer_from_training(res.model, res.meta, res.history)
 
 
-def load(path: str | os.PathLike) -> Stylizer:
-    """Load a model file written by `Stylizer.save` or ``nst train``; returns the right stylizer."""
-    from .feedforward import load as _load
+def check_options(options: dict[str, Any], config: type, method: str) -> None:
+    """Refuse options that are not fields of ``config`` (a dataclass), naming them."""
+    unknown = set(options) - {f.name for f in fields(config)}
+    if unknown:
+        raise NSTError(f"unknown option(s) for {method}: {', '.join(sorted(unknown))}")
 
-    return _load(path)
+
+def load(path: str | os.PathLike) -> FeedforwardStylizer:
+    """Load a model file written by ``model.save`` or ``nst train``; returns the right stylizer."""
+    return load_model(path)

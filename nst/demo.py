@@ -11,28 +11,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import NSTError
-from .images import image_grid, load_image, save_image
+from .io.files import find_data_dir, find_project_dir  # noqa: F401  (find_project_dir: deprecated home)
+from .io.images import image_grid, load_image, save_image
 
 DEMO_CONTENT = ("kodak_kodim23.jpg", "skimage_chelsea.jpg", "kodak_kodim21.jpg")
 DEMO_STYLES = ("vangogh_starry_night.jpg", "hokusai_great_wave.jpg")
+DEMO_SIZE = 192  # px, long side
+DEMO_STEPS = 80  # Gatys L-BFGS steps
 
 
-def find_project_dir() -> Path:
-    return find_data_dir().parent
 
 
-def find_data_dir() -> Path:
-    """``data/`` of the source checkout (the demo runs from a clone)."""
-    for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
-        if (base / "data" / "content" / "eval").is_dir() and (base / "data" / "styles").is_dir():
-            return base / "data"
-    raise NSTError("cannot find data/content/eval and data/styles; run nst demo from the project checkout")
-
-
-def run_demo(out_dir: Path, size: int = 192, steps: int = 80, verbose: bool = True) -> Path:
+def run_demo(out_dir: Path, size: int = DEMO_SIZE, steps: int = DEMO_STEPS, verbose: bool = True) -> Path:
     """Gatys on 3 eval photos × 2 paintings; returns the grid's path."""
-    from .gatys import GatysConfig, gatys_transfer
+    from .methods.gatys import GatysConfig, gatys_transfer
 
     data = find_data_dir()
     contents = [load_image(data / "content" / "eval" / n, size=size) for n in DEMO_CONTENT]
@@ -62,7 +54,7 @@ def run_demo(out_dir: Path, size: int = 192, steps: int = 80, verbose: bool = Tr
 
 def _feedforward_demo(out_dir: Path, contents: list, size: int, verbose: bool) -> None:
     """The committed reference models: Johnson (one style each) and Dumoulin (all styles + a blend)."""
-    from .feedforward import load
+    from .interface.feedforward import load
 
     models_dir = find_project_dir() / "results" / "models"
     johnson = sorted(models_dir.glob("johnson_*.nst"))

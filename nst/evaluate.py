@@ -2,17 +2,18 @@ r"""One evaluator for every method: quality metrics that do not depend on a meth
 
 All metrics take float RGB images (H, W, 3) in [0, 1].
 
-* ``content``: `nst.losses.content_loss` at VGG19 relu4_2 (Gatys' content layer), output vs the
-  content photo at the output's size.  Lower keeps more of the photo.
-* ``style``: `nst.losses` style loss over relu1_1 … relu5_1, equal weights, output vs the style
-  image resized so its long side equals the output's.  Lower is closer to the painting's texture.
+* ``content`` and ``style``: the two terms of `nst.core.objective.PerceptualObjective` with unit
+  weights (α = β = 1): content at VGG19 relu4_2 (Gatys' content layer), output vs the content
+  photo at the output's size (lower keeps more of the photo); style over relu1_1 … relu5_1 with
+  equal layer weights, output vs the style image resized so its long side equals the output's
+  (lower is closer to the painting's texture).
 * ``ssim``: SSIM (Wang, Bovik, Sheikh & Simoncelli 2004) between the luminance (Y of YIQ) of the
   output and of the content photo: Gaussian window σ = 1.5 (11 taps), K1 = 0.01, K2 = 0.03, data
   range 1, mean over the valid interior.  1 = identical structure.
 * ``color_swd``: sliced Wasserstein-1 distance between the RGB pixel distributions of output and
   style: the mean over ``n_projections`` fixed random unit directions of the mean absolute
   difference of sorted projections (both sampled at 4096 quantiles).  0 = same palette.
-* ``tv``: `nst.losses.total_variation_loss` of the output.
+* ``tv``: `nst.core.losses.total_variation_loss` of the output.
 * ``grid``: `grid_artifact_energy` with period 4, the share of the output's spectral power on a
   4-px grid — the "dotted" or checkerboard texture a transformer network with two stride-2 stages
   can learn.  Photos score below 1e-3; a pure 4-px pattern scores 1.
@@ -28,13 +29,16 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 import numpy as np
 
-from .color import luminance
-from .images import resize_image
-from .losses import content_loss, gram_loss, gram_matrix, total_variation_loss
-from .vgg import VGG19
+from .core.color import luminance
+from .io.images import resize_image
+from .core.losses import total_variation_loss
+from .core.objective import PerceptualObjective
+from .core.vgg import VGG19
 
 EVAL_CONTENT_LAYER = "relu4_2"
 EVAL_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+#: the evaluator's fixed ruler: the shared objective with unit weights and no TV term
+EVAL_OBJECTIVE = PerceptualObjective((EVAL_CONTENT_LAYER,), EVAL_STYLE_LAYERS, None, 1.0, 1.0, 0.0)
 SSIM_SIGMA, SSIM_TAPS, SSIM_K1, SSIM_K2 = 1.5, 11, 0.01, 0.03
 
 
@@ -161,13 +165,10 @@ class Evaluator:
         out = np.clip(np.asarray(output, np.float32), 0, 1)
         content = resize_image(np.asarray(content, np.float32), out.shape[:2])
         style = resize_image(np.asarray(style, np.float32), max(out.shape[:2]))
-        layers = [EVAL_CONTENT_LAYER, *EVAL_STYLE_LAYERS]
-        f_out = self.vgg(jnp.asarray(out)[None], layers)
-        f_c = self.vgg(jnp.asarray(content)[None], [EVAL_CONTENT_LAYER])
-        f_s = self.vgg(jnp.asarray(style)[None], list(EVAL_STYLE_LAYERS))
-        c = float(content_loss(f_out[EVAL_CONTENT_LAYER], f_c[EVAL_CONTENT_LAYER])[0])
-        s = float(sum(gram_loss(gram_matrix(f_out[n]), gram_matrix(f_s[n]))[0] for n in EVAL_STYLE_LAYERS)
-                  / len(EVAL_STYLE_LAYERS))
+        x = jnp.asarray(out)[None]
+        terms = EVAL_OBJECTIVE.terms(self.vgg, x, EVAL_OBJECTIVE.content_targets(self.vgg, jnp.asarray(content)[None]),
+                                     EVAL_OBJECTIVE.style_targets(self.vgg, [style]), jnp.ones((1,), jnp.float32))
+        c, s = float(terms["content"][0]), float(terms["style"][0])
         return {
             "content": c,
             "style": s,

@@ -2,10 +2,9 @@
 
 jaxlib 0.10 hands every convolution (and some dots, reductions and element-wise ops) on the CPU
 to YNNPACK by default.  On the 2-core AVX-512 Xeon this project is developed on, YNNPACK runs the
-transformer network's convolutions 1.8–6.2× slower than XLA's own Eigen convolutions
-(``python experiments/profile_xla_cpu.py``, ``results/profile_xla_cpu/``): stylizing a 512² image
-takes 0.99 s with it and 0.38 s without, a training step at 256 px batch 4 6.4 s and 2.8 s; a
-Gatys forward+backward at 256 px (VGG19) is 0.29 s either way.  So `configure` appends
+transformer network's convolutions several times slower than XLA's own Eigen convolutions, while
+the Gatys VGG19 passes take the same time either way (per layer and per task in
+``results/profile_xla_cpu/``, ``python -m experiments.benchmarks.profile_xla_cpu``).  So `configure` appends
 ``--xla_cpu_experimental_ynn_fusion_type=`` (an empty list: no YNNPACK fusions) to ``XLA_FLAGS``.
 
 It only ever appends, and leaves ``XLA_FLAGS`` alone when
@@ -70,7 +69,7 @@ def configure(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
     elif _backends_started():
         status = "JAX backends already started; YNNPACK left on"
         warnings.warn("nst: JAX started before `import nst`; XLA:CPU keeps YNNPACK, which makes convolutions "
-                      "up to ~3x slower here. Import nst first, or set XLA_FLAGS=" + SETTING, stacklevel=3)
+                      "slower here (results/profile_xla_cpu). Import nst first, or set XLA_FLAGS=" + SETTING, stacklevel=3)
     else:
         environ["XLA_FLAGS"] = (flags + " " + SETTING).strip()
         status = "YNNPACK off (" + SETTING + ")"

@@ -9,7 +9,7 @@ DATA = ROOT / "data"
 
 @pytest.fixture(scope="session")
 def vgg():
-    from nst.vgg import VGG19
+    from nst.core.vgg import VGG19
 
     return VGG19.pretrained()
 

@@ -60,12 +60,15 @@ def test_stylize_model_styles_blend_and_all(two_style_model, tmp_path):
     bare, bordered = (np.asarray(Image.open(tmp_path / f), np.int16) for f in ("bare.png", "bordered.png"))
     assert bare.shape == bordered.shape == (43, 64, 3) and np.abs(bare - bordered).max() > 0
     from nst.errors import NSTError
-    from nst.feedforward import load
+    from nst.interface.feedforward import load
 
     model = load(two_style_model)
-    model.border = -1
     with pytest.raises(NSTError, match="border must be 0 or more"):
-        model.stylize(np.zeros((40, 40, 3), np.float32), style=0)
+        model.with_border(-1)
+    assert model.with_border(0).border == 0 and model.border == 16  # a new stylizer; this one keeps its border
+    with pytest.warns(DeprecationWarning, match="with_border"):
+        model.border = 4  # the old mutable attribute still works, with a warning
+    assert model.border == 4
 
 
 def _run(*args):
@@ -78,12 +81,14 @@ def _run(*args):
     (["--blend", "zero=1"], "INDEX=WEIGHT"),
     (["--style", "starry"], "style index"),
 ])
-def test_stylize_model_errors(two_style_model, tmp_path, extra, match):
-    r = _run("stylize", "--model", two_style_model, CAT, *extra, "-o", tmp_path / "o.png")
-    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+def test_stylize_model_errors(two_style_model, tmp_path, extra, match, capsys):
+    """In-process (the CLI's no-traceback contract is tested in a subprocess in test_cli.py): one line, exit 1."""
     import re
 
-    assert re.search(match, r.stderr), r.stderr
+    rc = main(["stylize", "--model", str(two_style_model), str(CAT), *extra, "-o", str(tmp_path / "o.png")])
+    err = capsys.readouterr().err
+    assert rc == 1 and len(err.strip().splitlines()) == 1
+    assert re.search(match, err), err
     assert not (tmp_path / "o.png").exists()
 
 
@@ -109,6 +114,7 @@ def test_train_errors(tmp_path, content_dir):
     assert not list(tmp_path.glob("*.nst.*")) and not (tmp_path / "m.nst").exists()
 
 
+@pytest.mark.slow
 def test_reference_models_load_and_stylize():
     """The committed models: metadata as documented, and they run at an odd size."""
     import nst
@@ -126,6 +132,7 @@ def test_reference_models_load_and_stylize():
         assert path.stat().st_size <= 8_000_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["johnson_starry_night", "johnson_great_wave", "dumoulin_8styles"])
 def test_reference_models_paper_settings_and_no_grid_texture(name):
     """Step 1 at the paper's settings (H100), step 2 a TV fine-tune; the outputs carry no 4-px grid
@@ -146,6 +153,7 @@ def test_reference_models_paper_settings_and_no_grid_texture(name):
         assert grid_artifact_energy(model.stylize(photo, style=k)) < 0.012, model.styles[k]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["johnson_starry_night", "johnson_great_wave", "dumoulin_8styles"])
 def test_reference_models_draw_no_line_along_the_edges(name):
     """With the stylize border (16 px, the default) the outermost rows look like the inside of the picture
@@ -159,17 +167,15 @@ def test_reference_models_draw_no_line_along_the_edges(name):
     for photo_name in ("kodak_kodim21", "skimage_chelsea"):  # a 4-px margin off: the photos' own edge rows
         photo = nst.load_image(ROOT / "data" / "content" / "eval" / f"{photo_name}.jpg", max_size=264)[4:-4, 4:-4]
         for k in range(model.num_styles):
-            model.border = 16
             bordered.append(border_line_contrast(model.stylize(photo, style=k)))
-            model.border = 0
-            bare.append(border_line_contrast(model.stylize(photo, style=k)))
+            bare.append(border_line_contrast(model.with_border(0).stylize(photo, style=k)))
     assert max(bordered) < 1.6, bordered
     assert np.mean(bare) > np.mean(bordered) + 0.5, (bare, bordered)
 
 
 def test_train_from_fine_tunes_the_whole_model(two_style_model, content_dir, tmp_path, capsys):
     """`nst train --from MODEL --style ...` (no --add-style): same method, styles and width; TV term recorded."""
-    from nst.feedforward import load
+    from nst.interface.feedforward import load
 
     s1, s2 = str(STYLES / "vangogh_starry_night.jpg"), str(STYLES / "hokusai_great_wave.jpg")
     out = tmp_path / "tuned.nst"

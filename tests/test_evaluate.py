@@ -44,7 +44,7 @@ def test_sliced_wasserstein_matches_scipy_in_one_dimension(rng):
 
 
 def test_evaluator_orders_content_and_style(vgg, content_path, style_path):
-    from nst.images import load_image
+    from nst.io.images import load_image
 
     ev = Evaluator(vgg)
     content = load_image(content_path, size=64)

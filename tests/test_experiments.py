@@ -1,11 +1,13 @@
 """The experiments runner: the quick preset end to end, plot from saved data, resume, failures recorded."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from experiments.runner import Experiment, read_rows, register, run
 
@@ -21,7 +23,7 @@ def test_speed_quick_preset_end_to_end_plot_and_resume(tmp_path):
     assert sorted(x["id"] for x in rows) == ["gatys-64", "johnson-64"]
     assert all(x["seconds"] > 0 for x in rows)
     info = json.loads((out / "run.json").read_text())
-    assert info["preset"] == "quick" and info["backend"] == "cpu" and info["git_commit"] is not None
+    assert info["preset"] == "quick" and info["backend"] == "cpu" and re.fullmatch("[0-9a-f]{40}", info["git_commit"])
     summary = (out / "summary.md").read_text()
     assert "64×64" in summary and (out / "speed.png").stat().st_size > 1000
     # plot regenerates identical tables from the saved raw data
@@ -51,6 +53,7 @@ def test_a_failing_item_is_recorded_not_fatal(tmp_path):
     assert len(fails) == 1 and fails[0]["id"] == "b" and "broken item" in fails[0]["error"]
 
 
+@pytest.mark.slow
 def test_quality_vs_time_quick_preset(tmp_path):
     out = tmp_path / "qvt"
     r = subprocess.run([sys.executable, "-m", "experiments", "run", "quality_vs_time", "--preset", "quick", "--out",
@@ -68,6 +71,7 @@ def test_quality_vs_time_quick_preset(tmp_path):
     assert "Johnson" in (out / "summary.md").read_text()
 
 
+@pytest.mark.slow
 def test_interpolation_quick_preset(tmp_path):
     out = tmp_path / "interp"
     r = subprocess.run([sys.executable, "-m", "experiments", "run", "interpolation", "--preset", "quick", "--out",
@@ -88,7 +92,7 @@ def test_gram_normalisations_are_layer_reweightings(rng):
     """The Gram-normalisation ablation's premise, against NumPy: the conventions differ per layer by constants."""
     import jax.numpy as jnp
 
-    from nst.losses import gram_loss, gram_matrix
+    from nst.core.losses import gram_loss, gram_matrix
 
     h, w, c = 6, 5, 8
     fa, fb = rng.standard_normal((2, 1, h, w, c)).astype(np.float32)
@@ -103,12 +107,13 @@ def test_gram_normalisations_are_layer_reweightings(rng):
     np.testing.assert_allclose(raw, ours * (h * w) ** 2, rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_new_experiments_quick_presets(tmp_path):
     """many_styles, fine_tune, gatys_ablations and export end to end at toy sizes, with real properties."""
-    import experiments.export  # noqa: F401 - registers
-    import experiments.fine_tune  # noqa: F401
-    import experiments.gatys_ablations  # noqa: F401
-    import experiments.many_styles  # noqa: F401
+    import experiments.registered.export_models  # noqa: F401 - registers
+    import experiments.registered.fine_tune  # noqa: F401
+    import experiments.registered.gatys_ablations  # noqa: F401
+    import experiments.registered.many_styles  # noqa: F401
 
     out = run("many_styles", "quick", tmp_path / "ms", verbose=False)
     rows = {r["id"]: r for r in read_rows(out / "raw.csv")}
@@ -137,7 +142,7 @@ def test_new_experiments_quick_presets(tmp_path):
 
 
 def test_headline_table_comes_from_committed_runs():
-    from experiments.headline import headline
+    from experiments.scripts.headline import headline
 
     text = headline(ROOT / "results")
     gatys_256 = next(r for r in read_rows(ROOT / "results/speed/raw.csv") if r["id"] == "gatys-256")
@@ -145,10 +150,11 @@ def test_headline_table_comes_from_committed_runs():
     assert "| styles per model | any (no training) | 1 | 8 |" in text
 
 
+@pytest.mark.slow
 def test_reference_models_quick_preset(tmp_path):
     """The committed Great Wave model at toy size: the style moves the output toward the painting and
     away from the photo, and its 4-px grid share is recorded next to the photos' own."""
-    import experiments.reference_models  # noqa: F401
+    import experiments.registered.reference_models  # noqa: F401
 
     out = run("reference_models", "quick", tmp_path / "rm", verbose=False)
     rows = {r["id"]: r for r in read_rows(out / "raw.csv")}
@@ -158,10 +164,11 @@ def test_reference_models_quick_preset(tmp_path):
     assert (out / "johnson_great_wave.png").exists() and "grid" in (out / "summary.md").read_text()
 
 
+@pytest.mark.slow
 def test_grid_ablation_quick_preset(tmp_path):
     """The committed model is scored untouched, then fine-tuned per TV weight: only γ > 0 carries a TV term,
     and γ = 0 (the control) still changes the network."""
-    import experiments.grid_ablation  # noqa: F401
+    import experiments.registered.grid_ablation  # noqa: F401
 
     out = run("grid_ablation", "quick", tmp_path / "ga", verbose=False)
     rows = {r["id"]: r for r in read_rows(out / "raw.csv")}
@@ -172,9 +179,10 @@ def test_grid_ablation_quick_preset(tmp_path):
     assert (out / "outputs.png").exists() and "grid" in (out / "summary.md").read_text()
 
 
+@pytest.mark.slow
 def test_border_quick_preset(tmp_path):
     """The committed Great Wave model with and without the stylize border, scored next to the photo."""
-    import experiments.border  # noqa: F401
+    import experiments.registered.border  # noqa: F401
 
     out = run("border", "quick", tmp_path / "b", verbose=False)
     rows = {r["id"]: r for r in read_rows(out / "raw.csv")}
@@ -185,3 +193,18 @@ def test_border_quick_preset(tmp_path):
     assert all(float(r[k]) > 0 for r in (bare, padded) for k in ("style_whole", "style_interior", "content_whole"))
     assert "style (interior)" in (out / "summary.md").read_text()
     assert (out / "edges.png").exists() and "border" in (out / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_recipe_study_quick_preset(tmp_path):
+    """Every recipe fine-tunes the same model; the table carries the Gatys ratio and the train/eval gap."""
+    import experiments.registered.recipe_study  # noqa: F401
+
+    out = run("recipe_study", "quick", tmp_path / "rs", verbose=False)
+    rows = {r["variant"]: r for r in read_rows(out / "raw.csv")}
+    assert set(rows) == {"gatys", "reference", "nst2026", "dumoulin2017"}
+    assert rows["nst2026"]["train_seconds"] > 0 and "train_style" in rows["dumoulin2017"]
+    summary = (out / "summary.md").read_text()
+    assert "style ÷ Gatys" in summary and "| gatys | " in summary
+    assert (out / "johnson_great_wave_outputs.png").stat().st_size > 10_000
+    assert not (out / "failures.csv").exists()

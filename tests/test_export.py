@@ -11,8 +11,8 @@ from flax import nnx
 import nst
 from nst import export as E
 from nst.errors import NSTError
-from nst.feedforward import DumoulinStylizer, JohnsonStylizer
-from nst.networks import NetworkConfig, TransformerNet
+from nst.interface.feedforward import DumoulinStylizer, JohnsonStylizer
+from nst.core.networks import NetworkConfig, TransformerNet
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -51,7 +51,7 @@ def test_onnx_matches_jax_every_style_and_blend(tiny3, tmp_path):
     assert max(r["max_abs_diff"] for r in rows) <= FP32_BOUND
     # the styles really differ, so a mix-up of index handling would fail the check above
     sess = E.onnx_session(path)
-    x = E._smooth_random_image(np.random.default_rng(1), 64, 64)[None]
+    x = E.smooth_random_image(np.random.default_rng(1), 64, 64)[None]
     outs = [E.run_onnx(sess, x, w) for _, w in E.verification_weights(3)]
     assert np.abs(outs[0] - outs[1]).max() > 0.05
 
@@ -64,6 +64,7 @@ def test_onnx_float16_is_half_size_and_within_its_bound(tiny3, tmp_path):
     assert max(r["max_abs_diff"] for r in rows) <= FP16_BOUND
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["johnson_starry_night.nst", "dumoulin_8styles.nst"])
 def test_reference_models_export_within_bound(name, tmp_path):
     model = nst.load(MODELS / name)
@@ -99,7 +100,7 @@ def test_single_style_has_no_index_input_and_fixed_size_works(tmp_path):
 
 @pytest.fixture(scope="module")
 def coremltools():
-    with E._quiet_coremltools():
+    with E.quiet_coremltools():
         return pytest.importorskip("coremltools")
 
 
@@ -108,7 +109,7 @@ def test_coreml_package_interface_and_same_layers_as_onnx(num_styles, tmp_path, 
     model = tiny_stylizer(num_styles)
     path = model.export(tmp_path / "m.mlpackage")
     assert path.is_dir() and (path / "Manifest.json").exists()
-    with E._quiet_coremltools():
+    with E.quiet_coremltools():
         ml = coremltools.models.MLModel(str(path), skip_model_load=True)  # predicting needs macOS
     spec = ml.get_spec()
     ins = {i.name: i for i in spec.description.input}
@@ -136,9 +137,10 @@ def test_coreml_float16_is_smaller(tiny3, tmp_path, coremltools):
 
 
 def test_export_errors_and_atomic_writes(tiny3, tmp_path, monkeypatch, coremltools, style_path):
-    gatys = nst.create([style_path], method="gatys")  # nothing to export
+    gatys = nst.create([style_path], method="gatys")  # nothing to export: no export method
+    assert not hasattr(gatys, "export")
     with pytest.raises(NSTError, match="no network to export"):
-        gatys.export(tmp_path / "g.onnx")
+        E.export(gatys, tmp_path / "g.onnx")
     with pytest.raises(NSTError, match="unknown export format"):
         tiny3.export(tmp_path / "m.onnx", format="tflite")
     with pytest.raises(NSTError, match="cannot tell the export format"):

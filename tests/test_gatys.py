@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from nst import color
+from nst.core import color
 from nst.errors import NSTError
-from nst.gatys import GatysConfig, gatys_transfer
+from nst.methods.gatys import GatysConfig, gatys_transfer
 
 SMALL = dict(size=64, steps=12)
 
@@ -20,6 +20,7 @@ def test_lbfgs_lowers_objective_and_moves_towards_style(vgg, content_path, style
     assert set(res.losses) == {"content", "style", "tv", "total"}
 
 
+@pytest.mark.slow
 def test_zoom_linesearch_and_adam_also_descend(vgg, content_path, style_path):
     zoom = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, linesearch="zoom", **SMALL)
     assert zoom.history[-1] < 0.5 * zoom.history[0]
@@ -40,8 +41,8 @@ def test_style_blend_weights_interpolate_objective(vgg, content_path, style_path
     import jax
     import jax.numpy as jnp
 
-    from nst.gatys import _targets, gatys_objective
-    from nst.images import load_image
+    from nst.methods.gatys import gatys_objective, gatys_targets
+    from nst.io.images import load_image
     from tests.conftest import DATA
 
     wave = DATA / "styles" / "hokusai_great_wave.jpg"
@@ -53,7 +54,7 @@ def test_style_blend_weights_interpolate_objective(vgg, content_path, style_path
     x = jnp.asarray(content)[None] + 0.05 * jax.random.normal(jax.random.PRNGKey(0), (1, *content.shape))
 
     def value_and_grad(style_images, blend):
-        t = _targets(vgg, content, style_images, np.asarray(blend, np.float32), cfg)
+        t = gatys_targets(vgg, content, style_images, np.asarray(blend, np.float32), cfg)
         v, g = jax.value_and_grad(lambda z: gatys_objective(z, vgg, t, cfg)[0])(x)
         return float(v), np.asarray(g)
 
@@ -75,7 +76,7 @@ def test_style_blend_weights_interpolate_objective(vgg, content_path, style_path
 
 
 def test_luminance_preservation_keeps_content_chrominance(vgg, content_path, style_path):
-    from nst.images import load_image
+    from nst.io.images import load_image
 
     res = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, preserve_color="luminance", size=48,
                          steps=4)
@@ -111,13 +112,13 @@ def test_config_validation():
 
 
 def test_gatys_loss_scores_any_image_on_the_same_objective(vgg, content_path, style_path):
-    from nst.gatys import gatys_loss
+    from nst.methods.gatys import gatys_loss
 
     res = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, size=48, steps=3)
     scored = gatys_loss(res.image, content_path, style_path, vgg=vgg, size=48)
     # the result image is clipped to [0, 1] before scoring, so allow a small difference
     assert scored["total"] == pytest.approx(res.history[-1], rel=0.05)
-    from nst.images import load_image
+    from nst.io.images import load_image
 
     photo = load_image(content_path, size=48)
     assert gatys_loss(photo, content_path, style_path, vgg=vgg)["content"] == pytest.approx(0.0, abs=1e-3)

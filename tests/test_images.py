@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from nst.errors import NSTError
-from nst.images import expand_sources, list_images, load_image, save_image
+from nst.io.images import expand_sources, list_images, load_image, save_image
 
 
 def _save(img, path, **kw):

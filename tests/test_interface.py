@@ -5,7 +5,7 @@ import pytest
 
 import nst
 from nst.errors import NSTError
-from nst.stylizer import resolve_styles
+from nst.interface.base import resolve_styles
 
 
 def test_resolve_styles_semantics():
@@ -49,5 +49,15 @@ def test_create_gatys_and_stylize_order_and_labels(vgg, content_path, style_path
         nst.create([style_path], method="magic")
     with pytest.raises(NSTError, match="unknown option"):
         nst.create([style_path], method="gatys", stepz=3)
-    with pytest.raises(NSTError, match="no trained state"):
-        model.save(tmp_path / "m.nst")
+    assert not hasattr(model, "save") and not hasattr(model, "export")  # Gatys has no trained state
+
+
+def test_seed_zero_can_be_asked_for_and_details_come_with_each_output(vgg, content_path, style_path):
+    """``seed=None`` means the stylizer's own seed; any integer, 0 included, overrides it."""
+    model = nst.create("gatys", [style_path], size=32, steps=1, init="noise", seed=5, verbose=False)
+    own, five, zero = (model.stylize([content_path], style=0, seed=s)[0] for s in (None, 5, 0))
+    np.testing.assert_array_equal(own.image, five.image)
+    assert np.abs(own.image - zero.image).max() > 0.01  # another noise start
+    assert set(own.details) >= {"seconds", "losses", "history"} and len(own.details["history"]) == 1
+    assert own.details["losses"]["total"] == pytest.approx(sum(v for k, v in own.details["losses"].items()
+                                                                if k != "total"))

@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 import numpy as np
 
-from nst.losses import content_loss, gram_loss, gram_matrix, style_loss, total_variation_loss
+from nst.core.losses import content_loss, gram_loss, gram_matrix, style_loss, total_variation_loss
 
 
 def np_gram(f):  # f: (H, W, C) -> (C, C), normalised by H*W

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from nst.networks import ConditionalInstanceNorm, NetworkConfig, TransformerNet, count_params
+from nst.core.networks import ConditionalInstanceNorm, NetworkConfig, TransformerNet, count_params
 
 
 def test_parameter_counts_width_1():

@@ -14,6 +14,8 @@ pytest.importorskip("ipykernel")
 
 from execute import execute, notebooks  # noqa: E402
 
+pytestmark = pytest.mark.slow  # the notebooks run in the full tier only
+
 NOTEBOOKS = notebooks()
 
 

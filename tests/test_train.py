@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import nst
-from nst.data import ContentBatches
+from nst.io.data import ContentBatches
 from nst.errors import NSTError
-from nst.feedforward import stylizer_from_training
-from nst.train import TrainConfig, train
+from nst.interface.feedforward import stylizer_from_training
+from nst.methods.training import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -57,14 +57,14 @@ def test_two_style_model_lowers_both_styles_losses(content_dir, vgg):
     model = stylizer_from_training(res.model, res.meta)
     assert model.num_styles == 2 and model.styles == ["vangogh_starry_night", "hokusai_great_wave"]
     # per-style objective on a fixed batch, before (fresh init) and after training
-    from nst.train import perceptual_loss, style_targets
+    from nst.methods.training import perceptual_loss, style_targets
     import jax.numpy as jnp
     from flax import nnx
-    from nst.images import load_image
-    from nst.networks import TransformerNet
+    from nst.io.images import load_image
+    from nst.core.networks import TransformerNet
 
     cfg = TrainConfig(method="dumoulin", **TINY)
-    grams = style_targets(vgg, [load_image(s, size=64) for s in (STARRY, WAVE)], cfg.style_layers)
+    grams = style_targets(vgg, [load_image(s, size=64) for s in (STARRY, WAVE)], cfg)
     x = jnp.asarray(ContentBatches(content_dir, 48, 2, seed=99).batch(0))
     fresh = TransformerNet(res.model.config, nnx.Rngs(cfg.seed))
     for s in range(2):
@@ -81,7 +81,7 @@ def test_save_load_roundtrip_bit_exact(content_dir, vgg, tmp_path):
     path = model.save(tmp_path / "m.nst")
     again = nst.load(path)
     assert type(again).__name__ == "JohnsonStylizer" and again.styles == ["vangogh_starry_night"]
-    from nst.train import flatten_tree
+    from nst.io.modelfile import flatten_tree
 
     a, b = flatten_tree(model._params), flatten_tree(again._params)
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
@@ -98,12 +98,12 @@ def test_resume_equals_uninterrupted_run(content_dir, vgg, tmp_path):
     # interrupted after 3 iterations: emulate with a 3-iteration run that leaves its checkpoint
     part = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False, checkpoint=ck, max_iterations=4)
     assert ck.exists() and part.history.shape[0] == 4
-    from nst.modelfile import load_tensors
+    from nst.io.modelfile import load_tensors
 
     assert load_tensors(ck)[0]["step"].tolist() == [3]
     resumed = train([STARRY], content_dir, TrainConfig(max_iterations=6), vgg=vgg, verbose=False, resume=ck)
     np.testing.assert_array_equal(resumed.history, full.history)
-    from nst.train import flatten_tree
+    from nst.io.modelfile import flatten_tree
     from flax import nnx
 
     a, b = flatten_tree(nnx.state(full.model, nnx.Param)), flatten_tree(nnx.state(resumed.model, nnx.Param))
@@ -112,7 +112,7 @@ def test_resume_equals_uninterrupted_run(content_dir, vgg, tmp_path):
 
 def test_add_style_changes_only_new_rows(content_dir, vgg):
     from flax import nnx
-    from nst.train import flatten_tree
+    from nst.io.modelfile import flatten_tree
 
     res = train([STARRY, WAVE], content_dir, TrainConfig(method="dumoulin", max_iterations=2, **TINY), vgg=vgg,
                 verbose=False)
@@ -155,10 +155,11 @@ def test_truncated_model_file(content_dir, vgg, tmp_path):
         nst.load(tmp_path / "t.nst")
 
 
+@pytest.mark.slow
 def test_two_device_data_parallel_matches_one_device(content_dir, tmp_path):
     script = (
         "import sys, numpy as np\n"
-        "from nst.train import train, TrainConfig\n"
+        "from nst.methods.training import train, TrainConfig\n"
         f"r = train([{str(STARRY)!r}], {str(content_dir)!r}, TrainConfig(method='johnson', max_iterations=3, "
         "batch_size=2, image_size=48, style_size=64, width=0.25, learning_rate=1e-2), verbose=False)\n"
         "import jax; print('DEVICES', len(jax.devices())); np.save(sys.argv[1], r.history)\n"
@@ -192,8 +193,8 @@ def test_create_trains_feedforward_models_turi_create_style(content_dir, vgg):
 
 
 def test_ctrl_c_writes_checkpoint_and_resume_continues(content_dir, vgg, tmp_path, monkeypatch):
-    import nst.train as T
-    from nst.modelfile import load_tensors
+    from nst.methods.training import loop as T
+    from nst.io.modelfile import load_tensors
 
     cfg = TrainConfig(method="johnson", max_iterations=5, **TINY)
     real = T.make_train_step
@@ -225,7 +226,7 @@ def test_fine_tune_starts_from_the_given_model(content_dir, vgg):
     """init=(model, meta) warm-starts every parameter: at learning rate 0 the result is the model itself."""
     import jax
 
-    from nst.train import flatten_tree
+    from nst.io.modelfile import flatten_tree
     from flax import nnx
 
     first = train([STARRY], content_dir, TrainConfig(method="johnson", max_iterations=2, **TINY), vgg=vgg,
@@ -237,7 +238,7 @@ def test_fine_tune_starts_from_the_given_model(content_dir, vgg):
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     assert same.meta["network"]["width"] == 0.25  # taken from the model, not the config
     assert same.meta["init_from"]["iterations"] == 2 and same.meta["iterations"] == 1
-    from nst.feedforward import describe_training
+    from nst.methods.training import describe_training
 
     assert describe_training(same.meta) == "2 it. (cpu, batch 2, TV 0) + 1 it. (cpu, batch 2, TV 1)"
     moved = train([STARRY], content_dir, TrainConfig(method="johnson", max_iterations=2, tv_weight=1.0, **TINY),

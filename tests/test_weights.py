@@ -8,9 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nst import weights as W
+from nst.io import weights as W
 from nst.errors import NSTError
-from nst.vgg import LAYER_NAMES, VGG19, reference_image, vgg19_features
+from nst.core.vgg import LAYER_NAMES, VGG19, reference_image, vgg19_features
 
 @pytest.fixture(scope="session")
 def quantised_bin(tmp_path_factory):
@@ -67,7 +67,7 @@ def test_layer_names_and_pooling(vgg):
 
 
 def test_preprocessing_is_caffe_bgr_mean():
-    from nst.vgg import preprocess
+    from nst.core.vgg import preprocess
 
     x = jnp.asarray([[[[1.0, 0.5, 0.0]]]])
     np.testing.assert_allclose(np.asarray(preprocess(x))[0, 0, 0], [0 - 103.939, 127.5 - 116.779, 255 - 123.68],

@@ -1,0 +1,10 @@
+"""The registered experiments: importing this package registers every one with the runner.
+
+Each module declares one `experiments.runner.Experiment` (its presets in one ``presets=`` dict)
+and calls `register`; ``python -m experiments list`` shows them.
+"""
+
+from . import (  # noqa: F401 - importing registers
+    border, export_models, fine_tune, gatys_ablations, grid_ablation, interpolation, many_styles, quality_vs_time,
+    recipe_study,
+    reference_models, speed)

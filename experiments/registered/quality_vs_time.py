@@ -1,0 +1,128 @@
+"""Experiment 1 — quality versus time (Johnson et al. 2016, Fig. 5 analogue).
+
+For each (eval photo, style): the Gatys objective after every L-BFGS step, against iterations and
+against warm wall time, with horizontal lines where the Johnson and Dumoulin reference models'
+outputs land on the *same* objective (`nst.methods.gatys.gatys_loss`).  The "equivalent Gatys iterations"
+of a feedforward model is the first iteration at which Gatys does at least as well.
+
+Two objectives (``objectives`` in the preset): ``gatys`` — the Gatys defaults (content relu4_2,
+style relu1_1…relu5_1, β = 1e-3); ``training`` — the objective the reference networks were trained
+on, read from the Johnson model's metadata (content relu2_2, style relu1_1…relu4_1, β = 1e-5), which
+is the comparison Johnson et al.'s Fig. 5 makes.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+from experiments.runner import ROOT, Experiment, markdown_table, register, save_figure, subplots
+
+MODELS = {"johnson": {"vangogh_starry_night": "results/models/johnson_starry_night.nst",
+                      "hokusai_great_wave": "results/models/johnson_great_wave.nst"},
+          "dumoulin": "results/models/dumoulin_8styles.nst"}
+
+
+def items(cfg: dict) -> list[dict]:
+    return [{"id": f"{c}-{s}" + ("" if o == "gatys" else f"-{o}"), "content": c, "style": s, "objective": o}
+            for o in cfg.get("objectives", ["gatys"]) for c in cfg["contents"] for s in cfg["styles"]]
+
+
+def objective_overrides(objective: str, cache: dict) -> dict:
+    """GatysConfig overrides that define the objective (empty for the Gatys defaults)."""
+    if objective == "gatys":
+        return {}
+    import nst
+
+    path = next(iter(MODELS["johnson"].values()))
+    model = cache.setdefault(path, nst.load(ROOT / path))
+    t = model.meta["training"]
+    return {"content_layers": tuple(t["content_layers"]), "style_layers": tuple(t["style_layers"]),
+            "content_weight": t["content_weight"], "style_weight": t["style_weight"], "tv_weight": t["tv_weight"]}
+
+
+def run_item(item: dict, cfg: dict, cache: dict) -> dict:
+    import nst
+    from nst.methods.gatys import gatys_loss, gatys_transfer
+    from nst.io.images import load_image
+    from nst.core.vgg import VGG19
+
+    vgg = cache.setdefault("vgg", VGG19.pretrained())
+    content = load_image(ROOT / "data/content/eval" / f"{item['content']}.jpg", size=cfg["size"])
+    style = ROOT / "data/styles" / f"{item['style']}.jpg"
+    objective = objective_overrides(item.get("objective", "gatys"), cache)
+    res = gatys_transfer(content, style, size=cfg["size"], steps=cfg["steps"], vgg=vgg, verbose=False, **objective)
+    step = statistics.median(res.step_seconds) if res.step_seconds else res.seconds
+    history = np.asarray(res.history)
+    out = {"gatys_final": float(history[-1]), "gatys_step_seconds": step}
+    ff = {}
+    jpath = MODELS["johnson"].get(item["style"])
+    if jpath:
+        model = cache.setdefault(jpath, nst.load(ROOT / jpath))
+        ff["johnson"] = model.stylize(content, style=0)
+    dmodel = cache.setdefault("dumoulin", nst.load(ROOT / MODELS["dumoulin"]))
+    if item["style"] in dmodel.styles:
+        ff["dumoulin"] = dmodel.stylize(content, style=dmodel.styles.index(item["style"]))
+    for name, image in ff.items():
+        value = gatys_loss(image, content, style, vgg=vgg, size=cfg["size"], **objective)["total"]
+        below = np.nonzero(history <= value)[0]
+        out[f"{name}_objective"] = value
+        out[f"{name}_equivalent_iterations"] = int(below[0]) + 1 if len(below) else -1
+    hdir = cache["out"] / "histories"
+    hdir.mkdir(exist_ok=True)
+    with open(hdir / f"{item['id']}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["iteration", "objective", "warm_seconds"])
+        for i, v in enumerate(history, 1):
+            w.writerow([i, f"{v:.6g}", f"{i * step:.4f}"])
+    return out
+
+
+def plot(rows: list[dict], out: Path) -> list[Path]:
+    eq = lambda r, k: (int(r[k]) if r.get(k, "") not in ("", None) and int(r[k]) > 0 else "> all")  # noqa: E731
+    table = [[f"{r['content']}-{r['style']}", r.get("objective") or "gatys", f"{r['gatys_final']:.4g}", f"{r.get('johnson_objective', float('nan')):.4g}",
+              eq(r, "johnson_equivalent_iterations") if "johnson_objective" in r and r["johnson_objective"] != ""
+              else "—", f"{r.get('dumoulin_objective', float('nan')):.4g}",
+              eq(r, "dumoulin_equivalent_iterations") if "dumoulin_objective" in r and r["dumoulin_objective"] != ""
+              else "—"] for r in rows]
+    md = out / "summary.md"
+    md.write_text("Gatys objective (lower is better) after the last L-BFGS step, and where the feedforward "
+                  "outputs land on the same objective; 'equivalent iterations' = first Gatys step that does "
+                  "at least as well.\n\n" + markdown_table(
+                      ["photo-style", "objective", "Gatys final", "Johnson", "Johnson ≡ Gatys it.", "Dumoulin",
+                       "Dumoulin ≡ Gatys it."], table))
+    n = len(rows)
+    fig, axes = subplots(n, 2, figsize=(10, 2.8 * n), dpi=90, squeeze=False)
+    for ax_row, r in zip(axes, rows):
+        h = np.genfromtxt(out / "histories" / f"{r['id']}.csv", delimiter=",", names=True)
+        for ax, x, label in ((ax_row[0], h["iteration"], "L-BFGS iteration"),
+                             (ax_row[1], h["warm_seconds"], "warm wall time (s)")):
+            ax.plot(x, h["objective"], label="Gatys")
+            for name, color in (("johnson", "tab:orange"), ("dumoulin", "tab:green")):
+                v = r.get(f"{name}_objective", "")
+                if v != "" and v is not None:
+                    ax.axhline(float(v), color=color, ls="--", label=name)
+            ax.set_yscale("log")
+            ax.set_xlabel(label)
+            ax.set_ylabel("Gatys objective")
+            ax.set_title(r["id"], fontsize=9)
+        ax_row[0].legend(fontsize=8)
+    return [md, save_figure(fig, out / "quality_vs_time.png")]
+
+
+EXPERIMENT = register(Experiment(
+    name="quality_vs_time",
+    description="Gatys objective vs iterations and time, with Johnson/Dumoulin outputs on the same objective",
+    presets={"quick": {"contents": ["skimage_chelsea"], "styles": ["vangogh_starry_night"], "size": 64,
+                       "steps": 8},
+             "cpu": {"contents": ["kodak_kodim23", "skimage_chelsea"],
+                     "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 256, "steps": 300,
+                     "objectives": ["gatys", "training"]},
+             "gpu": {"contents": ["kodak_kodim08", "kodak_kodim13", "kodak_kodim21", "kodak_kodim22",
+                                  "kodak_kodim23", "skimage_chelsea"],
+                     "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 512, "steps": 500,
+                     "objectives": ["gatys", "training"]}},
+    items=items, run_item=run_item, plot=plot))

@@ -1,0 +1,121 @@
+"""The headline table: quality and speed per generation, assembled from committed experiment runs.
+
+    python -m experiments.scripts.headline [--out results/headline.md]
+
+Reads only saved data — ``results/speed``, ``results/export``, ``results/quality_vs_time``,
+``results/many_styles`` raw CSVs and the reference model files — so every number traces back to a
+committed run (each cell says which).  Nothing is measured here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+
+from experiments.runner import ROOT, markdown_table, read_rows  # noqa: E402
+
+MODELS = {"johnson": "results/models/johnson_starry_night.nst", "dumoulin": "results/models/dumoulin_8styles.nst"}
+
+
+def _same(a: object, b: object) -> bool:
+    try:
+        return float(a) == float(b)  # CSV numbers come back as floats
+    except (TypeError, ValueError):
+        return str(a) == str(b)
+
+
+def _by(rows: list[dict], **match: object) -> dict | None:
+    return next((r for r in rows if all(_same(r.get(k), v) for k, v in match.items())), None)
+
+
+def headline(results: Path) -> str:
+    import nst
+
+    speed = read_rows(results / "speed" / "raw.csv")
+    export = read_rows(results / "export" / "raw.csv")
+    qvt = read_rows(results / "quality_vs_time" / "raw.csv")
+    sizes = read_rows(results / "many_styles" / "raw.csv")
+    machine = json.loads((results / "speed" / "run.json").read_text())
+    models = {k: nst.load(ROOT / v) for k, v in MODELS.items()}
+
+    def time_cell(method: str, size: int) -> str:
+        if method == "gatys":
+            r = _by(speed, method="gatys", size=size)
+            return f"{float(r['seconds']):.0f} s" if r else "—"
+        r = _by(export, model=method, precision="float32")
+        return f"{float(r[f'jax_ms_{size}']):.0f} ms" if r and r.get(f"jax_ms_{size}") not in (None, "") else "—"
+
+    def onnx_cell(method: str, size: int) -> str:
+        r = _by(export, model=method, precision="float32")
+        return f"{float(r[f'onnx_ms_{size}']):.0f} ms" if r else "—"
+
+    def of(obj: str) -> list[dict]:
+        return [r for r in qvt if (r.get("objective") or "gatys") == obj]
+
+    def objective(col: str, obj: str = "gatys") -> str:
+        vals = [float(r[col]) for r in of(obj) if r.get(col) not in (None, "")]
+        return f"{statistics.mean(vals):.3g}" if vals else "—"
+
+    def equiv(col: str, obj: str = "gatys") -> str:
+        vals = [int(float(r[col])) for r in of(obj) if r.get(col) not in (None, "")]
+        if not vals:
+            return "—"
+        text = lambda v: str(v) if v > 0 else "more than all"  # noqa: E731 - -1: never matched
+        return f"{text(min(vals))}–{text(max(vals))}" if min(vals) != max(vals) else text(vals[0])
+
+    per_style = _by(sizes, id="size-8")
+
+    def training_cell(meta: dict) -> str:
+        from nst.methods.training import training_stages
+
+        return " + ".join(f"{m['iterations']:,} it. in {m['training_seconds']:.0f} s ({m.get('backend', '?')})"
+                          for m in training_stages(meta))
+
+    rows = [
+        ["time per image, 256 px (CPU)", "{} (500 L-BFGS steps)".format(time_cell("gatys", 256)),
+         time_cell("johnson", 256), time_cell("dumoulin", 256)],
+        ["time per image, 512 px (CPU)", "{} (500 steps)".format(time_cell("gatys", 512)), time_cell("johnson", 512),
+         time_cell("dumoulin", 512)],
+        ["time per image, 1024 px (CPU)", "{} (500 steps)".format(time_cell("gatys", 1024)),
+         time_cell("johnson", 1024), time_cell("dumoulin", 1024)],
+        ["exported ONNX, onnxruntime, 512 px (CPU)", "—", onnx_cell("johnson", 512), onnx_cell("dumoulin", 512)],
+        ["Gatys objective at 256 px (mean of 4 photo×style pairs; lower is better)",
+         f"{objective('gatys_final')} (after 300 steps)", objective("johnson_objective"),
+         objective("dumoulin_objective")],
+        ["worth this many Gatys L-BFGS steps on that objective", "—", equiv("johnson_equivalent_iterations"),
+         equiv("dumoulin_equivalent_iterations")],
+        ["… on the networks' own training objective (relu2_2 / relu1_1…relu4_1, "
+         f"β = {models['johnson'].meta['training']['style_weight']:g}, "
+         f"γ = {models['johnson'].meta['training']['tv_weight']:g})", "—",
+         equiv("johnson_equivalent_iterations", "training"), equiv("dumoulin_equivalent_iterations", "training")],
+        ["styles per model", "any (no training)", "1", str(models["dumoulin"].num_styles)],
+        ["parameters per style", "—", f"{models['johnson'].parameter_counts()['total']:,}",
+         f"{int(per_style['per_style']):,}" if per_style else "—"],
+        ["training (reference model: H100 at the paper's settings, + CPU TV fine-tune)", "none",
+         training_cell(models["johnson"].meta), training_cell(models["dumoulin"].meta)
+         + f" ({models['dumoulin'].num_styles} styles)"],
+    ]
+    return ("Headline: quality and speed per generation. CPU numbers: "
+            f"{machine['cpu']}, {machine['cores']} cores, JAX {machine['jax']} "
+            "(Gatys times: results/speed, 500 × the median warm step; feedforward times: results/export, "
+            "warm median of one JAX forward pass; objective: results/quality_vs_time; sizes: results/many_styles; "
+            "regenerate with `python -m experiments.scripts.headline`).\n\n"
+            + markdown_table(["", "Gatys (old way)", "Johnson (feedforward)", "Dumoulin (new way)"], rows) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="assemble results/headline.md from committed runs")
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "headline.md")
+    args = ap.parse_args(argv)
+    text = headline(ROOT / "results")
+    args.out.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m nst.cli ...`` is ``nst ...``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

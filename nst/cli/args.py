@@ -1,0 +1,122 @@
+"""Shared pieces of the ``nst`` command: the one-line-error parser, argument types, output paths.
+
+Defaults live in the configuration dataclasses; options default to ``None`` here and the help
+texts read the dataclass defaults, so a default is written once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..errors import NSTError
+
+EXIT_USER_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+IMAGE_OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with a one-line error instead of the usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def int_at_least(minimum: int, kind: str) -> Callable[[str], int]:
+    """An argparse type: an integer ≥ ``minimum``, named ``kind`` in the error."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind} integer, got {text!r}") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"expected a {kind} integer, got {v}")
+        return v
+
+    return parse
+
+
+positive_int = int_at_least(1, "positive")
+nonneg_int = int_at_least(0, "non-negative")
+
+
+def nonneg_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v >= 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite non-negative number, got {text}")
+    return v
+
+
+def image_size(text: str) -> tuple[int, int]:
+    parts = text.lower().split("x")
+    try:
+        h, w = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 512x384, got {text!r}") from None
+    if h < 64 or w < 64:
+        raise argparse.ArgumentTypeError(f"image size {text!r} is too small: at least 64x64")
+    return h, w
+
+
+def layer_list(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+def float_list(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(nonneg_float(t.strip()) for t in text.split(",") if t.strip())
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"expected comma-separated non-negative numbers: {e}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return values
+
+
+def default_of(config: type, name: str) -> Any:
+    """The default of field ``name`` of the dataclass ``config`` (for help texts)."""
+    for f in dataclasses.fields(config):
+        if f.name == name:
+            return f.default
+    raise KeyError(name)
+
+
+def given(args: argparse.Namespace, mapping: dict[str, str]) -> dict[str, Any]:
+    """``{field: value}`` for each ``mapping`` entry (field -> argparse dest) the user gave."""
+    return {field: getattr(args, dest) for field, dest in mapping.items() if getattr(args, dest) is not None}
+
+
+def check_output_file(path: str | os.PathLike, what: str = "-o") -> Path:
+    """Refuse an output path that cannot be written, before any work: a folder, or a parent that is a file."""
+    p = Path(path)
+    if p.is_dir():
+        raise NSTError(f"{what} {path}: is a folder; give a file name")
+    parent = p.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NSTError(f"{what} {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise NSTError(f"{what} {path}: {parent} is not writable")
+    return p
+
+
+def output_paths(out: str, names: Sequence[str], suffix: str = ".png") -> list[Path]:
+    """One output path per name: ``out`` itself for one image file, else ``out/NAME.png``."""
+    target = Path(out)
+    if len(names) == 1 and target.suffix.lower() in IMAGE_OUTPUT_SUFFIXES:
+        return [check_output_file(target)]
+    if target.suffix.lower() in (".png", ".jpg", ".jpeg") and len(names) > 1:
+        raise NSTError(f"-o {out}: {len(names)} outputs need a folder, not a file name")
+    if target.suffix and not target.is_dir():
+        raise NSTError(f"-o {out}: unknown output image format {target.suffix!r} (use .png or .jpg, or a folder)")
+    if target.exists() and not target.is_dir():
+        raise NSTError(f"-o {out}: exists and is not a folder")
+    return [check_output_file(target / f"{n}{suffix}") for n in names]

@@ -1,0 +1,162 @@
+r"""On-device export of the feedforward networks: ONNX and Core ML, verified against JAX.
+
+Both formats follow Turi Create's Core ML convention for style transfer:
+
+* input ``image``: ONNX — float32 NCHW, RGB in [0, 1], shape (N, 3, H, W);
+  Core ML — an RGB image (Core ML scales pixels 0..255 to 0..1 on the way in);
+* input ``index`` (multi-style models only): float32 vector of length
+  ``num_styles``; one-hot selects a style, other non-negative weights blend
+  (γ = Σ wᵢ γᵢ, β = Σ wᵢ βᵢ — the weights are *not* renormalised inside the
+  model, so pass a vector that sums to 1);
+* output ``stylizedImage``: ONNX — float32 NCHW in [0, 1]; Core ML — an RGB
+  image (0..255).
+
+Height and width are flexible (any size from 64 px) unless ``image_size``
+fixes them.  The graph reflect-pads the picture by the stylizer's ``border``
+(16 px by default, `nst.core.networks.STYLIZE_BORDER`) and up to a multiple of 4,
+and crops back, exactly as the JAX network does.
+
+The network topology is walked once (`emit_network`, this module) and written by two small
+backends (`onnx_backend.OnnxBackend`, `coreml_backend.CoreMLBackend`), so the two files hold the same
+layers in the same order — `layer_sequence` reads that sequence back from
+either file, and the tests compare them.
+
+Precision: ``float16`` halves the file.  In ONNX the weights are stored as
+float16 and cast to float32 when the session loads them (inputs, outputs and
+arithmetic stay float32, so every onnxruntime build runs it); in Core ML it is
+Core ML's own float16 compute precision (weights and activations).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..core.networks import TransformerNet
+from ..errors import NSTError
+from ..version import __version__
+
+FORMATS = ("onnx", "coreml")
+PRECISIONS = ("float32", "float16")
+MIN_SIZE = 64  # smallest flexible height/width we promise
+ONNX_OPSET = 17
+SUFFIXES = {"onnx": ".onnx", "coreml": ".mlpackage"}
+
+
+class ExportableNetwork(Protocol):
+    """What export reads from a feedforward stylizer (`nst.interface.feedforward.FeedforwardStylizer`)."""
+
+    model: TransformerNet
+    meta: dict
+    method: str
+    border: int
+
+    @property
+    def styles(self) -> list[str]: ...
+
+    @property
+    def num_styles(self) -> int: ...
+
+    def stylize_batch(self, images: np.ndarray, style_weights: np.ndarray) -> np.ndarray: ...
+
+
+def check_exportable(stylizer: Any) -> ExportableNetwork:
+    """``stylizer`` if it has a trained network; a Gatys stylizer (or anything else) is an `NSTError`."""
+    if not isinstance(getattr(stylizer, "model", None), TransformerNet):
+        raise NSTError(f"a {getattr(stylizer, 'method', type(stylizer).__name__)} stylizer has no network to "
+                       "export: it optimises each image; export a johnson or dumoulin model")
+    return stylizer
+
+
+# --------------------------------------------------------------------------- the network, walked once
+
+
+def network_parameters(stylizer: ExportableNetwork) -> list[dict[str, Any]]:
+    """The layers of a trained `TransformerNet` as plain NumPy arrays, in execution order.
+
+    Each entry is a conv+norm unit: ``kernel`` (O, I, kh, kw) for NCHW
+    backends, ``stride``, ``pad`` (reflection), ``gamma``/``beta`` (S, C), and
+    its ``role`` in the topology.
+    """
+    net = stylizer.model
+
+    def unit(cn: Any, role: str) -> dict[str, Any]:
+        kernel = np.asarray(cn.conv.kernel[...], np.float32)  # HWIO
+        stride = cn.conv.strides
+        stride = stride if isinstance(stride, int) else int(stride[0])
+        return {"role": role, "kernel": np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)), "stride": stride,
+                "pad": cn.pad, "gamma": np.asarray(cn.norm.scale[...], np.float32),
+                "beta": np.asarray(cn.norm.bias[...], np.float32)}
+
+    units = [unit(net.conv1, "relu"), unit(net.conv2, "relu"), unit(net.conv3, "relu")]
+    for block in net.residuals:
+        units += [unit(block.a, "res_a"), unit(block.b, "res_b")]
+    units += [unit(net.up1, "up"), unit(net.up2, "up"), unit(net.out, "sigmoid")]
+    return units
+
+
+def emit_network(b: Any, image: Any, index: Any, units: list[dict[str, Any]], border: int) -> Any:
+    """The topology of `nst.core.networks.TransformerNet.__call__`, written against a backend ``b``."""
+    # Reflection border (as `FeedforwardStylizer.border`), then to a multiple of 4 for the two
+    # stride-2 convs and two ×2 upsamplings; one pad, exactly as the JAX network pads.
+    x, hw = b.pad_for_network(image, 4, border)
+    skip = None
+    for u in units:
+        if u["role"] == "res_a":
+            skip = x
+        if u["role"] == "up":
+            x = b.upsample2(x)
+        x = b.reflect_pad(x, u["pad"])
+        x = b.conv(x, u["kernel"], u["stride"])
+        x = b.norm(x, u["gamma"], u["beta"], index)
+        if u["role"] in ("relu", "res_a", "up"):
+            x = b.relu(x)
+        elif u["role"] == "res_b":
+            x = b.add(skip, x)  # no activation after the add
+        else:
+            x = b.sigmoid(x)
+    return b.crop(x, hw, border)
+
+
+def export_metadata(stylizer: ExportableNetwork) -> dict[str, str]:
+    """Key/value metadata written into exported files (all values are strings)."""
+    meta = stylizer.meta
+    return {
+        "method": stylizer.method,
+        "styles": json.dumps(stylizer.styles),
+        "num_styles": str(stylizer.num_styles),
+        "iterations": str(meta.get("iterations")),
+        "width": str(meta.get("network", {}).get("width")),
+        "border": str(stylizer.border),  # reflection pixels padded around the picture and cropped off
+        "nst_version": __version__,
+        "input_convention": "image: RGB in [0,1], NCHW float32 (ONNX) or an RGB image (Core ML); "
+                            "index: style weights, one-hot selects, others blend",
+    }
+
+
+def check_image_size(image_size: tuple[int, int] | None) -> tuple[int, int] | None:
+    if image_size is None:
+        return None
+    try:
+        h, w = (int(v) for v in image_size)
+    except (TypeError, ValueError):
+        raise NSTError(f"image_size must be (height, width), got {image_size!r}") from None
+    if h < MIN_SIZE or w < MIN_SIZE:
+        raise NSTError(f"image_size {h}x{w} is too small: height and width must be at least {MIN_SIZE} px")
+    return h, w
+
+
+def description(stylizer: ExportableNetwork) -> str:
+    return (f"nst {stylizer.method} style transfer network, {stylizer.num_styles} style(s): "
+            + ", ".join(stylizer.styles))
+
+
+
+def require(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise NSTError(f"export needs the '{module}' package: pip install 'nst[export]'") from None

@@ -1,0 +1,214 @@
+"""Generations 2 and 3 behind the common interface: a trained `TransformerNet` plus its metadata.
+
+`JohnsonStylizer` (one style per network, Johnson et al. 2016) and
+`DumoulinStylizer` (many styles, conditional instance norm, Dumoulin et al.
+2017 — Turi Create's model) share everything; Dumoulin adds blending and
+`add_style`.  Stylizing is one forward pass, compiled once per input shape.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from ..core.networks import STYLIZE_BORDER, NetworkConfig, TransformerNet, count_params
+from ..errors import NSTError
+from ..io.files import default_content_dir
+from ..io.images import ImageLike
+from ..io.modelfile import flatten_tree, load_tensors, save_tensors, unflatten_like
+from ..methods.training.metadata import describe_training, extended_meta
+from ..recipes import with_recipe
+from .base import StyleSpec, Stylizer
+
+# How many stylized copies of one image run through the network at once.
+_STYLE_CHUNK = 4
+
+
+class FeedforwardStylizer(Stylizer):
+    """A trained network; ``stylize`` runs it.  Use `nst.load` / `nst.create` rather than the constructor."""
+
+    method = "feedforward"
+
+    def __init__(self, model: TransformerNet, meta: dict, history: np.ndarray | None = None, *,
+                 border: int = STYLIZE_BORDER):
+        if isinstance(border, bool) or not isinstance(border, (int, np.integer)) or border < 0:
+            raise NSTError(f"border must be 0 or more pixels, got {border!r}")
+        self.model = model
+        self.meta = dict(meta)
+        # Loss history (iteration, loss, content, style, tv) of the training that produced this object, if any.
+        self.history = history
+        # Reflection pixels added around each picture and cropped off again (networks.STYLIZE_BORDER);
+        # exports carry the same border.  0 gives the bare network.  Fixed per object: `with_border`.
+        self._border = int(border)
+        self._graphdef, self._params = nnx.split(model, nnx.Param)
+        graphdef = self._graphdef
+        self._forward = jax.jit(lambda params, x, w, border: nnx.merge(graphdef, params)(x, w, inference=True,
+                                                                                        border=border),
+                                static_argnums=3)
+
+    @property
+    def border(self) -> int:
+        """Reflection pixels padded around each picture when stylizing and exporting (default 16)."""
+        return self._border
+
+    @border.setter
+    def border(self, value: int) -> None:
+        warnings.warn("setting FeedforwardStylizer.border is deprecated; use model.with_border(n)",
+                      DeprecationWarning, stacklevel=2)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise NSTError(f"border must be 0 or more pixels, got {value!r}")
+        self._border = int(value)
+
+    def with_border(self, border: int) -> "FeedforwardStylizer":
+        """The same network and metadata with another stylize/export border (parameters are shared)."""
+        return type(self)(self.model, self.meta, self.history, border=border)
+
+    @property
+    def parameters(self) -> Any:
+        """The network's parameters (an `nnx.State` of arrays), e.g. to compare two models."""
+        return self._params
+
+    @property
+    def styles(self) -> list[str]:
+        return list(self.meta["styles"])
+
+    def _run(self, images: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return np.asarray(self._forward(self._params, jnp.asarray(images), jnp.asarray(weights, jnp.float32),
+                                        self._border))
+
+    def stylize_one(self, image: np.ndarray, specs: Sequence[StyleSpec],
+                    seed: int | None) -> list[tuple[np.ndarray, dict[str, Any]]]:
+        outs: list[tuple[np.ndarray, dict[str, Any]]] = []
+        for i in range(0, len(specs), _STYLE_CHUNK):
+            chunk = specs[i : i + _STYLE_CHUNK]
+            w = np.stack([s.weights for s in chunk])
+            x = np.broadcast_to(image, (len(chunk),) + image.shape)
+            outs.extend((y, {}) for y in self._run(x, w))
+        return outs
+
+    def stylize_batch(self, images: np.ndarray, style_weights: np.ndarray) -> np.ndarray:
+        """Low-level: (B, H, W, 3) images and (B, num_styles) weights → (B, H, W, 3), with ``self.border``."""
+        return self._run(images, style_weights)
+
+    def parameter_counts(self) -> dict[str, int]:
+        return count_params(self.model)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model file (safetensors + JSON metadata, `nst.io.modelfile`); `nst.load` reads it."""
+        tensors = flatten_tree(self._params, "params/")
+        meta = {k: v for k, v in self.meta.items() if not k.startswith("_") and k != "checkpoint"}
+        for i, t in enumerate(self.meta.get("_thumbnails") or []):
+            tensors[f"style_thumbnail/{i}"] = np.asarray(t, np.uint8)
+        return save_tensors(path, tensors, meta)
+
+    def export(self, path: str | os.PathLike, format: str | None = None, precision: str = "float32",
+               image_size: tuple[int, int] | None = None) -> Path:
+        """Write the network as ONNX or Core ML with this stylizer's border (`nst.export`)."""
+        from ..export import export
+
+        return export(self, path, format=format, precision=precision, image_size=image_size)
+
+    def fine_tune(self, styles: Sequence[ImageLike], content: Any = None, max_iterations: int | None = None,
+                  verbose: bool = True, **options: Any) -> "FeedforwardStylizer":
+        """Train every parameter on from this model with other options (e.g. ``tv_weight``); a new stylizer.
+
+        ``styles`` must be the images the model was trained on, in order (checked by hash).
+        ``options`` are `TrainConfig` fields and ``checkpoint``/``resume``; the new metadata keeps
+        this model's training under ``init_from``.
+        """
+        from ..methods.training import TrainConfig, train
+
+        run = {k: options.pop(k) for k in ("checkpoint", "resume", "breakdown", "vgg") if k in options}
+        cfg = TrainConfig.from_dict(self.meta["training"], **{"time_limit": None, **with_recipe(options, "train"),
+                                                              "max_iterations": max_iterations})
+        res = train(list(styles), default_content_dir() if content is None else content, cfg,
+                    init=(self.model, self.meta), verbose=verbose, **run)
+        return stylizer_from_training(res.model, res.meta, res.history)
+
+    def summary(self) -> str:
+        m = self.meta
+        c = self.parameter_counts()
+        lines = [
+            f"{type(self).__name__} (method {self.method})",
+            f"  styles ({self.num_styles}): " + ", ".join(f"{i}={n}" for i, n in enumerate(self.styles)),
+            f"  network: width {m['network']['width']}, {c['total']:,} parameters "
+            f"({c['conv']:,} conv, {c['per_style']:,} per style)",
+            f"  content images: {len(m.get('content_images', []))}",
+            f"  iterations: {m.get('iterations')}, training time: {m.get('training_seconds', 0):.0f} s, "
+            f"final loss: {m.get('final_loss')}",
+        ]
+        if m.get("init_from"):
+            f = m["init_from"]
+            lines.append(f"  fine-tuned from a model trained for {f.get('iterations')} iterations "
+                         f"({f.get('training_seconds', 0):.0f} s on {f.get('backend')}); all stages: "
+                         f"{describe_training(m)}")
+        return "\n".join(lines)
+
+
+class JohnsonStylizer(FeedforwardStylizer):
+    """Generation 2: one network per style (Johnson, Alahi & Fei-Fei 2016)."""
+
+    method = "johnson"
+
+
+class DumoulinStylizer(FeedforwardStylizer):
+    """Generation 3: one network, many styles, conditional instance norm (Dumoulin et al. 2017)."""
+
+    method = "dumoulin"
+
+    def add_style(self, image: ImageLike, content: Any = None, max_iterations: int | None = None,
+                  verbose: bool = True, **options: Any) -> "DumoulinStylizer":
+        """Learn one more style by training only its γ/β rows; returns a new stylizer.
+
+        Every existing parameter stays bit-identical (tested).  ``content``
+        defaults to the training folder recorded in the model.
+        """
+        from ..methods.training import TrainConfig, train
+
+        if content is None:
+            content = options.pop("content_dir", None) or default_content_dir()
+        run = {k: options.pop(k) for k in ("checkpoint", "resume", "breakdown", "vgg") if k in options}
+        cfg = TrainConfig.from_dict(self.meta["training"], **{"time_limit": None, **with_recipe(options, "train"),
+                                                              "max_iterations": max_iterations or 1000})
+        res = train([image], content, cfg, base=(self.model, self.meta), verbose=verbose, **run)
+        meta = extended_meta(self.meta, res.meta)
+        return DumoulinStylizer(res.model, meta, res.history)
+
+
+STYLIZER_CLASSES = {"johnson": JohnsonStylizer, "dumoulin": DumoulinStylizer}
+
+
+def stylizer_from_training(model: TransformerNet, meta: dict, history: np.ndarray | None = None) -> FeedforwardStylizer:
+    """The stylizer for a freshly trained network and its metadata (``meta["method"]`` picks the class)."""
+    return STYLIZER_CLASSES[meta["method"]](model, meta, history)
+
+
+def load(path: str | os.PathLike) -> FeedforwardStylizer:
+    """Load any nst model file; returns the stylizer for its method.  Corrupt or foreign files: `NSTError`."""
+    tensors, meta = load_tensors(path)
+    method = meta.get("method")
+    if method not in STYLIZER_CLASSES:
+        raise NSTError(f"{path}: unknown method {method!r} in model file")
+    try:
+        net_cfg = NetworkConfig(**meta["network"])
+        styles = list(meta["styles"])
+    except (KeyError, TypeError):
+        raise NSTError(f"{path}: model metadata is incomplete") from None
+    if net_cfg.num_styles != len(styles) or net_cfg.num_styles < 1:
+        raise NSTError(f"{path}: model metadata is inconsistent ({net_cfg.num_styles} styles, {len(styles)} names)")
+    model = TransformerNet(net_cfg, nnx.Rngs(0))
+    _, template = nnx.split(model, nnx.Param)
+    params = unflatten_like(template, tensors, "params/", str(path))
+    if not all(bool(jnp.isfinite(p).all()) for p in jax.tree.leaves(params)):
+        raise NSTError(f"{path}: model parameters contain NaN or infinity")
+    nnx.update(model, params)
+    meta["_thumbnails"] = [tensors[f"style_thumbnail/{i}"] for i in range(len(styles))
+                           if f"style_thumbnail/{i}" in tensors]
+    return STYLIZER_CLASSES[method](model, meta)

@@ -1,0 +1,110 @@
+"""Optimisers over an image: one driver for Adam and L-BFGS, used by the Gatys method.
+
+``ImageOptimizer(value_fn, ...)`` minimises ``value_fn(x, targets) -> scalar`` over the image
+``x``; ``init(x, targets) -> state`` and ``step(x, state, targets) -> (x, state, value)``.
+
+* ``adam``: `optax.adam`, one jitted step.
+* ``lbfgs`` with ``linesearch="zoom"``: stock `optax.lbfgs` with its zoom line search, the whole
+  step jitted.  Correct, but XLA:CPU runs the VGG19 passes inside the line search's
+  ``lax.while_loop`` several times slower than the same passes outside it (measured in
+  ``results/profile_xla_cpu``).
+* ``lbfgs`` with ``linesearch="backtracking"`` (the default): the same `optax.lbfgs` direction
+  (two-loop recursion, ``linesearch=None``) and an Armijo backtracking line search driven from
+  Python, so every VGG pass is a plain jitted call.  L-BFGS directions are well scaled, so the
+  unit step is accepted almost always: one forward+backward per step.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ..errors import NSTError
+
+OPTIMIZERS = ("lbfgs", "adam")
+LINESEARCHES = ("backtracking", "zoom")
+
+#: ``value_fn(x, targets)``: the scalar objective of an image x (1, H, W, 3)
+ValueFn = Callable[[jax.Array, Any], jax.Array]
+
+
+class ImageOptimizer:
+    """Uniform driver over the three optimisers (see the module docstring)."""
+
+    ARMIJO_C1 = 1e-4  # sufficient-decrease constant (Nocedal & Wright, ch. 3: "c1 = 1e-4")
+    MAX_BACKTRACK = 20
+
+    def __init__(self, value_fn: ValueFn, optimizer: str = "lbfgs", learning_rate: float = 0.02,
+                 lbfgs_memory: int = 10, linesearch: str = "backtracking"):
+        if optimizer not in OPTIMIZERS:
+            raise NSTError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
+        if linesearch not in LINESEARCHES:
+            raise NSTError(f"linesearch must be one of {', '.join(LINESEARCHES)}, not {linesearch!r}")
+        self.optimizer, self.linesearch = optimizer, linesearch
+        self._vg = jax.jit(jax.value_and_grad(value_fn))
+        if optimizer == "adam":
+            self.opt = optax.adam(learning_rate)
+
+            def adam_step(x, state, targets):
+                value, grad = jax.value_and_grad(value_fn)(x, targets)
+                updates, state = self.opt.update(grad, state, x)
+                return optax.apply_updates(x, updates), state, value
+
+            self._step = jax.jit(adam_step)
+        elif linesearch == "zoom":
+            self.opt = optax.lbfgs(memory_size=lbfgs_memory)
+
+            def zoom_step(x, state, targets):
+                fn = lambda y: value_fn(y, targets)  # noqa: E731 - the line search needs f(x) alone
+                value, grad = optax.value_and_grad_from_state(fn)(x, state=state)
+                updates, state = self.opt.update(grad, state, x, value=value, grad=grad, value_fn=fn)
+                return optax.apply_updates(x, updates), state, value
+
+            self._step = jax.jit(zoom_step)
+        else:
+            self.opt = optax.lbfgs(memory_size=lbfgs_memory, linesearch=None)
+
+            def direction_and_trial(x, grad, state, targets):
+                d, state = self.opt.update(grad, state, x)
+                slope = jnp.vdot(grad, d)
+                x1 = x + d
+                v1, g1 = jax.value_and_grad(value_fn)(x1, targets)
+                return d, slope, state, x1, v1, g1
+
+            self._trial = jax.jit(direction_and_trial)
+            self._step = self._host_lbfgs_step
+
+    @property
+    def host_line_search(self) -> bool:
+        return self.optimizer == "lbfgs" and self.linesearch == "backtracking"
+
+    def init(self, x: jax.Array, targets: Any) -> Any:
+        state = self.opt.init(x)
+        if self.host_line_search:
+            value, grad = self._vg(x, targets)
+            return (state, value, grad)
+        return state
+
+    def step(self, x: jax.Array, state: Any, targets: Any) -> tuple[jax.Array, Any, jax.Array]:
+        return self._step(x, state, targets)
+
+    def _host_lbfgs_step(self, x, carry, targets):
+        state, value, grad = carry
+        d, slope, state, x1, v1, g1 = self._trial(x, grad, state, targets)
+        f0, slope = float(value), float(slope)
+        if slope >= 0:  # not a descent direction (numerical trouble): fall back to steepest descent
+            d, slope = -grad, -float(jnp.vdot(grad, grad))
+            x1 = x + d * (1.0 / max(1.0, float(jnp.linalg.norm(grad))))
+            v1, g1 = self._vg(x1, targets)
+        t = 1.0
+        for _ in range(self.MAX_BACKTRACK):
+            if np.isfinite(float(v1)) and float(v1) <= f0 + self.ARMIJO_C1 * t * slope:
+                break
+            t *= 0.5
+            x1 = x + t * d
+            v1, g1 = self._vg(x1, targets)
+        return x1, (state, v1, g1), v1

@@ -1,0 +1,108 @@
+"""Training options: `TrainConfig`, the per-method defaults, and reading them back from a model file.
+
+Default layers for VGG19 (Johnson et al. used VGG16):
+
+* style: relu1_1, relu2_1, relu3_1, relu4_1 — the first ReLU of each block up to block 4, as
+  Gatys et al. (without relu5_1, whose 16× stride adds little texture at 256 px and would cost a
+  fifth block);
+* content: relu2_2 — Johnson et al.'s choice (relu2_2 of VGG16): early enough to keep edges and
+  layout, late enough to leave colours and texture free to change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ...core.objective import PerceptualObjective
+from ...errors import NSTError
+
+TRAIN_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+TRAIN_CONTENT_LAYERS = ("relu2_2",)
+
+
+def default_max_iterations(method: str, num_styles: int) -> int:
+    """Johnson: 4,000.  Dumoulin: 2,000 × (1 + S/4).
+
+    Each iteration draws one style per example, so a style sees about B/S
+    examples per step: the per-style budget shrinks as S grows unless the
+    iterations grow with S.  The shared convolutions learn from every style,
+    so the growth is sub-proportional (Dumoulin et al. trained 32 styles for
+    40k steps, about 1.25k steps per style).
+    """
+    if method == "johnson":
+        return 4000
+    return int(2000 * (1 + num_styles / 4))
+
+
+@dataclass
+class TrainConfig:
+    """Training options (Turi Create names where they exist).  Presets override fields."""
+
+    method: str = "johnson"
+    max_iterations: int | None = None  # None: default_max_iterations(method, num_styles)
+    batch_size: int = 4
+    image_size: int = 256  # content crops, px
+    style_size: int = 256  # long side of each style image when its Grams are computed
+    content_weight: float = 1.0
+    style_weight: float = 1e-5  # β on our Gram normalisation (nst.core.losses); calibrated, see README
+    tv_weight: float = 0.0
+    learning_rate: float = 1e-3
+    width: float = 1.0
+    seed: int = 0
+    checkpoint_every: int = 500
+    content_layers: tuple[str, ...] = TRAIN_CONTENT_LAYERS
+    style_layers: tuple[str, ...] = TRAIN_STYLE_LAYERS
+    style_layer_weights: tuple[float, ...] | None = None  # w_ℓ per style layer; None: equal, summing to 1
+    pooling: str = "max"  # the loss network's pooling ("avg": Turi Create, Gatys et al.)
+    recipe: str | None = None  # the nst.recipes entry these options came from (a record; the fields rule)
+    time_limit: float | None = None  # seconds; stop early (and save) when exceeded
+
+    def validate(self) -> "TrainConfig":
+        if self.method not in ("johnson", "dumoulin"):
+            raise NSTError(f"training method must be johnson or dumoulin, not {self.method!r}")
+        for name in ("batch_size", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise NSTError(f"{name} must be at least 1")
+        if self.max_iterations is not None and self.max_iterations < 1:
+            raise NSTError("max_iterations must be at least 1")
+        if self.image_size < 32 or self.style_size < 32:
+            raise NSTError("image_size and style_size must be at least 32 px")
+        if not 0 < self.width <= 4:
+            raise NSTError("width must be in (0, 4]")
+        for name in ("content_weight", "style_weight", "tv_weight", "learning_rate"):
+            v = getattr(self, name)
+            if not math.isfinite(v) or v < 0:
+                raise NSTError(f"{name} must be a finite non-negative number")
+        if self.pooling not in ("max", "avg"):
+            raise NSTError(f"pooling must be 'max' or 'avg', not {self.pooling!r}")
+        self.objective()  # layers and per-layer weights
+        return self
+
+    def objective(self) -> PerceptualObjective:
+        """The perceptual objective these options define (`nst.core.objective`)."""
+        return PerceptualObjective(tuple(self.content_layers), tuple(self.style_layers), self.style_layer_weights,
+                                   self.content_weight, self.style_weight, self.tv_weight)
+
+    @classmethod
+    def from_dict(cls, options: dict[str, Any], **changes: Any) -> "TrainConfig":
+        """The options saved in a model's metadata (``meta["training"]``), with ``changes`` applied.
+
+        JSON turns tuples into lists; they are turned back.  Unknown keys are an `NSTError`.
+        """
+        if not isinstance(options, dict):
+            raise NSTError("the model's training options are not a mapping")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(options) - known
+        if unknown:
+            raise NSTError(f"unknown training option(s) in the model file: {', '.join(sorted(unknown))}")
+        values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in options.items()}
+        try:
+            return cls(**{**values, **changes})
+        except TypeError as e:
+            raise NSTError(f"bad training options: {e}") from None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)

@@ -1,0 +1,67 @@
+"""One training step, as small pure functions: targets, the loss, the jitted step, the style draw."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import jax
+import numpy as np
+import optax
+from flax import nnx
+
+from ...core.vgg import VGG19
+from .config import TrainConfig
+
+
+@jax.tree_util.register_dataclass
+@dataclass
+class TrainState:
+    params: Any
+    opt_state: Any
+    step: jax.Array
+
+
+def style_targets(vgg: VGG19, styles: Sequence[np.ndarray], cfg: TrainConfig) -> dict[str, jax.Array]:
+    """Gram targets stacked over styles: layer -> (S, C, C)."""
+    return cfg.objective().style_targets(vgg, styles)
+
+
+def perceptual_loss(
+    out: jax.Array, images: jax.Array, style_weights: jax.Array, vgg: VGG19, grams: dict[str, jax.Array],
+    cfg: TrainConfig,
+) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """Mean over the batch of the objective (content targets: the input ``images``), and each term.
+
+    ``style_weights`` (B, S) says which style each example is trained towards (one-hot).
+    """
+    objective = cfg.objective()
+    total, terms = objective(vgg, out, objective.content_targets(vgg, images), grams, style_weights)
+    metrics = {k: v.mean() for k, v in terms.items()}
+    return total.mean(), {"loss": total.mean(), **metrics}
+
+
+def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, vgg: VGG19,
+                    grams: dict[str, jax.Array], cfg: TrainConfig, grad_mask: Any = None) -> Callable:
+    """``train_step(state, batch) -> (state, metrics)``, jitted; ``grad_mask`` freezes parameters (0 = frozen)."""
+
+    def loss_fn(params, images, style_weights):
+        out = nnx.merge(graphdef, params)(images, style_weights)
+        return perceptual_loss(out, images, style_weights, vgg, grams, cfg)
+
+    def train_step(state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict[str, jax.Array]]:
+        (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch["images"],
+                                                                         batch["style_weights"])
+        if grad_mask is not None:
+            grads = jax.tree.map(lambda g, m: g * m, grads, grad_mask)
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        return TrainState(optax.apply_updates(state.params, updates), opt_state, state.step + 1), metrics
+
+    return jax.jit(train_step, donate_argnums=0)
+
+
+def style_choices(seed: int, iteration: int, batch_size: int, num_styles: int, only: int | None = None) -> np.ndarray:
+    """One style index per example, a pure function of (seed, iteration)."""
+    if only is not None:
+        return np.full(batch_size, only, np.int32)
+    return np.random.default_rng([seed, 2, iteration]).integers(0, num_styles, batch_size).astype(np.int32)
