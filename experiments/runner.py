@@ -140,7 +140,17 @@ def run(name: str, preset: str, out: Path | None = None, verbose: bool = True) -
     exp = REGISTRY[name]
     cfg = exp.presets[preset]
     out = out or ROOT / "results" / name
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SystemExit(f"--out {out}: cannot create it ({e.strerror or e})")
+    from nst.errors import NSTError
+    from nst.io.files import check_writable_folder
+
+    try:
+        check_writable_folder(out, f"--out {out}")  # before any item runs
+    except NSTError as e:
+        raise SystemExit(str(e))
     raw, failures = out / "raw.csv", out / "failures.csv"
     done = {str(r["id"]) for r in read_rows(raw)}
     items = exp.items(cfg)

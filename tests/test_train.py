@@ -253,3 +253,66 @@ def test_fine_tune_starts_from_the_given_model(content_dir, vgg):
     with pytest.raises(NSTError, match="cannot fine-tune a johnson model as dumoulin"):
         train([STARRY], content_dir, TrainConfig(method="dumoulin", max_iterations=1, **TINY),
               init=(first.model, first.meta), vgg=vgg, verbose=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["before-step-2", "after-step-3", "inside-flush", "inside-checkpoint"])
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_anywhere_checkpoints_a_consistent_state(content_dir, vgg, tmp_path, monkeypatch, where, sig):
+    """SIGINT or SIGTERM at several points of a run (inside a step, inside the history flush, inside a
+    checkpoint write): the checkpoint's history matches its step, and the resumed run's history equals the
+    uninterrupted run's row for row."""
+    import os
+    import signal as signals
+
+    from nst.io import progress
+    from nst.io.modelfile import load_tensors
+    from nst.methods.training import loop as T
+
+    number = getattr(signals, sig)
+    cfg = TrainConfig(method="johnson", max_iterations=6, **{**TINY, "checkpoint_every": 2})
+    full = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False)
+    real_step, real_update, real_save = T.make_train_step, progress.ProgressTable.update, T.save_tensors
+    calls = {"step": 0, "update": 0, "save": 0}
+
+    def kill() -> None:
+        os.kill(os.getpid(), number)
+
+    def stepping(*a, **k):
+        step = real_step(*a, **k)
+
+        def wrapped(state, batch):
+            calls["step"] += 1
+            if where == "before-step-2" and calls["step"] == 2:
+                kill()
+            out = step(state, batch)
+            if where == "after-step-3" and calls["step"] == 3:
+                kill()
+            return out
+
+        return wrapped
+
+    def updating(self, *a, **k):
+        calls["update"] += 1
+        if where == "inside-flush" and calls["update"] == 2:
+            kill()
+        return real_update(self, *a, **k)
+
+    def saving(*a, **k):
+        calls["save"] += 1
+        if where == "inside-checkpoint" and calls["save"] == 1:
+            kill()
+        return real_save(*a, **k)
+
+    monkeypatch.setattr(T, "make_train_step", stepping)
+    monkeypatch.setattr(progress.ProgressTable, "update", updating)
+    monkeypatch.setattr(T, "save_tensors", saving)
+    ck = tmp_path / "m.ckpt"
+    with pytest.raises(T.TrainingInterrupted, match="interrupted at iteration"):
+        train([STARRY], content_dir, cfg, vgg=vgg, verbose=False, checkpoint=ck, progress_seconds=0.0)
+    monkeypatch.undo()
+    tensors = load_tensors(ck)[0]
+    step, hist = int(tensors["step"][0]), tensors["history"]
+    assert hist.shape[0] == step and hist[:, 0].tolist() == list(range(1, step + 1))  # one row per step, once
+    resumed = train([STARRY], content_dir, TrainConfig(), vgg=vgg, verbose=False, resume=ck)
+    np.testing.assert_array_equal(resumed.history, full.history)

@@ -137,3 +137,43 @@ def test_local_bin_override_converts_into_cache(tmp_path, monkeypatch, quantised
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temp files left
 
 
+
+
+def test_damaged_cache_is_converted_again(tmp_path, monkeypatch, quantised_bin, capsys):
+    """A zeroed region inside the converted cache no longer loads silently: the digest catches it and the
+    weights are converted again from the verified file, with a message."""
+    from nst.io.modelfile import tensor_digest
+
+    monkeypatch.setenv("NST_VGG19_WEIGHTS", str(quantised_bin))
+    monkeypatch.setenv("NST_CACHE", str(tmp_path / "cache"))
+    path = W.weights_path()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 4096] = bytes(4096)
+    path.write_bytes(bytes(data))
+    params = W.load_vgg19_params()
+    assert "converting it again" in capsys.readouterr().err
+    assert tensor_digest(params) == W.CACHE_TENSORS_SHA256
+
+
+def test_concurrent_first_fetches_download_once(tmp_path, monkeypatch, quantised_bin):
+    import shutil
+    import threading
+    import time
+
+    monkeypatch.delenv("NST_VGG19_WEIGHTS", raising=False)
+    monkeypatch.setenv("NST_CACHE", str(tmp_path / "cache"))
+    calls = []
+
+    def fake_fetch(workdir):
+        calls.append(1)
+        time.sleep(0.3)  # both threads are inside weights_path by now
+        return Path(shutil.copy(quantised_bin, Path(workdir) / "w.bin"))
+
+    monkeypatch.setattr(W, "_fetch_bin", fake_fetch)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(W.weights_path())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(results) == 2 and results[0] == results[1] and results[0].is_file()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import NSTError
+from ..io.files import check_writable_folder
 
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
@@ -27,22 +28,24 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def int_at_least(minimum: int, kind: str) -> Callable[[str], int]:
-    """An argparse type: an integer ≥ ``minimum``, named ``kind`` in the error."""
+def int_at_least(minimum: int, what: str = "") -> Callable[[str], int]:
+    """An argparse type: an integer ≥ ``minimum``; ``what`` names it in the error."""
+    what = what or f"an integer of at least {minimum}"
+
     def parse(text: str) -> int:
         try:
             v = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind} integer, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
         if v < minimum:
-            raise argparse.ArgumentTypeError(f"expected a {kind} integer, got {v}")
+            raise argparse.ArgumentTypeError(f"expected {what}, got {v}")
         return v
 
     return parse
 
 
-positive_int = int_at_least(1, "positive")
-nonneg_int = int_at_least(0, "non-negative")
+positive_int = int_at_least(1, "a positive integer")
+nonneg_int = int_at_least(0, "a non-negative integer")
 
 
 def nonneg_float(text: str) -> float:
@@ -94,17 +97,37 @@ def given(args: argparse.Namespace, mapping: dict[str, str]) -> dict[str, Any]:
 
 
 def check_output_file(path: str | os.PathLike, what: str = "-o") -> Path:
-    """Refuse an output path that cannot be written, before any work: a folder, or a parent that is a file."""
+    """Refuse an output path that cannot be written, before any work starts.
+
+    A folder where a file belongs, a parent that is a file, or a folder where no file can be created
+    (read-only, /proc, /sys, no permission): the nearest existing folder on the way is probed by
+    creating and removing a temporary file in it, nothing else is left behind.
+    """
     p = Path(path)
     if p.is_dir():
         raise NSTError(f"{what} {path}: is a folder; give a file name")
+    if p.exists() and not p.is_file():
+        raise NSTError(f"{what} {path}: exists and is not a regular file")
     parent = p.parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
         raise NSTError(f"{what} {path}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise NSTError(f"{what} {path}: {parent} is not writable")
+    check_writable_folder(parent, f"{what} {path}")
+    return p
+
+
+def check_output_folder(path: str | os.PathLike, what: str = "-o") -> Path:
+    """Like `check_output_file` for an output that is itself a folder (an .mlpackage, an output folder)."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise NSTError(f"{what} {path}: exists and is not a folder")
+    parent = p if p.exists() else p.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NSTError(f"{what} {path}: {parent} is not a folder")
+    check_writable_folder(parent, f"{what} {path}")
     return p
 
 
@@ -119,4 +142,6 @@ def output_paths(out: str, names: Sequence[str], suffix: str = ".png") -> list[P
         raise NSTError(f"-o {out}: unknown output image format {target.suffix!r} (use .png or .jpg, or a folder)")
     if target.exists() and not target.is_dir():
         raise NSTError(f"-o {out}: exists and is not a folder")
+    if len(set(names)) != len(names):
+        raise NSTError(f"-o {out}: two outputs would have the same name; give the inputs distinct names")
     return [check_output_file(target / f"{n}{suffix}") for n in names]

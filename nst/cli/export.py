@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .args import check_output_file, image_size
+from .args import check_output_file, check_output_folder, image_size
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,8 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if fmt is not None and out.suffix.lower() not in (".onnx", ".mlpackage", ".mlmodel"):
         out = out.with_name(out.name + SUFFIXES[fmt])
     fmt = resolve_format(out, fmt)
-    if fmt == "onnx":
-        check_output_file(out)
+    check_output_file(out) if fmt == "onnx" else check_output_folder(out)
     model = load(args.model)
     precision = "float16" if args.fp16 else "float32"
     path = model.export(out, format=fmt, precision=precision, image_size=args.image_size)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import NSTError
-from .args import default_of, float_list, given, layer_list, nonneg_float, nonneg_int, output_paths, positive_int
+from .args import default_of, float_list, given, int_at_least, layer_list, nonneg_float, nonneg_int, output_paths, positive_int
 
 # GatysConfig field -> argparse dest
 GATYS_OPTIONS = {
@@ -21,6 +21,7 @@ GATYS_OPTIONS = {
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from ..core.networks import STYLIZE_BORDER
+    from ..io.images import MIN_SIDE
     from ..methods.gatys import GatysConfig
     from ..recipes import RECIPES
 
@@ -33,8 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="gatys: style image (repeat to blend several); --model: style index (repeatable)")
     s.add_argument("--blend", help="--model: blend styles, e.g. 0=0.5,3=0.5 (weights normalised to sum 1)")
     s.add_argument("--all-styles", action="store_true", help="--model: one output per style (the default)")
-    s.add_argument("--max-size", type=positive_int, default=None,
-                   help="--model: shrink inputs so their long side is at most this (default: full size)")
+    s.add_argument("--max-size", type=int_at_least(MIN_SIDE), default=None,
+                   help="--model: shrink inputs so their long side is at most this (default: full size; "
+                        f"at least {MIN_SIDE})")
     s.add_argument("--border", type=nonneg_int, default=None,
                    help=f"--model: reflection px padded around each picture and cropped off (default {STYLIZE_BORDER}; "
                         "0 = the bare network, which may draw a line along the edges)")
@@ -42,7 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="blend weight of each --style, in order (default equal; normalised to sum 1)")
     s.add_argument("-o", "--output", required=True,
                    help="output image file (one output) or folder (written as CONTENT_STYLE.png)")
-    s.add_argument("--size", type=positive_int, default=None, help=f"long side of the output in px (default {d('size')})")
+    s.add_argument("--size", type=int_at_least(MIN_SIDE), default=None,
+                   help=f"long side of the output in px (default {d('size')})")
     s.add_argument("--steps", type=positive_int, default=None, help=f"optimisation steps per scale (default {d('steps')})")
     s.add_argument("--optimizer", choices=["lbfgs", "adam"], default=None, help=f"(default {d('optimizer')})")
     s.add_argument("--learning-rate", type=nonneg_float, default=None,
@@ -76,9 +79,12 @@ def parse_blend(text: str) -> dict[int, float]:
     for part in text.split(","):
         try:
             k, v = part.split("=")
-            out[int(k)] = float(v)
+            index, weight = int(k), float(v)
         except ValueError:
             raise NSTError(f"--blend {text!r}: expected INDEX=WEIGHT pairs, e.g. 0=0.5,3=0.5") from None
+        if index in out:
+            raise NSTError(f"--blend {text!r}: style {index} is given twice")
+        out[index] = weight
     return out
 
 
@@ -92,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
 
 def run_model(args: argparse.Namespace) -> int:
     from ..api import load
-    from ..interface.base import resolve_styles
-    from ..io.images import expand_sources, save_image
+    from ..interface.base import resolve_styles, style_label_name
+    from ..io.images import expand_sources, image_name, save_image
 
     if sum(bool(x) for x in (args.style, args.blend, args.all_styles)) > 1:
         raise NSTError("give only one of --style, --blend, --all-styles")
@@ -111,11 +117,13 @@ def run_model(args: argparse.Namespace) -> int:
     else:
         style = None
     sources = expand_sources(args.content)
-    resolve_styles(style, model.num_styles)  # validate before any work
+    specs, _ = resolve_styles(style, model.num_styles)  # validate before any work
+    names = [f"{image_name(src, i)}_{style_label_name(s.label, model.styles)}"
+             for i, src in enumerate(sources) for s in specs]  # image-major, as stylize returns them
+    outs = output_paths(args.output, names)
     if args.border is not None:
         model = model.with_border(args.border)
     results = model.stylize(sources, style=style, max_size=args.max_size, seed=args.seed)
-    outs = output_paths(args.output, [f"{r.content_name}_{r.style_name}" for r in results])
     for r, out in zip(results, outs):
         save_image(r.image, out)
         if not args.quiet:

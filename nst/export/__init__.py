@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NSTError
-from ..io.files import atomic_path
+from ..io.files import atomic_path, folder_mode_for
 from .coreml_backend import coreml_model, quiet_coremltools
 from .graph import (FORMATS, MIN_SIZE, ONNX_OPSET, PRECISIONS, SUFFIXES, ExportableNetwork, check_exportable,
                     emit_network, export_metadata, network_parameters)
@@ -68,6 +68,9 @@ def export(stylizer: Any, path: str | os.PathLike, format: str | None = None, pr
         tmp = tmpdir / path.name
         with quiet_coremltools():
             model.save(str(tmp))
+        mode = folder_mode_for(path)  # mkdtemp makes 0700: the same policy as every file nst writes
+        for folder in [tmp, *(p for p in tmp.rglob("*") if p.is_dir())]:
+            os.chmod(folder, mode)
         if path.exists():  # replace an old package: move it aside, move the new one in, then delete the old
             old = tmpdir / (path.name + ".old")
             os.replace(path, old)

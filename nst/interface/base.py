@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image as PILImage
 
 from ..errors import NSTError
-from ..io.images import ImageLike, expand_sources, image_name, load_image
+from ..io.images import MIN_SIDE, ImageLike, expand_sources, image_name, load_image
 
 StyleRequest = Union[None, int, Sequence[int], dict]
 
@@ -92,8 +92,9 @@ def resolve_styles(style: StyleRequest, num_styles: int, style_names: Sequence[s
             if not math.isfinite(v) or v < 0:
                 raise NSTError(f"blend weight for style {k} must be finite and non-negative, got {v}")
             w[index(k)] += v
-        if w.sum() <= 0:
+        if w.max() <= 0:
             raise NSTError("blend weights are all zero; at least one must be positive")
+        w = w / w.max()  # first to [0, 1], so the sum cannot overflow however large the weights
         label = {int(k): float(v) for k, v in style.items()}
         return [StyleSpec((w / w.sum()).astype(np.float32), label)], True
     if isinstance(style, (int, np.integer)) and not isinstance(style, bool):
@@ -151,6 +152,10 @@ class Stylizer(abc.ABC):
         seed: int | None = None,
     ) -> np.ndarray | list[StylizedImage]:
         """Stylize ``images``; see the module docstring for ``style`` and the return type."""
+        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer))
+                                     or max_size < MIN_SIDE):
+            raise NSTError(f"max_size must be an integer of at least {MIN_SIDE} px (every method's minimum), "
+                           f"got {max_size!r}")
         single_image = _is_single_image(images)
         specs, single_style = resolve_styles(style, self.num_styles, self.styles)
         sources = expand_sources(images)

@@ -23,12 +23,27 @@ from ..errors import NSTError
 from ..io.files import default_content_dir
 from ..io.images import ImageLike
 from ..io.modelfile import flatten_tree, load_tensors, save_tensors, unflatten_like
-from ..methods.training.metadata import describe_training, extended_meta
+from ..methods.training.metadata import check_model_meta, describe_training, extended_meta
 from ..recipes import with_recipe
 from .base import StyleSpec, Stylizer
 
-# How many stylized copies of one image run through the network at once.
+# How many stylized copies of one image run through the network at once (fewer when memory is short).
 _STYLE_CHUNK = 4
+# Peak memory of one forward pass per (padded) input pixel on XLA:CPU, float32, rounded up from
+# results/stylize_memory (python -m experiments.benchmarks.stylize_memory); the largest buffer is the
+# final 9×9 conv's 243-channel intermediate (networks.conv_few_outputs).
+STYLIZE_BYTES_PER_PIXEL = 1300
+
+
+def available_memory() -> int | None:
+    """Bytes the kernel says a new allocation can get (MemAvailable), or None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 class FeedforwardStylizer(Stylizer):
@@ -86,8 +101,18 @@ class FeedforwardStylizer(Stylizer):
     def stylize_one(self, image: np.ndarray, specs: Sequence[StyleSpec],
                     seed: int | None) -> list[tuple[np.ndarray, dict[str, Any]]]:
         outs: list[tuple[np.ndarray, dict[str, Any]]] = []
-        for i in range(0, len(specs), _STYLE_CHUNK):
-            chunk = specs[i : i + _STYLE_CHUNK]
+        h, w = image.shape[:2]
+        per_copy = (h + 2 * self._border + 3) * (w + 2 * self._border + 3) * STYLIZE_BYTES_PER_PIXEL
+        available = available_memory()
+        chunk_size = _STYLE_CHUNK
+        if available is not None:
+            if per_copy > available:
+                raise NSTError(f"a {w}x{h} px image needs about {per_copy / 1e9:.1f} GB to stylize and "
+                               f"{available / 1e9:.1f} GB are available: shrink it with --max-size "
+                               "(max_size= in Python)")
+            chunk_size = max(1, min(_STYLE_CHUNK, available // per_copy))
+        for i in range(0, len(specs), chunk_size):
+            chunk = specs[i : i + chunk_size]
             w = np.stack([s.weights for s in chunk])
             x = np.broadcast_to(image, (len(chunk),) + image.shape)
             outs.extend((y, {}) for y in self._run(x, w))
@@ -193,22 +218,15 @@ def stylizer_from_training(model: TransformerNet, meta: dict, history: np.ndarra
 def load(path: str | os.PathLike) -> FeedforwardStylizer:
     """Load any nst model file; returns the stylizer for its method.  Corrupt or foreign files: `NSTError`."""
     tensors, meta = load_tensors(path)
-    method = meta.get("method")
-    if method not in STYLIZER_CLASSES:
-        raise NSTError(f"{path}: unknown method {method!r} in model file")
-    try:
-        net_cfg = NetworkConfig(**meta["network"])
-        styles = list(meta["styles"])
-    except (KeyError, TypeError):
-        raise NSTError(f"{path}: model metadata is incomplete") from None
-    if net_cfg.num_styles != len(styles) or net_cfg.num_styles < 1:
-        raise NSTError(f"{path}: model metadata is inconsistent ({net_cfg.num_styles} styles, {len(styles)} names)")
-    model = TransformerNet(net_cfg, nnx.Rngs(0))
-    _, template = nnx.split(model, nnx.Param)
+    net_cfg = check_model_meta(meta, str(path))  # every field, before anything is built
+    styles = list(meta["styles"])
+    # Shapes come from the configuration without allocating (nnx.eval_shape), and every tensor is
+    # checked against them before the network is assembled from the file's arrays.
+    graphdef, template = nnx.split(nnx.eval_shape(lambda: TransformerNet(net_cfg, nnx.Rngs(0))), nnx.Param)
     params = unflatten_like(template, tensors, "params/", str(path))
     if not all(bool(jnp.isfinite(p).all()) for p in jax.tree.leaves(params)):
         raise NSTError(f"{path}: model parameters contain NaN or infinity")
-    nnx.update(model, params)
+    model = nnx.merge(graphdef, params)
     meta["_thumbnails"] = [tensors[f"style_thumbnail/{i}"] for i in range(len(styles))
                            if f"style_thumbnail/{i}" in tensors]
-    return STYLIZER_CLASSES[method](model, meta)
+    return STYLIZER_CLASSES[meta["method"]](model, meta)

@@ -18,6 +18,23 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
+def file_mode_for(path: Path) -> int:
+    """The one permission policy for everything nst writes: a replaced file keeps its mode; a new file
+    gets 0666 minus the umask, as ``open()`` would give it."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return _default_mode()
+
+
+def folder_mode_for(path: Path) -> int:
+    """`file_mode_for` for folders (an .mlpackage): a replaced one keeps its mode, a new one 0777 minus the umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return _default_mode() | ((_default_mode() & 0o444) >> 2)  # r → x, as mkdir would
+
+
 def cache_dir() -> Path:
     """Where nst keeps converted weights.
 
@@ -39,12 +56,12 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[BinaryIO
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.chmod(tmp, _default_mode())  # mkstemp makes 0600; give the final file the usual mode
     try:
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, file_mode_for(path))  # mkstemp makes 0600: apply the policy before the rename
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -65,9 +82,10 @@ def atomic_path(path: str | os.PathLike) -> contextlib.AbstractContextManager[Pa
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
         os.close(fd)
-        os.chmod(tmp, _default_mode())
         try:
             yield Path(tmp)
+            # the writer may have replaced the temporary file with its own (and its own mode)
+            os.chmod(tmp, file_mode_for(target))
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -109,3 +127,13 @@ def find_project_dir() -> Path:
 def default_content_dir() -> Path:
     """The training photos the feedforward methods use by default: ``data/content/train``."""
     return find_data_dir() / "content" / "train"
+
+
+def check_writable_folder(folder: Path, label: str) -> None:
+    """Create and remove a temporary file in ``folder``; an `NSTError` naming ``label`` if that fails."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".nst-probe-", dir=folder)
+    except OSError as e:
+        raise NSTError(f"{label}: cannot write into {folder} ({e.strerror or e})") from None
+    os.close(fd)
+    os.unlink(tmp)

