@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from ..core.networks import STYLIZE_BORDER, NetworkConfig, TransformerNet, count_params
+from ..core.networks import STYLIZE_BORDER, TransformerNet, count_params
 from ..errors import NSTError
 from ..io.files import default_content_dir
 from ..io.images import ImageLike
