@@ -68,3 +68,18 @@ def test_errors_are_one_line_without_traceback(tmp_path, content_path, style_pat
 def test_weights_command_prints_path():
     r = run_cli("weights", "-q")
     assert r.returncode == 0 and r.stdout.strip().endswith(".safetensors")
+
+
+def test_demo_says_what_it_does_and_lists_every_file(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "-o", str(out), "--size", "48", "--steps", "1"]) == 0
+    text = capsys.readouterr().out
+    for stage in ("[1/4] VGG19 weights", "[2/4] generation 1", "[3/4] generation 2", "[4/4] generation 3"):
+        assert stage in text
+    written = sorted(p.name for p in out.iterdir())
+    assert len(written) == 10 and "demo_grid.png" in written and "demo_dumoulin_8styles_blend.png" in written
+    assert all(name in text for name in written)  # the demo names every file it wrote
+    from PIL import Image
+
+    grid = Image.open(out / "demo_grid.png")
+    assert grid.height > 3 * 48 + 48  # room for the painting thumbnails and the labels above the photos
