@@ -59,8 +59,12 @@ def test_quality_vs_time_quick_preset(tmp_path):
     r = subprocess.run([sys.executable, "-m", "experiments", "run", "quality_vs_time", "--preset", "quick", "--out",
                         str(out)], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
-    (row,) = read_rows(out / "raw.csv")
+    row, noise = read_rows(out / "raw.csv")
     assert row["gatys_final"] > 0 and row["johnson_objective"] > 0 and row["dumoulin_objective"] > 0
+    # the white-noise start (Gatys et al.'s) is scored on the same objective: its first step is far worse
+    assert noise["init"] == "noise" and noise["id"].endswith("-noise")
+    noise_hist = [float(line.split(",")[1]) for line in
+                  (out / "histories" / f"{noise['id']}.csv").read_text().splitlines()[1:]]
     hist = (out / "histories" / f"{row['id']}.csv").read_text().splitlines()
     assert hist[0] == "iteration,objective,warm_seconds" and len(hist) == 9
     # the equivalent iteration is consistent with the saved history
@@ -68,7 +72,8 @@ def test_quality_vs_time_quick_preset(tmp_path):
     k = int(row["johnson_equivalent_iterations"])
     if k > 0:
         assert values[k - 1] <= row["johnson_objective"] and all(v > row["johnson_objective"] for v in values[: k - 1])
-    assert "Johnson" in (out / "summary.md").read_text()
+    assert noise_hist[0] > values[0]
+    assert "Johnson" in (out / "summary.md").read_text() and "| noise |" in (out / "summary.md").read_text()
 
 
 @pytest.mark.slow

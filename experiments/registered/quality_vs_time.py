@@ -5,6 +5,10 @@ against warm wall time, with horizontal lines where the Johnson and Dumoulin ref
 outputs land on the *same* objective (`nst.methods.gatys.gatys_loss`).  The "equivalent Gatys iterations"
 of a feedforward model is the first iteration at which Gatys does at least as well.
 
+Two starts for Gatys: the content photo (our default) and white noise (``noise_objectives``: Gatys
+et al.'s own start), so the equivalent iterations are reported for both; Johnson et al.'s Fig. 5
+compares their networks with an optimisation-based baseline on the networks' own objective.
+
 Two objectives (``objectives`` in the preset): ``gatys`` — the Gatys defaults (content relu4_2,
 style relu1_1…relu5_1, β = 1e-3); ``training`` — the objective the reference networks were trained
 on, read from the Johnson model's metadata (content relu2_2, style relu1_1…relu4_1, β = 1e-5), which
@@ -27,8 +31,13 @@ MODELS = {"johnson": {"vangogh_starry_night": "results/models/johnson_starry_nig
 
 
 def items(cfg: dict) -> list[dict]:
-    return [{"id": f"{c}-{s}" + ("" if o == "gatys" else f"-{o}"), "content": c, "style": s, "objective": o}
-            for o in cfg.get("objectives", ["gatys"]) for c in cfg["contents"] for s in cfg["styles"]]
+    """One item per (objective, start, photo, style); the content start keeps the ids of earlier runs."""
+    out = [{"id": f"{c}-{s}" + ("" if o == "gatys" else f"-{o}"), "content": c, "style": s, "objective": o,
+            "init": "content"}
+           for o in cfg.get("objectives", ["gatys"]) for c in cfg["contents"] for s in cfg["styles"]]
+    out += [{"id": f"{c}-{s}-{o}-noise", "content": c, "style": s, "objective": o, "init": "noise"}
+            for o in cfg.get("noise_objectives", []) for c in cfg["contents"] for s in cfg["styles"]]
+    return out
 
 
 def objective_overrides(objective: str, cache: dict) -> dict:
@@ -40,8 +49,11 @@ def objective_overrides(objective: str, cache: dict) -> dict:
     path = next(iter(MODELS["johnson"].values()))
     model = cache.setdefault(path, nst.load(ROOT / path))
     t = model.meta["training"]
+    extra = {k: (tuple(t[k]) if isinstance(t[k], list) else t[k]) for k in ("style_layer_weights", "pooling")
+             if t.get(k) is not None}
     return {"content_layers": tuple(t["content_layers"]), "style_layers": tuple(t["style_layers"]),
-            "content_weight": t["content_weight"], "style_weight": t["style_weight"], "tv_weight": t["tv_weight"]}
+            "content_weight": t["content_weight"], "style_weight": t["style_weight"], "tv_weight": t["tv_weight"],
+            **extra}
 
 
 def run_item(item: dict, cfg: dict, cache: dict) -> dict:
@@ -54,7 +66,8 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     content = load_image(ROOT / "data/content/eval" / f"{item['content']}.jpg", size=cfg["size"])
     style = ROOT / "data/styles" / f"{item['style']}.jpg"
     objective = objective_overrides(item.get("objective", "gatys"), cache)
-    res = gatys_transfer(content, style, size=cfg["size"], steps=cfg["steps"], vgg=vgg, verbose=False, **objective)
+    res = gatys_transfer(content, style, size=cfg["size"], steps=cfg["steps"], vgg=vgg, verbose=False,
+                         init=item.get("init", "content"), seed=0, **objective)
     step = statistics.median(res.step_seconds) if res.step_seconds else res.seconds
     history = np.asarray(res.history)
     out = {"gatys_final": float(history[-1]), "gatys_step_seconds": step}
@@ -83,7 +96,8 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
 
 def plot(rows: list[dict], out: Path) -> list[Path]:
     eq = lambda r, k: (int(r[k]) if r.get(k, "") not in ("", None) and int(r[k]) > 0 else "> all")  # noqa: E731
-    table = [[f"{r['content']}-{r['style']}", r.get("objective") or "gatys", f"{r['gatys_final']:.4g}", f"{r.get('johnson_objective', float('nan')):.4g}",
+    table = [[f"{r['content']}-{r['style']}", r.get("objective") or "gatys", r.get("init") or "content",
+              f"{r['gatys_final']:.4g}", f"{r.get('johnson_objective', float('nan')):.4g}",
               eq(r, "johnson_equivalent_iterations") if "johnson_objective" in r and r["johnson_objective"] != ""
               else "—", f"{r.get('dumoulin_objective', float('nan')):.4g}",
               eq(r, "dumoulin_equivalent_iterations") if "dumoulin_objective" in r and r["dumoulin_objective"] != ""
@@ -92,7 +106,8 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     md.write_text("Gatys objective (lower is better) after the last L-BFGS step, and where the feedforward "
                   "outputs land on the same objective; 'equivalent iterations' = first Gatys step that does "
                   "at least as well.\n\n" + markdown_table(
-                      ["photo-style", "objective", "Gatys final", "Johnson", "Johnson ≡ Gatys it.", "Dumoulin",
+                      ["photo-style", "objective", "Gatys start", "Gatys final", "Johnson", "Johnson ≡ Gatys it.",
+                       "Dumoulin",
                        "Dumoulin ≡ Gatys it."], table))
     n = len(rows)
     fig, axes = subplots(n, 2, figsize=(10, 2.8 * n), dpi=90, squeeze=False)
@@ -117,12 +132,12 @@ EXPERIMENT = register(Experiment(
     name="quality_vs_time",
     description="Gatys objective vs iterations and time, with Johnson/Dumoulin outputs on the same objective",
     presets={"quick": {"contents": ["skimage_chelsea"], "styles": ["vangogh_starry_night"], "size": 64,
-                       "steps": 8},
+                       "steps": 8, "noise_objectives": ["gatys"]},
              "cpu": {"contents": ["kodak_kodim23", "skimage_chelsea"],
                      "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 256, "steps": 300,
-                     "objectives": ["gatys", "training"]},
+                     "objectives": ["gatys", "training"], "noise_objectives": ["training"]},
              "gpu": {"contents": ["kodak_kodim08", "kodak_kodim13", "kodak_kodim21", "kodak_kodim22",
                                   "kodak_kodim23", "skimage_chelsea"],
                      "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 512, "steps": 500,
-                     "objectives": ["gatys", "training"]}},
+                     "objectives": ["gatys", "training"], "noise_objectives": ["training"]}},
     items=items, run_item=run_item, plot=plot))
