@@ -26,6 +26,7 @@ def test_every_relative_link_and_image_resolves(page):
     for target in relative_links(page):
         path = target.split("#")[0]
         if path.startswith("_generated/"):  # built from results/ and notebooks/ by docs/conf.py
+            path = path.replace("_generated/results/index.md", "../results/")
             path = path.replace("_generated/results/", "../results/").replace("_generated/notebooks/", "../notebooks/")
             path = path.replace("/index.md", "/summary.md")
         if not (page.parent / path).exists():
