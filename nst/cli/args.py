@@ -108,13 +108,17 @@ def check_output_file(path: str | os.PathLike, what: str = "-o") -> Path:
         raise NSTError(f"{what} {path}: is a folder; give a file name")
     if p.exists() and not p.is_file():
         raise NSTError(f"{what} {path}: exists and is not a regular file")
-    parent = p.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise NSTError(f"{what} {path}: {parent} is not a folder")
-    check_writable_folder(parent, f"{what} {path}")
+    _probe_nearest_folder(p.parent, f"{what} {path}")
     return p
+
+
+def _probe_nearest_folder(start: Path, label: str) -> None:
+    """The nearest existing folder at or above ``start`` must be a folder one can write into."""
+    while not start.exists():
+        start = start.parent
+    if not start.is_dir():
+        raise NSTError(f"{label}: {start} is not a folder")
+    check_writable_folder(start, label)
 
 
 def check_output_folder(path: str | os.PathLike, what: str = "-o") -> Path:
@@ -122,12 +126,7 @@ def check_output_folder(path: str | os.PathLike, what: str = "-o") -> Path:
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise NSTError(f"{what} {path}: exists and is not a folder")
-    parent = p if p.exists() else p.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise NSTError(f"{what} {path}: {parent} is not a folder")
-    check_writable_folder(parent, f"{what} {path}")
+    _probe_nearest_folder(p if p.exists() else p.parent, f"{what} {path}")
     return p
 
 
