@@ -142,3 +142,12 @@ def test_the_docs_table_is_the_generated_one():
     from nst.recipes import markdown_table
 
     assert table == markdown_table()
+
+
+def test_the_default_training_loss_is_the_recipe_the_study_picked():
+    from nst.methods.training import TrainConfig
+
+    assert TrainConfig().objective() == get_recipe("dumoulin2017").objective()
+    old = TrainConfig(**{k: v for k, v in with_recipe({"recipe": "nst2026"}, "train").items()})
+    assert old.objective() == PerceptualObjective(("relu2_2",), ("relu1_1", "relu2_1", "relu3_1", "relu4_1"),
+                                                  (2.5e-6,) * 4, 1.0, 1.0, 0.0)

@@ -65,9 +65,10 @@ def jax_train(steps: int) -> dict:
 
     from nst.core.networks import NetworkConfig, TransformerNet
     from nst.methods.training import TrainConfig, TrainState, make_train_step, style_targets
+    from nst.recipes import with_recipe
     from nst.core.vgg import VGG19
 
-    cfg = TrainConfig()
+    cfg = TrainConfig(**with_recipe({"recipe": "nst2026"}, "train"))  # the loss the PyTorch peer computes
     vgg = VGG19.pretrained(max_layer="relu4_1")
     grams = style_targets(vgg, [_image(256)], cfg)
     net = TransformerNet(NetworkConfig(), nnx.Rngs(0))

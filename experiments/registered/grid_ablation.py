@@ -35,10 +35,11 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     model = ref
     if float(item["tv_weight"]) >= 0:  # the reference row scores the model as committed, untouched
         saved = ref.meta.get("init_from", {}).get("training") or ref.meta["training"]
-        tc = TrainConfig(method="johnson", max_iterations=cfg["iterations"], batch_size=cfg["batch_size"],
-                         image_size=cfg["image_size"], style_size=saved["style_size"],
-                         style_weight=saved["style_weight"], tv_weight=float(item["tv_weight"]),
-                         learning_rate=cfg["learning_rate"], seed=0, checkpoint_every=10**9)
+        # the model's own training objective (its saved options), with the item's TV weight
+        tc = TrainConfig.from_dict(saved, method="johnson", max_iterations=cfg["iterations"],
+                                   batch_size=cfg["batch_size"], image_size=cfg["image_size"],
+                                   tv_weight=float(item["tv_weight"]), learning_rate=cfg["learning_rate"], seed=0,
+                                   checkpoint_every=10**9, time_limit=None)
         res = train([style_path], ROOT / "data/content/train", tc, init=(ref.model, ref.meta), verbose=False)
         model = stylizer_from_training(res.model, res.meta, res.history)
         tail = res.history[-min(20, len(res.history)):]

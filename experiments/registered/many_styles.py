@@ -55,6 +55,7 @@ def _train_budget(approach: str, style: str, cfg: dict, out: Path):
     """Train (or reload) the budget model that covers ``style``; saved under out/budget_models."""
     import nst
     from nst.methods.training import TrainConfig, train
+    from nst.recipes import with_recipe
     from nst.interface.feedforward import stylizer_from_training
 
     name = f"johnson_{style}" if approach == "johnson" else "dumoulin_" + "+".join(cfg["styles"])
@@ -63,9 +64,10 @@ def _train_budget(approach: str, style: str, cfg: dict, out: Path):
         return nst.load(path)
     styles = [style] if approach == "johnson" else cfg["styles"]
     iterations = cfg["iterations"] * len(styles)  # equal budget: I iterations per style
-    tc = TrainConfig(method=approach, max_iterations=iterations, batch_size=cfg["batch_size"],
-                     image_size=cfg["image_size"], style_size=cfg["style_size"], width=cfg["width"], seed=0,
-                     checkpoint_every=10**9)
+    # the loss these results were measured with: the first default (recipe nst2026)
+    tc = TrainConfig(**{**with_recipe({"recipe": cfg.get("recipe", "nst2026")}, "train"), "method": approach,
+                        "max_iterations": iterations, "batch_size": cfg["batch_size"], "image_size": cfg["image_size"],
+                        "style_size": cfg["style_size"], "width": cfg["width"], "seed": 0, "checkpoint_every": 10**9})
     res = train([ROOT / "data/styles" / f"{s}.jpg" for s in styles], ROOT / "data/content/train", tc, verbose=False)
     model = stylizer_from_training(res.model, res.meta, res.history)
     model.save(path)

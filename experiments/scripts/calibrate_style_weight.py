@@ -23,6 +23,7 @@ def main() -> None:
     from nst.interface.feedforward import stylizer_from_training
     from nst.io.images import image_grid, load_image, save_image
     from nst.methods.training import TrainConfig, train
+    from nst.recipes import with_recipe
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", type=float, nargs="+", default=[1e-3, 1e-5])
@@ -35,8 +36,10 @@ def main() -> None:
     rows = []
     for beta in args.weights:
         res = train([ROOT / "data/styles/vangogh_starry_night.jpg"], ROOT / "data/content/train",
-                    TrainConfig(method="johnson", max_iterations=args.iterations, batch_size=2, image_size=128,
-                                style_size=256, style_weight=beta), progress_seconds=60)
+                    TrainConfig(**{**with_recipe({"recipe": "nst2026"}, "train"), "method": "johnson",
+                                   "max_iterations": args.iterations, "batch_size": 2, "image_size": 128,
+                                   "style_size": 256, "style_weight": beta, "style_layer_weights": None}),
+                    progress_seconds=60)
         model = stylizer_from_training(res.model, res.meta)
         save_image(image_grid([photos, [model.stylize(p, style=0) for p in photos]], cell=192),
                    args.out / f"style_weight_{beta:g}.png")
