@@ -18,6 +18,7 @@ long enough to be representative.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ import numpy as np
 from experiments.runner import ROOT, Experiment, markdown_table, register, save_figure, subplots
 
 METRICS = ("style", "content", "ssim", "color_swd", "grid")
+STYLE_OF = {"johnson_starry_night": "vangogh_starry_night", "johnson_great_wave": "hokusai_great_wave"}
 
 
 def items(cfg: dict) -> list[dict]:
@@ -120,17 +122,25 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         ax.set_title(f"{model}: style against content, evaluation photos")
         written.append(save_figure(fig, out / f"{model}_tradeoff.png"))
         variants = [r["variant"] for r in mine]
+        config = json.loads((out / "run.json").read_text())["config"] if (out / "run.json").exists() else {}
+        names = config.get("eval_photos") or []
         grid_rows, row_names = [], []
         k = 0
         while all((out / "cells" / f"{model}_{v}_{k}.png").exists() for v in variants):
-            grid_rows.append([load_image(out / "cells" / f"{model}_{v}_{k}.png") for v in variants])
-            row_names.append(f"photo {k + 1}")
+            photo = (load_image(ROOT / "data/content/eval" / f"{names[k]}.jpg", max_size=config["eval_size"])
+                     if k < len(names) else None)
+            grid_rows.append([photo] + [load_image(out / "cells" / f"{model}_{v}_{k}.png") for v in variants])
+            row_names.append(names[k] if k < len(names) else f"photo {k + 1}")
             k += 1
         if grid_rows:
-            written.append(save_image(labelled_grid(grid_rows, variants, row_names, cell=192),
+            painting = load_image(ROOT / "data/styles" / f"{STYLE_OF.get(model, '')}.jpg", max_size=192) \
+                if model in STYLE_OF else None
+            written.append(save_image(labelled_grid(grid_rows, ["photo"] + variants, row_names, cell=192,
+                                                    column_images=[None] + [painting] * len(variants)),
                                       out / f"{model}_outputs.png"))
         md.append(f"\n![{model}: style loss against SSIM]({model}_tradeoff.png)\n\n"
-                  f"![{model}: outputs, one column per variant]({model}_outputs.png)\n")
+                  f"![{model}: the evaluation photos (rows) by each variant (columns), the painting above]"
+                  f"({model}_outputs.png)\n")
     summary = out / "summary.md"
     summary.write_text("\n".join(md) + "\n")
     return [summary, *written]
