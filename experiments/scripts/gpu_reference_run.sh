@@ -10,7 +10,8 @@
 # model metadata records the iterations actually done.  A job that has no time left is skipped.
 # TV=γ adds a total-variation term (default 0, what the committed step-1 models used; see
 # experiments/scripts/tv_finetune_reference_models.sh for why a later run should set TV=1e7).
-# RECIPE=name trains with an nst.recipes loss (layers, per-layer weights, pooling; docs/recipes.md);
+# RECIPE=name trains with an nst.recipes loss (layers, per-layer weights, pooling; docs/recipes.md; without
+# it, TrainConfig's default loss, the dumoulin2017 recipe's);
 # the batch sizes and iterations below still apply (explicit options win over a recipe).
 # Each finished job is tarred (model + loss CSV + loss PNG + log) so few files come back.
 set -uo pipefail
