@@ -53,4 +53,5 @@ def test_sphinx_build_passes_with_warnings_as_errors(tmp_path):
     assert (html / "api.html").stat().st_size > 50_000  # autodoc found the docstrings
     assert (html / "_generated" / "results" / "recipe_study" / "index.html").exists() or \
         (html / "_generated" / "results" / "speed" / "index.html").exists()
-    assert (html / "_generated" / "notebooks" / "01_gatys_old_way.html").stat().st_size > 100_000
+    page = (html / "_generated" / "notebooks" / "01_gatys_old_way.html").read_text()
+    assert page.count("<img") >= 5  # the executed notebook's figures are rendered, not re-computed

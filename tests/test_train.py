@@ -192,6 +192,7 @@ def test_create_trains_feedforward_models_turi_create_style(content_dir, vgg):
         nst.create([STARRY], content_dir, method="johnson", epochs=3)
 
 
+@pytest.mark.slow  # the fast tier resumes in test_resume_equals_uninterrupted_run
 def test_ctrl_c_writes_checkpoint_and_resume_continues(content_dir, vgg, tmp_path, monkeypatch):
     from nst.methods.training import loop as T
     from nst.io.modelfile import load_tensors
@@ -222,6 +223,7 @@ def test_ctrl_c_writes_checkpoint_and_resume_continues(content_dir, vgg, tmp_pat
     np.testing.assert_array_equal(resumed.history, full.history)
 
 
+@pytest.mark.slow  # the fast tier fine-tunes in test_cli_train.py::test_train_from_fine_tunes_the_whole_model
 def test_fine_tune_starts_from_the_given_model(content_dir, vgg):
     """init=(model, meta) warm-starts every parameter: at learning rate 0 the result is the model itself."""
     import jax
