@@ -151,3 +151,12 @@ def test_the_default_training_loss_is_the_recipe_the_study_picked():
     old = TrainConfig(**{k: v for k, v in with_recipe({"recipe": "nst2026"}, "train").items()})
     assert old.objective() == PerceptualObjective(("relu2_2",), ("relu1_1", "relu2_1", "relu3_1", "relu4_1"),
                                                   (2.5e-6,) * 4, 1.0, 1.0, 0.0)
+
+
+def test_choosing_style_layers_keeps_the_default_per_layer_weight():
+    from nst.methods.training import TrainConfig
+
+    obj = TrainConfig(style_layers=("relu1_1", "relu2_1")).validate().objective()
+    assert obj.layer_weights == (1e-4, 1e-4)
+    with pytest.raises(NSTError, match="one weight per style layer"):
+        TrainConfig(style_layers=("relu1_1", "relu2_1"), style_layer_weights=(1.0, 2.0, 3.0)).validate()

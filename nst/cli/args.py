@@ -83,6 +83,33 @@ def float_list(text: str) -> tuple[float, ...]:
     return values
 
 
+# dataclass field -> argparse dest, for the objective's options (GatysConfig and TrainConfig share them)
+OBJECTIVE_OPTIONS = {
+    "content_weight": "content_loss_weight", "style_weight": "style_loss_weight", "tv_weight": "tv_weight",
+    "content_layers": "content_layers", "style_layers": "style_layers",
+    "style_layer_weights": "style_layer_weights", "recipe": "recipe",
+}
+
+
+def add_objective_options(p: argparse.ArgumentParser, config: type, recipe_help: str) -> None:
+    """The perceptual objective's options (α, β, γ, layers, per-layer weights, recipe), defaults from ``config``."""
+    from ..recipes import RECIPES
+
+    d = lambda name: default_of(config, name)  # noqa: E731
+    weights = d("style_layer_weights")
+    p.add_argument("--content-loss-weight", type=nonneg_float, default=None, help=f"α (default {d('content_weight')})")
+    p.add_argument("--style-loss-weight", type=nonneg_float, default=None, help=f"β (default {d('style_weight')})")
+    p.add_argument("--tv-weight", type=nonneg_float, default=None, help=f"γ, total variation (default {d('tv_weight')})")
+    p.add_argument("--content-layers", type=layer_list, default=None,
+                   help=f"comma-separated (default {','.join(d('content_layers'))})")
+    p.add_argument("--style-layers", type=layer_list, default=None,
+                   help=f"comma-separated (default {','.join(d('style_layers'))})")
+    p.add_argument("--style-layer-weights", type=float_list, default=None,
+                   help="w_ℓ per style layer, comma-separated (default "
+                        + (",".join(f"{w:g}" for w in weights) if weights else "equal, summing to 1") + ")")
+    p.add_argument("--recipe", choices=sorted(RECIPES), default=None, help=recipe_help)
+
+
 def default_of(config: type, name: str) -> Any:
     """The default of field ``name`` of the dataclass ``config`` (for help texts)."""
     for f in dataclasses.fields(config):

@@ -7,15 +7,14 @@ import sys
 from pathlib import Path
 
 from ..errors import NSTError
-from .args import default_of, float_list, given, int_at_least, layer_list, nonneg_float, nonneg_int, output_paths, positive_int
+from .args import OBJECTIVE_OPTIONS, add_objective_options, default_of, given, int_at_least, nonneg_float, nonneg_int, \
+    output_paths, positive_int
 
 # GatysConfig field -> argparse dest
 GATYS_OPTIONS = {
-    "size": "size", "steps": "steps", "optimizer": "optimizer", "learning_rate": "learning_rate",
-    "content_weight": "content_loss_weight", "style_weight": "style_loss_weight", "tv_weight": "tv_weight",
-    "content_layers": "content_layers", "style_layers": "style_layers", "init": "init",
+    "size": "size", "steps": "steps", "optimizer": "optimizer", "learning_rate": "learning_rate", "init": "init",
     "style_scale": "style_scale", "preserve_color": "preserve_color", "scales": "scales", "pooling": "pooling",
-    "seed": "seed", "style_layer_weights": "style_layer_weights", "recipe": "recipe",
+    "seed": "seed", **OBJECTIVE_OPTIONS,
 }
 
 
@@ -23,7 +22,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from ..core.networks import STYLIZE_BORDER
     from ..io.images import MIN_SIDE
     from ..methods.gatys import GatysConfig
-    from ..recipes import RECIPES
 
     d = lambda name: default_of(GatysConfig, name)  # noqa: E731
     s = sub.add_parser("stylize", help="stylize images", description="Stylize content images.")
@@ -50,17 +48,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--optimizer", choices=["lbfgs", "adam"], default=None, help=f"(default {d('optimizer')})")
     s.add_argument("--learning-rate", type=nonneg_float, default=None,
                    help=f"Adam step size (default {d('learning_rate')})")
-    s.add_argument("--content-loss-weight", type=nonneg_float, default=None, help=f"α (default {d('content_weight')})")
-    s.add_argument("--style-loss-weight", type=nonneg_float, default=None, help=f"β (default {d('style_weight')})")
-    s.add_argument("--tv-weight", type=nonneg_float, default=None, help=f"γ, total variation (default {d('tv_weight')})")
-    s.add_argument("--content-layers", type=layer_list, default=None,
-                   help=f"comma-separated (default {','.join(d('content_layers'))})")
-    s.add_argument("--style-layers", type=layer_list, default=None,
-                   help=f"comma-separated (default {','.join(d('style_layers'))})")
-    s.add_argument("--style-layer-weights", type=float_list, default=None,
-                   help="w_ℓ per style layer, comma-separated (default equal, summing to 1)")
-    s.add_argument("--recipe", choices=sorted(RECIPES), default=None,
-                   help="a paper's layers and weights (nst.recipes; docs/recipes.md); explicit options win")
+    add_objective_options(s, GatysConfig, "a paper's layers and weights (nst.recipes; docs/recipes.md); "
+                                          "explicit options win")
     s.add_argument("--init", default=None, help=f"content, noise, or an image file (default {d('init')})")
     s.add_argument("--style-scale", type=nonneg_float, default=None,
                    help=f"style image size relative to the output (default {d('style_scale')})")

@@ -7,22 +7,19 @@ import sys
 from pathlib import Path
 
 from ..errors import NSTError
-from .args import EXIT_INTERRUPTED, check_output_file, default_of, float_list, given, layer_list, nonneg_float, \
-    positive_int
+from .args import EXIT_INTERRUPTED, OBJECTIVE_OPTIONS, add_objective_options, check_output_file, default_of, given, \
+    nonneg_float, positive_int
 
 # TrainConfig field -> argparse dest
 TRAIN_OPTIONS = {
     "batch_size": "batch_size", "image_size": "image_size", "style_size": "style_size",
-    "content_weight": "content_loss_weight", "style_weight": "style_loss_weight", "tv_weight": "tv_weight",
     "learning_rate": "learning_rate", "width": "width", "seed": "seed", "checkpoint_every": "checkpoint_every",
-    "time_limit": "time_limit", "content_layers": "content_layers", "style_layers": "style_layers",
-    "style_layer_weights": "style_layer_weights", "recipe": "recipe",
+    "time_limit": "time_limit", **OBJECTIVE_OPTIONS,
 }
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from ..methods.training import TrainConfig
-    from ..recipes import RECIPES
 
     d = lambda name: default_of(TrainConfig, name)  # noqa: E731
     t = sub.add_parser("train", help="train a johnson (one style) or dumoulin (many styles) network",
@@ -41,17 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--image-size", type=positive_int, default=None, help=f"content crops, px (default {d('image_size')})")
     t.add_argument("--style-size", type=positive_int, default=None,
                    help=f"long side of each style image, px (default {d('style_size')})")
-    t.add_argument("--content-loss-weight", type=nonneg_float, default=None, help=f"α (default {d('content_weight')})")
-    t.add_argument("--style-loss-weight", type=nonneg_float, default=None, help=f"β (default {d('style_weight')})")
-    t.add_argument("--tv-weight", type=nonneg_float, default=None, help=f"γ (default {d('tv_weight')})")
-    t.add_argument("--content-layers", type=layer_list, default=None,
-                   help=f"comma-separated (default {','.join(d('content_layers'))})")
-    t.add_argument("--style-layers", type=layer_list, default=None,
-                   help=f"comma-separated (default {','.join(d('style_layers'))})")
-    t.add_argument("--style-layer-weights", type=float_list, default=None,
-                   help="w_ℓ per style layer, comma-separated (default equal, summing to 1)")
-    t.add_argument("--recipe", choices=sorted(RECIPES), default=None,
-                   help="a paper's loss and optimisation settings (nst.recipes; docs/recipes.md); explicit options win")
+    add_objective_options(t, TrainConfig, "a paper's loss and optimisation settings (nst.recipes; docs/recipes.md); "
+                                          "explicit options win")
     t.add_argument("--learning-rate", type=nonneg_float, default=None, help=f"Adam (default {d('learning_rate')})")
     t.add_argument("--width", type=nonneg_float, default=None, help=f"channel multiplier (default {d('width')})")
     t.add_argument("--seed", type=int, default=None, help=f"(default {d('seed')})")

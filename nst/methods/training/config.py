@@ -83,8 +83,15 @@ class TrainConfig:
         return self
 
     def objective(self) -> PerceptualObjective:
-        """The perceptual objective these options define (`nst.core.objective`)."""
-        return PerceptualObjective(tuple(self.content_layers), tuple(self.style_layers), self.style_layer_weights,
+        """The perceptual objective these options define (`nst.core.objective`).
+
+        A uniform ``style_layer_weights`` (the default) applies to whatever style layers are chosen,
+        so ``style_layers=`` alone keeps 1e-4 per layer; non-uniform weights must match the layers.
+        """
+        weights = self.style_layer_weights
+        if weights is not None and len(weights) != len(self.style_layers) and len(set(weights)) == 1:
+            weights = (weights[0],) * len(self.style_layers)
+        return PerceptualObjective(tuple(self.content_layers), tuple(self.style_layers), weights,
                                    self.content_weight, self.style_weight, self.tv_weight)
 
     @classmethod
