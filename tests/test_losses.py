@@ -2,6 +2,7 @@
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from nst.core.losses import content_loss, gram_loss, gram_matrix, style_loss, total_variation_loss
 
@@ -57,3 +58,32 @@ def test_total_variation(rng):
     np.testing.assert_allclose(np.asarray(total_variation_loss(jnp.asarray(x, jnp.float32))), want, rtol=1e-5)
     flat = np.full((1, 8, 8, 3), 0.3, np.float32)
     assert float(total_variation_loss(jnp.asarray(flat))[0]) == 0.0
+
+
+def test_objective_blend_is_the_mix_of_losses_and_one_hot_skips_an_exact_zero(vgg, rng):
+    """Σ_k m_k E(G, A_k) (NumPy oracle, layer by layer) equals the objective's identity-based style term;
+    with one-hot rows the skipped spread term changes nothing."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    from nst.core.objective import PerceptualObjective
+
+    obj = PerceptualObjective(("relu2_2",), ("relu1_1", "relu2_1"), (0.3, 0.7), 1.0, 2.0, 0.0)
+    x = jnp.asarray(rng.random((2, 40, 40, 3)), jnp.float32)
+    styles = [rng.random((40, 40, 3)).astype(np.float32) for _ in range(3)]
+    grams = obj.style_targets(vgg, styles)
+    content = obj.content_targets(vgg, x[::-1])
+    mix = jnp.asarray([[0.2, 0.5, 0.3], [0.0, 1.0, 0.0]], jnp.float32)
+    style = np.asarray(obj.terms(vgg, x, content, grams, mix)["style"])
+    feats = vgg(x, list(obj.style_layers))
+    for b in range(2):
+        oracle = 0.0
+        for name, w in zip(obj.style_layers, obj.layer_weights):
+            f = np.asarray(feats[name][b], np.float64).reshape(-1, feats[name].shape[-1])
+            g = f.T @ f / len(f)
+            oracle += w * sum(float(mix[b, k]) * ((g - np.asarray(grams[name][k], np.float64)) ** 2).mean()
+                              for k in range(3))
+        assert style[b] == pytest.approx(2.0 * oracle, rel=1e-4)
+    hot = jnp.asarray([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]], jnp.float32)
+    np.testing.assert_array_equal(np.asarray(obj.terms(vgg, x, content, grams, hot)["style"]),
+                                  np.asarray(obj.terms(vgg, x, content, grams, hot, one_hot=True)["style"]))

@@ -116,10 +116,11 @@ class PerceptualObjective:
     # -------------------------------------------------------------------- the objective
 
     def terms(self, vgg: VGG19, x: jax.Array, content_targets: ContentTargets, style_targets: StyleTargets,
-              style_mix: jax.Array) -> dict[str, jax.Array]:
+              style_mix: jax.Array, one_hot: bool = False) -> dict[str, jax.Array]:
         """The weighted terms for a batch ``x`` (B, H, W, 3): ``content``, ``style``, ``tv``, each (B,).
 
-        ``style_mix`` is (B, S) or (S,) (broadcast over the batch), rows summing to 1.
+        ``style_mix`` is (B, S) or (S,) (broadcast over the batch), rows summing to 1.  ``one_hot=True``
+        promises one style per row (training), whose spread term is exactly 0 and is skipped.
         """
         feats = vgg(x, self.layers)
         batch = x.shape[0]
@@ -135,14 +136,16 @@ class PerceptualObjective:
                     continue
                 a = jax.lax.stop_gradient(style_targets[name])  # (S, C, C)
                 mean_target = jnp.einsum("bs,scd->bcd", mix, a)
-                # one style at a time: memory stays (B, C, C) however many styles a model has
-                spread = sum(mix[:, k] * ((a[k][None] - mean_target) ** 2).mean(axis=(1, 2)) for k in range(a.shape[0]))
-                ls = ls + w * (gram_loss(gram_matrix(feats[name]), mean_target) + spread)
+                ls = ls + w * gram_loss(gram_matrix(feats[name]), mean_target)
+                if not one_hot:
+                    # one style at a time: memory stays (B, C, C) however many styles a model has
+                    ls = ls + w * sum(mix[:, k] * ((a[k][None] - mean_target) ** 2).mean(axis=(1, 2))
+                                      for k in range(a.shape[0]))
         ltv = total_variation_loss(x) if self.tv_weight else zero
         return {"content": self.content_weight * lc, "style": self.style_weight * ls, "tv": self.tv_weight * ltv}
 
     def __call__(self, vgg: VGG19, x: jax.Array, content_targets: ContentTargets, style_targets: StyleTargets,
-                 style_mix: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+                 style_mix: jax.Array, one_hot: bool = False) -> tuple[jax.Array, dict[str, jax.Array]]:
         """Total objective per example, (B,), and its weighted terms (see `terms`)."""
-        t = self.terms(vgg, x, content_targets, style_targets, style_mix)
+        t = self.terms(vgg, x, content_targets, style_targets, style_mix, one_hot)
         return t["content"] + t["style"] + t["tv"], t
