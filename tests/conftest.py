@@ -27,3 +27,24 @@ def style_path():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def tiny_stylizer(num_styles: int, seed: int = 0):
+    """A width-0.25 network whose per-style γ/β differ, so a wrong style or blend shows (no training)."""
+    from flax import nnx
+
+    from nst.core.networks import NetworkConfig, TransformerNet
+    from nst.interface.feedforward import DumoulinStylizer, JohnsonStylizer
+
+    cfg = NetworkConfig(num_styles=num_styles, width=0.25)
+    model = TransformerNet(cfg, nnx.Rngs(seed))
+    rng = np.random.default_rng(seed)
+    for _, norm in nnx.iter_graph(model):
+        if type(norm).__name__ == "ConditionalInstanceNorm":
+            s, c = norm.scale[...].shape
+            norm.scale[...] = (1 + 0.3 * rng.standard_normal((s, c))).astype(np.float32)
+            norm.bias[...] = (0.2 * rng.standard_normal((s, c))).astype(np.float32)
+    meta = {"method": "dumoulin" if num_styles > 1 else "johnson", "network": cfg.to_dict(),
+            "styles": [f"style{i}" for i in range(num_styles)], "iterations": 7}
+    cls = DumoulinStylizer if num_styles > 1 else JohnsonStylizer
+    return cls(model, meta)

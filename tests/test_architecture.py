@@ -19,7 +19,7 @@ LAYERS = {
     "nst.core": 1,
     "nst.recipes": 2, "nst.methods": 2, "nst.export": 2, "nst.evaluate": 2,
     "nst.interface": 3,
-    "nst.api": 4, "nst.cli": 4, "nst.demo": 4, "nst.plotting": 4, "nst.compat": 4, "nst": 4,
+    "nst.api": 4, "nst.cli": 4, "nst.web": 4, "nst.demo": 4, "nst.plotting": 4, "nst.compat": 4, "nst": 4,
 }
 
 

@@ -6,13 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from flax import nnx
 
 import nst
 from nst import export as E
 from nst.errors import NSTError
-from nst.interface.feedforward import DumoulinStylizer, JohnsonStylizer
-from nst.core.networks import NetworkConfig, TransformerNet
+from conftest import tiny_stylizer
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -21,22 +19,6 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "results" / "models"
 FP32_BOUND = 2e-3  # the issue's bound on the [0, 1] scale
 FP16_BOUND = 5e-3  # float16 weights (measured 1.3e-3 on the 8-style reference model)
-
-
-def tiny_stylizer(num_styles: int, seed: int = 0):
-    """A width-0.25 network whose per-style γ/β differ, so a wrong style or blend shows."""
-    cfg = NetworkConfig(num_styles=num_styles, width=0.25)
-    model = TransformerNet(cfg, nnx.Rngs(seed))
-    rng = np.random.default_rng(seed)
-    for _, norm in nnx.iter_graph(model):
-        if type(norm).__name__ == "ConditionalInstanceNorm":
-            s, c = norm.scale[...].shape
-            norm.scale[...] = (1 + 0.3 * rng.standard_normal((s, c))).astype(np.float32)
-            norm.bias[...] = (0.2 * rng.standard_normal((s, c))).astype(np.float32)
-    meta = {"method": "dumoulin" if num_styles > 1 else "johnson", "network": cfg.to_dict(),
-            "styles": [f"style{i}" for i in range(num_styles)], "iterations": 7}
-    cls = DumoulinStylizer if num_styles > 1 else JohnsonStylizer
-    return cls(model, meta)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 One module per subcommand (`stylize`, `train`, `export`, `setup` for ``weights`` and ``demo``),
 each with ``add_parser`` and ``run``; every method goes through the common interface
-(`nst.create`, `nst.load`).
+(`nst.create`, `nst.load`); ``web`` builds and serves the browser page (`nst.web`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Sequence
 
 from ..errors import NSTError
 from ..version import __version__
-from . import export, setup, stylize, train
+from . import export, setup, stylize, train, web
 from .args import EXIT_INTERRUPTED, EXIT_USAGE, EXIT_USER_ERROR, OneLineParser
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "EXIT_USER_ERROR", "build_parser", "main"]
@@ -28,11 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parser(sub)
     export.add_parser(sub)
     setup.add_parsers(sub)
+    web.add_parser(sub)
     return p
 
 
 COMMANDS = {"stylize": stylize.run, "train": train.run, "export": export.run, "weights": setup.run_weights,
-            "demo": setup.run_demo}
+            "demo": setup.run_demo, "web": web.run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,13 +20,13 @@ from typing import Any
 from ..errors import NSTError
 from ..io.files import atomic_path, folder_mode_for
 from .coreml_backend import coreml_model, quiet_coremltools
-from .graph import (FORMATS, MIN_SIZE, ONNX_OPSET, PRECISIONS, SUFFIXES, ExportableNetwork, check_exportable,
+from .graph import (FORMATS, MIN_SIZE, ONNX_OPSET, PRECISIONS, SUFFIXES, VERIFY_BOUNDS, ExportableNetwork, check_exportable,
                     emit_network, export_metadata, network_parameters)
 from .onnx_backend import onnx_model, onnx_session, run_onnx
 from .verify import layer_sequence, smooth_random_image, verification_weights, verify_onnx
 
 __all__ = [
-    "FORMATS", "MIN_SIZE", "ONNX_OPSET", "PRECISIONS", "SUFFIXES", "ExportableNetwork", "coreml_model",
+    "FORMATS", "MIN_SIZE", "ONNX_OPSET", "PRECISIONS", "SUFFIXES", "VERIFY_BOUNDS", "ExportableNetwork", "coreml_model",
     "emit_network", "export", "export_metadata", "layer_sequence", "network_parameters", "onnx_model",
     "onnx_session", "quiet_coremltools", "resolve_format", "run_onnx", "smooth_random_image", "verification_weights",
     "verify_onnx",

@@ -42,6 +42,8 @@ from ..version import __version__
 FORMATS = ("onnx", "coreml")
 PRECISIONS = ("float32", "float16")
 MIN_SIZE = 64  # smallest flexible height/width we promise
+# The largest |ONNX - JAX| on the [0, 1] scale that an export may show (float16: weights rounded to float16).
+VERIFY_BOUNDS = {"float32": 2e-3, "float16": 5e-3}
 ONNX_OPSET = 17
 SUFFIXES = {"onnx": ".onnx", "coreml": ".mlpackage"}
 
