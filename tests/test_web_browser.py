@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow  # the full tier (CI installs Chromium and Playwri
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "data" / "content" / "eval" / "kodak_kodim21.jpg"
+CAMERA_PHOTO = ROOT / "data" / "content" / "eval" / "kodak_kodim23.jpg"
 TOLERANCE = 1e-4  # browser wasm against Python onnxruntime on the same input array
 IN_CI = os.environ.get("CI") == "true"
 
@@ -66,8 +67,13 @@ def playwright(site):
 
 
 @pytest.fixture(scope="module")
-def browser(playwright):
-    b = launch_chromium(playwright, fake_camera=True)
+def browser(playwright, tmp_path_factory):
+    # the fake camera plays a photograph (Chromium's own test pattern is flat colour; see test_webcam…)
+    from nst.io.images import load_image
+    from nst.web.browser import write_y4m
+
+    video = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m", [load_image(CAMERA_PHOTO, size=(240, 320))])
+    b = launch_chromium(playwright, fake_camera=True, camera_video=video)
     yield b
     b.close()
 
@@ -164,13 +170,15 @@ def test_webcam_with_chromiums_fake_camera(page, site):
     run = page.evaluate("window.nstPage.lastRunArrays()")
     assert run["origin"] == "camera"
     out = decode_floats(run["output"], run["height"], run["width"])
-    # The fake camera's frame is a flat synthetic pattern (about 200 colours): instance norm over flat
-    # regions amplifies rounding, so wasm and native onnxruntime differ more than on a photo (and
-    # native onnxruntime and JAX too; results/bench_web measures both).  The export bound applies.
-    from nst.export import VERIFY_BOUNDS
+    assert np.abs(out - python_onnxruntime(site, manifest[run["modelId"]], run)).max() <= TOLERANCE
+    # the frame is the photograph the fake camera plays (through YUV 4:2:0 and the browser's scaling).
+    # Chromium's default test pattern is flat colour, where instance norm amplifies rounding far
+    # beyond 1e-4 between any two implementations (results/bench_web measures it), so it is not used.
+    frame = decode_floats(run["input"], run["height"], run["width"])[0]
+    from nst.io.images import load_image
 
-    assert np.abs(out - python_onnxruntime(site, manifest[run["modelId"]], run)).max() <= VERIFY_BOUNDS["float32"]
-    assert decode_floats(run["input"], run["height"], run["width"]).std() > 0.01  # the fake camera's picture
+    ref = load_image(CAMERA_PHOTO, size=(run["height"], run["width"]))
+    assert (run["width"], run["height"]) == (256, 192) and np.abs(frame - ref).mean() < 0.03
     page.click("#camera")
     assert page.evaluate("window.nstPage.state.camera") is None and page.inner_text("#camera") == "Start camera"
 

@@ -34,12 +34,18 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
-def launch_chromium(playwright: Any, fake_camera: bool = False) -> Any:
-    """A headless Chromium browser (Playwright ``Browser``)."""
+def launch_chromium(playwright: Any, fake_camera: bool = False, camera_video: str | os.PathLike | None = None) -> Any:
+    """A headless Chromium browser (Playwright ``Browser``).
+
+    ``fake_camera``: Chromium's synthetic camera, which shows its test pattern or, with
+    ``camera_video``, loops a .y4m file (`write_y4m`).
+    """
     path = chromium_path()
     if path is None:
         raise NSTError("Chromium is not installed (Debian: apt-get install chromium), or set NST_CHROMIUM")
     args = list(QUIET_FLAGS) + (list(FAKE_CAMERA_FLAGS) if fake_camera else [])
+    if fake_camera and camera_video is not None:
+        args.append(f"--use-file-for-fake-video-capture={camera_video}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--no-sandbox")  # Chromium refuses to start its sandbox as root
     return playwright.chromium.launch(executable_path=path, headless=True, args=args)
@@ -55,3 +61,28 @@ def encode_floats(images: np.ndarray) -> str:
     """(1, H, W, 3) floats as the page's base64 float32 NCHW array."""
     nchw = np.ascontiguousarray(np.asarray(images, np.float32).transpose(0, 3, 1, 2))
     return base64.b64encode(nchw.tobytes()).decode("ascii")
+
+
+def write_y4m(path: str | os.PathLike, frames: list[np.ndarray], fps: int = 30) -> Path:
+    """RGB frames (H, W, 3) in [0, 1], even H and W, as a YUV 4:2:0 .y4m video (BT.601 full range).
+
+    Chromium's fake camera plays such a file in a loop, so the webcam path sees a photograph
+    instead of the flat synthetic test pattern.
+    """
+    path = Path(path)
+    h, w = frames[0].shape[:2]
+    if h % 2 or w % 2:
+        raise NSTError(f"y4m frames need an even size, got {w}x{h}")
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            rgb = np.asarray(frame, np.float64) * 255
+            r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+            y = 0.299 * r + 0.587 * g + 0.114 * b
+            u = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b
+            v = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b
+            sub = lambda c: c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))  # noqa: E731
+            f.write(b"FRAME\n")
+            for plane in (y, sub(u), sub(v)):
+                f.write(np.clip(np.round(plane), 0, 255).astype(np.uint8).tobytes())
+    return path
