@@ -220,3 +220,25 @@ def test_cli_builds_and_serve_builds_first(tiny_models, tmp_path, capsys, monkey
         monkeypatch.undo()
         assert main(["web", "serve", str(out), "--port", str(s.getsockname()[1])]) == 1
         assert "in use" in capsys.readouterr().err
+
+
+@NEEDS_ORT_ASSETS
+def test_nst_web_serve_serves_until_interrupted(site):
+    import signal
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "nst.cli", "web", "serve", str(site), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith(f"serving {site}/ at http://127.0.0.1:"), line
+        url = line.split(" at ")[1].split()[0]
+        with urllib.request.urlopen(url + "manifest.json") as r:
+            assert json.loads(r.read())["generator"] == "nst web build"
+            assert r.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()

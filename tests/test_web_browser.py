@@ -82,13 +82,16 @@ def browser(playwright, tmp_path_factory):
 def page(browser, url):
     context = browser.new_context(permissions=["camera"], accept_downloads=True, viewport={"width": 1280, "height": 900})
     pg = context.new_page()
-    errors = []
+    errors, elsewhere = [], []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    # nothing leaves the machine: every request goes to the page's own server (blob: and data: stay local)
+    pg.on("request", lambda r: None if r.url.startswith((url, "blob:", "data:")) else elsewhere.append(r.url))
     pg.goto(url + "?threads=2")
     assert pg.evaluate("window.nstPage.ready") is True, pg.inner_text("#message")
     yield pg
     context.close()
     assert not errors, errors
+    assert not elsewhere, elsewhere
 
 
 def wait_for_run(pg, after: int) -> dict:
@@ -256,3 +259,18 @@ def test_without_isolation_headers_the_page_says_it_runs_on_one_thread(browser, 
     finally:
         plain.shutdown()
         plain.server_close()
+
+
+def test_a_photo_dropped_on_the_page_is_stylized(page):
+    import base64
+
+    runs = page.evaluate("window.nstPage.state.runs")
+    data = base64.b64encode(PHOTO.read_bytes()).decode()
+    page.evaluate("""([data, name]) => {
+        const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], name, { type: 'image/jpeg' }));
+        document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true }));
+    }""", [data, PHOTO.name])
+    run = wait_for_run(page, runs)
+    assert run["origin"] == "photo" and page.inner_text("#input-caption").startswith(PHOTO.name)

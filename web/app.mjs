@@ -457,7 +457,7 @@ function wire() {
   for (const type of ['dragleave', 'drop']) {
     drop.addEventListener(type, () => drop.classList.remove('over'));
   }
-  drop.addEventListener('drop', (e) => { e.preventDefault(); openFile(e.dataTransfer.files[0]); });
+  drop.addEventListener('drop', (e) => { e.preventDefault(); e.stopPropagation(); openFile(e.dataTransfer.files[0]); });
   // a file dropped next to the box opens too, rather than the browser navigating away from the page
   window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => { e.preventDefault(); if (e.dataTransfer.files[0]) openFile(e.dataTransfer.files[0]); });
