@@ -211,3 +211,16 @@ def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def run_config(out: Path) -> dict:
+    """The configuration a committed run used (``out/run.json``), for plots that label what they show."""
+    path = Path(out) / "run.json"
+    return json.loads(path.read_text()).get("config", {}) if path.exists() else {}
+
+
+def painting(stem: str) -> Any:
+    """The painting ``data/styles/STEM.jpg`` at 256 px, for the thumbnails over a figure's columns."""
+    from nst.io.images import load_image
+
+    return load_image(ROOT / "data" / "styles" / f"{stem}.jpg", max_size=256)

@@ -23,17 +23,12 @@ from typing import Callable
 import numpy as np
 
 from .io.files import find_data_dir, find_project_dir
-from .io.images import labelled_grid, load_image, save_image
+from .io.images import labelled_grid, load_image, painting_name, save_image
 
 DEMO_CONTENT = ("kodak_kodim23.jpg", "skimage_chelsea.jpg", "kodak_kodim21.jpg")
 DEMO_STYLES = ("vangogh_starry_night.jpg", "hokusai_great_wave.jpg")
 DEMO_SIZE = 192  # px, long side
 DEMO_STEPS = 80  # Gatys L-BFGS steps
-
-
-def painting_name(stem: str) -> str:
-    """``vangogh_starry_night`` -> ``Vangogh Starry Night``: a readable label from a file stem."""
-    return stem.replace("_", " ").title()
 
 
 def run_demo(out_dir: Path, size: int = DEMO_SIZE, steps: int = DEMO_STEPS, verbose: bool = True) -> Path:

@@ -41,6 +41,32 @@ def test_committed_notebook_is_executed_small_and_clean(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_teaches_setup_exercises_references_and_public_api(path):
+    book = json.loads(path.read_text())
+    cells = ["".join(c["source"]) for c in book["cells"]]
+    assert "**Setup.**" in cells[1] and "pip install -e '.[notebooks]'" in cells[1]
+    first_code = next("".join(c["source"]) for c in book["cells"] if c["cell_type"] == "code")
+    assert f'recorded_run_time("{path.stem}")' in first_code
+    exercises = next(c for c in cells if c.startswith("## Exercises"))
+    items = re.findall(r"^\d\. \*\*", exercises, flags=re.M)
+    assert 3 <= len(items) <= 4 and exercises.count("*Expect:*") == len(items)
+    assert len(re.findall(r"\]\(https?://", cells[-1])) >= 2  # linked references
+    code = "\n".join("".join(c["source"]) for c in book["cells"] if c["cell_type"] == "code")
+    assert "._params" not in code and "_thumbnails" not in code and not re.search(r'"method":\s*"', code)
+
+
+def test_one_notation_in_the_notebooks_and_the_library():
+    from nst.core import losses
+
+    assert "M = H W" in losses.__doc__ and "N = C" in losses.__doc__
+    gatys = "".join("".join(c["source"]) for c in json.loads(NOTEBOOKS[0].read_text())["cells"])
+    assert "N = C" in gatys and "M = HW" in gatys
+    for path in NOTEBOOKS[1:3]:  # every instance-norm formula carries ε
+        text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+        assert "\\sqrt{\\sigma^2(x) + \\epsilon}" in text
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_in_quick_mode(path, monkeypatch):
     monkeypatch.setenv("NST_QUICK", "1")
     execute(path, save=False)

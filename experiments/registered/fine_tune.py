@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.curves import first_below, smooth
-from experiments.runner import ROOT, Experiment, markdown_table, register, save_figure, subplots
+from experiments.runner import ROOT, Experiment, markdown_table, painting, register, run_config, save_figure, subplots
 
 MODEL = "results/models/dumoulin_8styles.nst"
 ARMS = {"finetune": "γ/β fine-tuning (add_style)", "scratch": "from scratch (all parameters)"}
@@ -75,7 +75,7 @@ def _histories(out: Path) -> dict[str, np.ndarray]:
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:
-    from nst.io.images import image_grid, load_image, save_image
+    from nst.io.images import labelled_grid, load_image, painting_name, save_image
 
     hist = _histories(out)
     k = max(1, min(len(h) for h in hist.values()) // 20) if hist else 1
@@ -103,9 +103,13 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
             lv_rows.append([f"{lv:.4g}", a if a is not None else "not reached", b if b is not None else "not reached"])
         levels_md = ("\n\nIterations until the averaged loss first reaches each level:\n\n"
                      + markdown_table(["loss level", "iterations, fine-tuning", "iterations, from scratch"], lv_rows))
-    cells = [load_image(out / "cells" / f"{a}.png") for a in ARMS if (out / "cells" / f"{a}.png").exists()]
-    if cells:
-        written.append(save_image(image_grid([cells], cell=256), out / "outputs.png"))
+    arms = [a for a in ARMS if (out / "cells" / f"{a}.png").exists()]
+    if arms:
+        style = run_config(out).get("style")
+        grid = labelled_grid([[load_image(out / "cells" / f"{a}.png") for a in arms]],
+                             [f"{ARMS[a]}: {painting_name(style) if style else 'new style'}" for a in arms], cell=256,
+                             column_images=[painting(style) if style else None for _ in arms])
+        written.append(save_image(grid, out / "outputs.png"))
     md = out / "summary.md"
     md.write_text("A new style learned by training only its γ/β rows in the 8-style reference model, against a "
                   "one-style network trained from scratch with the same settings (same loss scale).\n\n"

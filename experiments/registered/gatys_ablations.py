@@ -108,7 +108,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:
-    from nst.io.images import image_grid, load_image, save_image
+    from nst.io.images import labelled_grid, load_image, painting_name, save_image
 
     by_id = {r["id"]: r for r in rows}
     styles = list(dict.fromkeys(r["style"] for r in rows))
@@ -127,7 +127,8 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
             continue
         grid = [[load_image(out / "cells" / f"{s}-{v}.png") if f"{s}-{v}" in by_id else None for _, v in present]
                 for s in styles]
-        written.append(save_image(image_grid(grid, cell=192), out / f"{group}.png"))
+        written.append(save_image(labelled_grid(grid, [label for label, _ in present],
+                                                [painting_name(s) for s in styles], cell=192), out / f"{group}.png"))
         table = []
         for s in styles:
             for label, v in present:

@@ -61,7 +61,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:
-    from nst.io.images import image_grid, load_image, save_image
+    from nst.io.images import labelled_grid, load_image, save_image
 
     fmt = lambda r, k: f"{float(r[k]):.4g}" if k in r else "—"  # noqa: E731
     md = ["`reference`: the model the preset names, untouched (cpu/gpu presets: the step-1 H100 Starry Night "
@@ -87,7 +87,9 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
             y, x = im.shape[0] // 3, im.shape[1] // 3
             return np.kron(im[y:y + s, x:x + s], np.ones((4, 4, 1), im.dtype))
 
-        written.append(save_image(image_grid([cells, [zoom(c) for c in cells]], cell=256), out / "outputs.png"))
+        labels = [r["id"] for r in rows if (out / "cells" / f"{r['id']}.png").exists()]
+        written.append(save_image(labelled_grid([cells, [zoom(c) for c in cells]], labels,
+                                                ["output", "crop, 4x zoom"], cell=256), out / "outputs.png"))
     md.append("\n![grid by variant](grid_by_variant.png)\n\n![outputs, one column per variant; second row: "
               "a crop at 4x zoom](outputs.png)\n")
     summary = out / "summary.md"

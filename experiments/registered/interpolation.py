@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from experiments.runner import ROOT, Experiment, markdown_table, register
+from experiments.runner import ROOT, Experiment, markdown_table, painting, register, run_config
 
 MODEL = "results/models/dumoulin_8styles.nst"
 
@@ -53,19 +53,41 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     return metrics
 
 
+def _style_names() -> list[str]:
+    """The reference model's styles, read from its file's metadata (no network is built)."""
+    from nst.io.modelfile import load_tensors
+
+    path = ROOT / MODEL
+    return list(load_tensors(path)[1]["styles"]) if path.exists() else []
+
+
 def plot(rows: list[dict], out: Path) -> list[Path]:
-    from nst.io.images import image_grid, load_image, save_image
+    from nst.io.images import labelled_grid, load_image, painting_name, save_image
 
     pair = sorted((r for r in rows if r["grid"] == "pair"), key=lambda r: float(r["u"]))
     quad = sorted((r for r in rows if r["grid"] == "quad"), key=lambda r: (float(r["v"]), float(r["u"])))
+    cfg = run_config(out)
+    styles = _style_names()
+    name = lambda k: painting_name(styles[k]) if styles else f"style {k}"  # noqa: E731
     written = []
     if pair:
-        written.append(save_image(image_grid([[load_image(out / "cells" / f"{r['id']}.png") for r in pair]]),
-                                  out / "interpolation_pair.png"))
+        a, b = cfg.get("pair", (0, 1))
+        labels = [f"{1 - float(r['u']):.0%} {name(a)} + {float(r['u']):.0%} {name(b)}" for r in pair]
+        thumbs = [painting(styles[a]) if styles else None] + [None] * (len(pair) - 2) + \
+                 [painting(styles[b]) if styles else None]
+        written.append(save_image(labelled_grid([[load_image(out / "cells" / f"{r['id']}.png") for r in pair]],
+                                                labels, cell=256, column_images=thumbs), out / "interpolation_pair.png"))
     if quad:
         n = int(round(len(quad) ** 0.5))
+        a, b, c, d = cfg.get("quad", (0, 1, 2, 3))
         grid = [[load_image(out / "cells" / f"{r['id']}.png") for r in quad[i * n:(i + 1) * n]] for i in range(n)]
-        written.append(save_image(image_grid(grid, cell=192), out / "interpolation_quad.png"))
+        cols = [f"u = {float(r['u']):.2f}" for r in quad[:n]]
+        title = lambda k: name(k).split(" ", 1)[-1]  # noqa: E731 - the painting without the painter
+        cols[0], cols[-1] = f"top {title(a)}, bottom {title(c)}", f"top {title(b)}, bottom {title(d)}"
+        rows_l = [f"v = {float(quad[i * n]['v']):.2f}" for i in range(n)]
+        thumbs = [painting(styles[a]) if styles else None] + [None] * (n - 2) + [painting(styles[b]) if styles else None]
+        written.append(save_image(labelled_grid(grid, cols, rows_l, cell=192, column_images=thumbs),
+                                  out / "interpolation_quad.png"))
     keys = [k for k in (pair[0] if pair else {}) if str(k).startswith("style_loss_")]
     table = [[f"{float(r['u']):.2f}"] + [f"{float(r[k]):.4g}" for k in keys] for r in pair]
     md = out / "summary.md"

@@ -116,7 +116,7 @@ def _ints(v) -> str:
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:
-    from nst.io.images import image_grid, load_image, save_image
+    from nst.io.images import labelled_grid, load_image, painting_name, save_image
 
     sizes = [r for r in rows if r["kind"] == "size"]
     md = ["## What a style costs\n", markdown_table(
@@ -156,7 +156,9 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         grid = [[load_image(cell(a, s)) if cell(a, s).exists() else None for a in ("johnson", "dumoulin")]
                 for s in styles]
         if any(c is not None for row in grid for c in row):
-            written.append(save_image(image_grid(grid, cell=224), out / f"{kind}_outputs.png"))
+            written.append(save_image(labelled_grid(grid, ["one network per style", "one network, all styles"],
+                                                    [painting_name(s) for s in styles], cell=224),
+                                      out / f"{kind}_outputs.png"))
         md.append(f"\n![style loss]({kind}_style_loss.png)\n\n![outputs: rows = styles; columns = one network per "
                   f"style, one network for all]({kind}_outputs.png)\n")
     summary = out / "summary.md"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.runner import ROOT, Experiment, markdown_table, register
+from experiments.runner import ROOT, Experiment, markdown_table, painting, register
 
 MODELS = ("johnson_starry_night", "johnson_great_wave", "dumoulin_8styles")
 METRICS = {"style": "style_loss", "content": "content_loss", "ssim": "ssim", "color_swd": "color_swd",
@@ -67,7 +67,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:
-    from nst.io.images import image_grid, load_image, save_image
+    from nst.io.images import labelled_grid, load_image, painting_name, save_image
 
     photo = next((r for r in rows if r["model"] == "photo"), None)
     sel = [r for r in rows if r["model"] != "photo"]
@@ -88,11 +88,14 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         n = int(cols[0]["photos"])
         cell = lambda r, k: out / "cells" / f"{r['id']}-{k}.png"  # noqa: E731
         grid = [[load_image(cell(r, k)) if cell(r, k).exists() else None for r in cols] for k in range(n)]
-        if len(cols) == 1:  # one style: the photos in rows of four
-            flat = [row[0] for row in grid]
-            grid = [flat[i:i + 4] for i in range(0, n, 4)]
+        photos = [p.stem for p in sorted((ROOT / "data/content/eval").glob("*.jpg"))][:n]
+        if len(cols) == 1:  # one style: one row of photos under the painting's name
+            sheet = labelled_grid([[row[0] for row in grid]], photos, [painting_name(cols[0]["style"])], cell=160)
+        else:  # rows = photos, columns = styles, each painting over its column
+            sheet = labelled_grid(grid, [painting_name(r["style"]) for r in cols], photos, cell=160,
+                                  column_images=[painting(r["style"]) for r in cols])
         if any(c is not None for row in grid for c in row):
-            written.append(save_image(image_grid(grid, cell=160), out / f"{name}.png"))
+            written.append(save_image(sheet, out / f"{name}.png"))
             md.append(f"\n![{name}: rows = photos, columns = styles]({name}.png)\n")
     summary = out / "summary.md"
     summary.write_text("\n".join(md) + "\n")

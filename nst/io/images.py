@@ -310,3 +310,8 @@ def labelled_grid(rows: Sequence[Sequence[np.ndarray | None]], column_labels: Se
         y = top + pad + i * (cell + pad) + cell // 2 - line // 2
         draw.text((pad, y), text, fill="black", font=font)
     return np.asarray(canvas, np.float32) / 255.0
+
+
+def painting_name(stem: str) -> str:
+    """``vangogh_starry_night`` -> ``Vangogh Starry Night``: a readable label from a file stem."""
+    return stem.replace("_", " ").title()

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import NSTError
 from ..io.files import check_writable_folder, file_mode_for, find_project_dir, folder_mode_for, sha256_file
-from ..io.images import save_image
+from ..io.images import painting_name, save_image
 from ..version import __version__
 
 PAGE_FILES = ("index.html", "app.mjs", "style.css")
@@ -130,7 +130,6 @@ def build_site(out: str | os.PathLike, models: Sequence[str | os.PathLike] | Non
     style (bounds: `nst.export.VERIFY_BOUNDS`).
     """
     from ..api import load
-    from ..demo import painting_name
     from ..export import MIN_SIZE, PRECISIONS, VERIFY_BOUNDS, verify_onnx
 
     say: Callable[[str], None] = (lambda s: print(s, flush=True)) if verbose else (lambda s: None)
