@@ -47,7 +47,7 @@ def test_stylize_several_contents_into_folder(tmp_path, content_path, style_path
     (["stylize", "{content}", "--style", "{style}", "-o", "{tmp}/o.xyz", "--size", "40", "--steps", "1", "-q"], 1,
      "unknown output image format"),
     (["frobnicate"], 2, "invalid choice"),
-    (["stylize", "{content}", "--style", "{style}", "--border", "8", "-o", "{tmp}/o.png"], 1, "--border need --model"),
+    (["stylize", "{content}", "--style", "{style}", "--border", "8", "-o", "{tmp}/o.png"], 1, "--batch-size need --model"),
     (["stylize", "{content}", "--model", "m.nst", "--border", "-1", "-o", "{tmp}/o.png"], 2, "non-negative integer"),
 ])
 def test_errors_are_one_line_without_traceback(tmp_path, content_path, style_path, args, code, match):

@@ -38,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--border", type=nonneg_int, default=None,
                    help=f"--model: reflection px padded around each picture and cropped off (default {STYLIZE_BORDER}; "
                         "0 = the bare network, which may draw a line along the edges)")
+    s.add_argument("--batch-size", type=positive_int, default=None,
+                   help="--model: same-size pictures (× styles) per network pass when stylizing many "
+                        "(default 4; fewer when memory is short)")
     s.add_argument("--style-weight", action="append", type=nonneg_float, default=None,
                    help="blend weight of each --style, in order (default equal; normalised to sum 1)")
     s.add_argument("-o", "--output", required=True,
@@ -112,11 +115,27 @@ def run_model(args: argparse.Namespace) -> int:
     outs = output_paths(args.output, names)
     if args.border is not None:
         model = model.with_border(args.border)
-    results = model.stylize(sources, style=style, max_size=args.max_size, seed=args.seed)
-    for r, out in zip(results, outs):
-        save_image(r.image, out)
-        if not args.quiet:
-            print(out)
+    # A stream: the next photos decode while the network runs, and each output is encoded and written
+    # on a writer thread while the next batch is stylized (at most a few outputs wait in memory).
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    writes: deque = deque()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nst-write") as writer:
+        def finish_one() -> None:
+            out, job = writes.popleft()
+            job.result()
+            if not args.quiet:
+                print(out)
+
+        stream = model.stylize_stream(sources, style=style, max_size=args.max_size,
+                                      **({"batch_size": args.batch_size} if args.batch_size else {}))
+        for r, out in zip(stream, outs):
+            writes.append((out, writer.submit(save_image, r.image, out)))
+            while len(writes) > 4:
+                finish_one()
+        while writes:
+            finish_one()
     return 0
 
 
@@ -128,8 +147,8 @@ def run_gatys(args: argparse.Namespace) -> int:
         raise NSTError("gatys needs at least one --style image (or give --model)")
     if args.blend or args.all_styles:
         raise NSTError("--blend and --all-styles need --model; for gatys use --style-weight")
-    if args.max_size is not None or args.border is not None:
-        raise NSTError("--max-size and --border need --model; for gatys use --size")
+    if args.max_size is not None or args.border is not None or args.batch_size is not None:
+        raise NSTError("--max-size, --border and --batch-size need --model; for gatys use --size")
     if args.style_weight is not None and len(args.style_weight) != len(args.style):
         raise NSTError(f"{len(args.style_weight)} --style-weight values for {len(args.style)} --style images")
     weights = args.style_weight or [1.0] * len(args.style)

@@ -115,7 +115,15 @@ def style_label_name(label: int | dict[int, float], names: Sequence[str]) -> str
     return "+".join(f"{(names[k] if k < len(names) else k)}@{v / total:.2f}" for k, v in label.items() if v > 0)
 
 
-def _is_single_image(images: Any) -> bool:
+def check_max_size(max_size: Any) -> None:
+    """``max_size`` is None or an integer of at least `MIN_SIDE` (an `NSTError` otherwise)."""
+    if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer))
+                                 or max_size < MIN_SIDE):
+        raise NSTError(f"max_size must be an integer of at least {MIN_SIDE} px (every method's minimum), "
+                       f"got {max_size!r}")
+
+
+def is_single_image(images: Any) -> bool:
     if isinstance(images, (str, os.PathLike)):
         return not Path(images).is_dir()
     return isinstance(images, (np.ndarray, PILImage.Image))
@@ -152,11 +160,8 @@ class Stylizer(abc.ABC):
         seed: int | None = None,
     ) -> np.ndarray | list[StylizedImage]:
         """Stylize ``images``; see the module docstring for ``style`` and the return type."""
-        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer))
-                                     or max_size < MIN_SIDE):
-            raise NSTError(f"max_size must be an integer of at least {MIN_SIDE} px (every method's minimum), "
-                           f"got {max_size!r}")
-        single_image = _is_single_image(images)
+        check_max_size(max_size)
+        single_image = is_single_image(images)
         specs, single_style = resolve_styles(style, self.num_styles, self.styles)
         sources = expand_sources(images)
         results: list[StylizedImage] = []

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterable, Iterator, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -21,11 +23,12 @@ from flax import nnx
 from ..core.networks import STYLIZE_BORDER, TransformerNet, count_params
 from ..errors import NSTError
 from ..io.files import default_content_dir
-from ..io.images import ImageLike
+from ..io.images import ImageLike, check_image_file, expand_sources, image_name, load_image
 from ..io.modelfile import flatten_tree, load_tensors, save_tensors, unflatten_like
 from ..methods.training.metadata import check_model_meta, describe_training, extended_meta
 from ..recipes import with_recipe
-from .base import StyleSpec, Stylizer
+from .base import (StyleRequest, StyleSpec, StylizedImage, Stylizer, check_max_size, is_single_image,
+                   resolve_styles, style_label_name)
 
 # How many stylized copies of one image run through the network at once (fewer when memory is short).
 _STYLE_CHUNK = 4
@@ -98,25 +101,95 @@ class FeedforwardStylizer(Stylizer):
         return np.asarray(self._forward(self._params, jnp.asarray(images), jnp.asarray(weights, jnp.float32),
                                         self._border))
 
-    def stylize_one(self, image: np.ndarray, specs: Sequence[StyleSpec],
-                    seed: int | None) -> list[tuple[np.ndarray, dict[str, Any]]]:
-        outs: list[tuple[np.ndarray, dict[str, Any]]] = []
-        h, w = image.shape[:2]
+    def copies_per_call(self, h: int, w: int, wanted: int) -> int:
+        """How many (image, style) copies of an h×w picture one forward pass may take: ``wanted``, fewer
+        when memory is short; an `NSTError` naming ``--max-size`` when not even one fits."""
         per_copy = (h + 2 * self._border + 3) * (w + 2 * self._border + 3) * STYLIZE_BYTES_PER_PIXEL
         available = available_memory()
-        chunk_size = _STYLE_CHUNK
-        if available is not None:
-            if per_copy > available:
-                raise NSTError(f"a {w}x{h} px image needs about {per_copy / 1e9:.1f} GB to stylize and "
-                               f"{available / 1e9:.1f} GB are available: shrink it with --max-size "
-                               "(max_size= in Python)")
-            chunk_size = max(1, min(_STYLE_CHUNK, available // per_copy))
-        for i in range(0, len(specs), chunk_size):
-            chunk = specs[i : i + chunk_size]
-            w = np.stack([s.weights for s in chunk])
-            x = np.broadcast_to(image, (len(chunk),) + image.shape)
-            outs.extend((y, {}) for y in self._run(x, w))
-        return outs
+        if available is None:
+            return max(1, wanted)
+        if per_copy > available:
+            raise NSTError(f"a {w}x{h} px image needs about {per_copy / 1e9:.1f} GB to stylize and "
+                           f"{available / 1e9:.1f} GB are available: shrink it with --max-size "
+                           "(max_size= in Python)")
+        return max(1, min(wanted, available // per_copy))
+
+    def stylize_group(self, images: Sequence[np.ndarray], specs: Sequence[StyleSpec],
+                      batch_size: int = _STYLE_CHUNK) -> list[list[np.ndarray]]:
+        """Same-size ``images`` × ``specs`` through the network, up to ``batch_size`` copies per pass;
+        ``out[i][k]`` is image i in style k.  Instance norm is per image, so batching changes nothing."""
+        h, w = images[0].shape[:2]
+        if any(im.shape != images[0].shape for im in images):
+            raise NSTError("stylize_group needs images of one size")
+        pairs = [(i, k) for i in range(len(images)) for k in range(len(specs))]  # image-major
+        per_call = self.copies_per_call(h, w, max(1, batch_size))
+        out: list[list[np.ndarray]] = [[] for _ in images]
+        for start in range(0, len(pairs), per_call):
+            chunk = pairs[start:start + per_call]
+            x = np.stack([images[i] for i, _ in chunk])
+            weights = np.stack([specs[k].weights for _, k in chunk])
+            for (i, _), y in zip(chunk, self._run(x, weights)):
+                out[i].append(y)
+        return out
+
+    def stylize_one(self, image: np.ndarray, specs: Sequence[StyleSpec],
+                    seed: int | None) -> list[tuple[np.ndarray, dict[str, Any]]]:
+        return [(y, {}) for y in self.stylize_group([image], specs)[0]]
+
+    def stylize_stream(self, images: ImageLike | Iterable[ImageLike], style: StyleRequest = None, *,
+                       max_size: int | None = None, batch_size: int = _STYLE_CHUNK,
+                       prefetch: int = 4) -> Iterator[StylizedImage]:
+        """Stylize many images as a stream, in order: the next files are decoded on a background thread
+        while the network runs, and consecutive images of one size go through it together (up to
+        ``batch_size`` copies per pass, fewer when memory is short).  Yields one `StylizedImage` per
+        image and style (image-major, as `stylize` returns them); only ``prefetch`` + ``batch_size``
+        decoded pictures are held at a time, so a folder of any length streams in bounded memory.
+        """
+        check_max_size(max_size)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise NSTError(f"batch_size must be a positive integer, got {batch_size!r}")
+        specs, _ = resolve_styles(style, self.num_styles, self.styles)
+        sources = expand_sources(images)
+        for src in sources:  # every header before the first picture is stylized
+            check_image_file(src)
+        queue: deque = deque()
+        ahead = iter(enumerate(sources))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nst-decode") as pool:
+            def fill() -> None:
+                while len(queue) < max(1, prefetch):
+                    nxt = next(ahead, None)
+                    if nxt is None:
+                        return
+                    ci, src = nxt
+                    queue.append((ci, src, pool.submit(load_image, src, max_size=max_size)))
+
+            fill()
+            while queue:
+                ci, src, job = queue.popleft()
+                group = [(ci, src, job.result())]
+                fill()
+                while queue and len(group) * len(specs) < batch_size:
+                    ci2, src2, job2 = queue[0]
+                    img2 = job2.result()
+                    if img2.shape != group[0][2].shape:
+                        break
+                    queue.popleft()
+                    group.append((ci2, src2, img2))
+                    fill()
+                outs = self.stylize_group([g[2] for g in group], specs, batch_size)
+                for (ci, src, _), per_image in zip(group, outs):
+                    for spec, y in zip(specs, per_image):
+                        yield StylizedImage(y, ci, image_name(src, ci), spec.label,
+                                            style_label_name(spec.label, self.styles), {})
+
+    def stylize(self, images: ImageLike | Iterable[ImageLike], style: StyleRequest = None, *,
+                max_size: int | None = None, seed: int | None = None) -> np.ndarray | list[StylizedImage]:
+        """Stylize ``images`` (see `Stylizer.stylize`); many images stream through `stylize_stream`."""
+        if is_single_image(images):
+            return super().stylize(images, style, max_size=max_size, seed=seed)
+        check_max_size(max_size)
+        resolve_styles(style, self.num_styles, self.styles)  # errors before any decoding
+        return list(self.stylize_stream(images, style, max_size=max_size))
 
     def stylize_batch(self, images: np.ndarray, style_weights: np.ndarray) -> np.ndarray:
         """Low-level: (B, H, W, 3) images and (B, num_styles) weights → (B, H, W, 3), with ``self.border``."""

@@ -145,6 +145,42 @@ def _target_side(size: int | tuple[int, int] | None, max_size: int | None) -> in
     return min(sides) if sides else None
 
 
+def _check_size(w: int, h: int, name: str, limit: int) -> None:
+    if w * h > limit:
+        raise NSTError(f"{name}: {w}x{h} px is {w * h / 1e6:.0f} megapixels, above the limit of "
+                       f"{limit / 1e6:.0f} (set NST_MAX_PIXELS to allow more)")
+    if min(w, h) < MIN_SIDE:
+        raise NSTError(f"{name}: image is {w}x{h} px; nst needs at least {MIN_SIDE} px on each side")
+
+
+def check_image_file(source: ImageLike) -> None:
+    """`load_image`'s checks that need only the file's header (exists, an image Pillow can identify,
+    within `max_pixels`, at least `MIN_SIDE` a side), without decoding: a folder is checked whole before
+    a stream over it starts.  Arrays and Pillow images pass; a truncated body is found only on decode."""
+    if isinstance(source, (np.ndarray, Image.Image)):
+        return
+    path = Path(source)
+    name = str(path)
+    if not path.exists():
+        raise NSTError(f"{name}: no such file")
+    if path.is_dir():
+        raise NSTError(f"{name}: is a directory, not an image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            try:
+                with Image.open(path) as img:
+                    w, h = img.size
+            finally:
+                Image.MAX_IMAGE_PIXELS = saved
+    except UnidentifiedImageError:
+        raise NSTError(f"{name}: not an image file Pillow can read") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, EOFError) as e:
+        raise NSTError(f"{name}: unreadable or truncated image ({str(e)[:160]})") from None
+    _check_size(w, h, name, max_pixels())
+
+
 def _decode_file(path: Path, name: str, keep_side: int | None) -> tuple[np.ndarray, tuple[int, int]]:
     """Open ``path``, check its header's size against `max_pixels`, decode no larger than needed.
 
@@ -165,11 +201,7 @@ def _decode_file(path: Path, name: str, keep_side: int | None) -> tuple[np.ndarr
                 Image.MAX_IMAGE_PIXELS = saved
         with img:
             w, h = img.size
-            if w * h > limit:
-                raise NSTError(f"{name}: {w}x{h} px is {w * h / 1e6:.0f} megapixels, above the limit of "
-                               f"{limit / 1e6:.0f} (set NST_MAX_PIXELS to allow more)")
-            if min(w, h) < MIN_SIDE:
-                raise NSTError(f"{name}: image is {w}x{h} px; nst needs at least {MIN_SIDE} px on each side")
+            _check_size(w, h, name, limit)
             factor = 1
             if keep_side and w * h > REDUCED_DECODE_ABOVE:
                 # keep at least twice the final side (the Lanczos resize does the rest) and MIN_SIDE
