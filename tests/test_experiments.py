@@ -14,6 +14,7 @@ from experiments.runner import Experiment, read_rows, register, run
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # the runner's resume and plot are also covered by the other presets; fast tier budget
 def test_speed_quick_preset_end_to_end_plot_and_resume(tmp_path):
     out = tmp_path / "speed"
     r = subprocess.run([sys.executable, "-m", "experiments", "run", "speed", "--preset", "quick", "--out", str(out)],

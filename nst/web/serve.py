@@ -12,6 +12,7 @@ import contextlib
 import errno
 import functools
 import os
+import signal
 import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -71,12 +72,19 @@ def serve_site(folder: str | os.PathLike, port: int = 8000, verbose: bool = Fals
     server = make_server(folder, port, verbose)
     host, bound = server.server_address[:2]
     print(f"serving {folder}/ at http://{host}:{bound}/ (this machine only; Ctrl-C stops)", flush=True)
+
+    def stop(signum: int, frame: Any) -> None:  # SIGTERM stops as cleanly as Ctrl-C
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
     finally:
         server.server_close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
