@@ -224,3 +224,26 @@ def painting(stem: str) -> Any:
     from nst.io.images import load_image
 
     return load_image(ROOT / "data" / "styles" / f"{stem}.jpg", max_size=256)
+
+
+RESULT_PREFIX = "RESULT "  # a benchmark child's one line of JSON on stdout
+
+
+def child_result(value: Any) -> None:
+    """Print a benchmark child's result for `run_child` to read."""
+    print(RESULT_PREFIX + json.dumps(value), flush=True)
+
+
+def run_child(module: str, args: list[str]) -> Any:
+    """Run ``python -m module *args`` in its own process (one configuration each) and return its result."""
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+                          check=True)
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_PREFIX))
+    return json.loads(line[len(RESULT_PREFIX):])
+
+
+def save_benchmark(out: Path, meta: dict, **payload: Any) -> None:
+    """``out/results.json`` (meta and the measurements) and ``out/run.json`` (meta: machine, command, times)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"meta": meta, **payload}, indent=2) + "\n")
+    (out / "run.json").write_text(json.dumps(meta, indent=2) + "\n")

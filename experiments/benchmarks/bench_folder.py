@@ -21,12 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +31,7 @@ CONFIGS = {"loop": None, "stream, batch 1": 1, "stream, batch 4": 4}
 
 
 def one_pass(model, folder: Path, out: Path, config: str, max_size: int) -> float:
-    from nst.io.images import list_images, load_image, save_image
+    from nst.io.images import list_images, load_image, save_image, save_stream
 
     files = list_images(folder)
     t0 = time.perf_counter()
@@ -42,14 +39,8 @@ def one_pass(model, folder: Path, out: Path, config: str, max_size: int) -> floa
         for f in files:
             save_image(model.stylize(load_image(f, max_size=max_size), style=0), out / f"{f.stem}.png")
     else:
-        writes: deque = deque()
-        with ThreadPoolExecutor(max_workers=1) as writer:
-            for r in model.stylize_stream(files, style=0, max_size=max_size, batch_size=CONFIGS[config]):
-                writes.append(writer.submit(save_image, r.image, out / f"{r.content_name}.png"))
-                while len(writes) > 4:
-                    writes.popleft().result()
-            while writes:
-                writes.popleft().result()
+        stream = model.stylize_stream(files, style=0, max_size=max_size, batch_size=CONFIGS[config])
+        save_stream((r.image, out / f"{r.content_name}.png") for r in stream)  # as nst stylize writes
     return time.perf_counter() - t0
 
 
@@ -95,9 +86,11 @@ def main() -> None:
         return
     if args.child:
         model_path, folder, config = args.child
-        print("RESULT " + json.dumps(child(model_path, folder, config, args.max_size, args.repeats)))
+        from experiments.runner import child_result
+
+        child_result(child(model_path, folder, config, args.max_size, args.repeats))
         return
-    from experiments.runner import machine_info
+    from experiments.runner import machine_info, run_child, save_benchmark
 
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     rows = []
@@ -107,17 +100,14 @@ def main() -> None:
             for k in range(args.copies):
                 shutil.copyfile(photo, folder / f"{photo.stem}_{k:02d}.jpg")
         for config in CONFIGS:
-            proc = subprocess.run([sys.executable, "-m", "experiments.benchmarks.bench_folder", "--child",
-                                   str(ROOT / args.model), str(folder), config, "--max-size", str(args.max_size),
-                                   "--repeats", str(args.repeats)], cwd=ROOT, capture_output=True, text=True, check=True)
-            rows.append(json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))[7:]))
+            rows.append(run_child("experiments.benchmarks.bench_folder",
+                                  ["--child", str(ROOT / args.model), str(folder), config, "--max-size",
+                                   str(args.max_size), "--repeats", str(args.repeats)]))
             print(f"{config}: {rows[-1]['images_per_s']:.2f} images/s", flush=True)
     meta = {**machine_info(), "command": " ".join(["python -m experiments.benchmarks.bench_folder", *sys.argv[1:]]),
             "start": started, "end": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "copies": args.copies,
             "max_size": args.max_size, "repeats": args.repeats, "model": args.model}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    (args.out / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+    save_benchmark(args.out, meta, rows=rows)
     write_summary(args.out)
     print((args.out / "summary.md").read_text())
 

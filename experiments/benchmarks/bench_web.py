@@ -23,7 +23,6 @@ import argparse
 import gzip
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -206,10 +205,9 @@ def screenshot(site: Path, path: Path) -> None:
 
 
 def run_child(args: list[str]) -> list[dict]:
-    proc = subprocess.run([sys.executable, "-m", "experiments.benchmarks.bench_web", *args], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    from experiments.runner import run_child as run
+
+    return run("experiments.benchmarks.bench_web", args)
 
 
 def write_summary(out: Path) -> None:
@@ -270,12 +268,14 @@ def main() -> None:
         kind, site, *rest = args.child
         rows = (child_onnxruntime(Path(site), int(rest[0]), args.sizes, args.repeats) if kind == "ort"
                 else child_jax(Path(site), args.sizes, args.repeats))
-        print("RESULT " + json.dumps(rows))
+        from experiments.runner import child_result
+
+        child_result(rows)
         return
 
     import onnxruntime
 
-    from experiments.runner import machine_info
+    from experiments.runner import machine_info, save_benchmark
     from nst.web import build_site, find_web_dir
     from nst.web.build import pinned_ort_version
 
@@ -307,9 +307,7 @@ def main() -> None:
             "start": started, "end": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "chromium": chromium,
             "onnxruntime_web": pinned_ort_version(find_web_dir()), "onnxruntime": onnxruntime.__version__,
             "sizes": args.sizes, "threads": args.threads, "repeats": args.repeats}
-    (args.out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows, "camera_frame": camera,
-                                                       "download": download}, indent=2) + "\n")
-    (args.out / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+    save_benchmark(args.out, meta, rows=rows, camera_frame=camera, download=download)
     write_summary(args.out)
     print((args.out / "summary.md").read_text())
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -149,10 +148,9 @@ def child_feedforward(size: int, repeats: int) -> list[dict]:
 
 
 def run_child(args: list[str]) -> list[dict]:
-    proc = subprocess.run([sys.executable, "-m", "experiments.benchmarks.machine_peak", *args], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    from experiments.runner import run_child as run
+
+    return run("experiments.benchmarks.machine_peak", args)
 
 
 def write_summary(out: Path) -> None:
@@ -190,9 +188,11 @@ def main() -> None:
         rows = {"peak": lambda: child_peak(args.repeats),
                 "gatys": lambda: child_gatys(int(rest[0]), args.repeats),
                 "feedforward": lambda: child_feedforward(int(rest[0]), args.repeats)}[kind]()
-        print("RESULT " + json.dumps(rows))
+        from experiments.runner import child_result
+
+        child_result(rows)
         return
-    from experiments.runner import machine_info
+    from experiments.runner import machine_info, save_benchmark
 
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     common = ["--repeats", str(args.repeats)]
@@ -203,9 +203,7 @@ def main() -> None:
         print(f"{size} px: done", flush=True)
     meta = {**machine_info(), "command": " ".join(["python -m experiments.benchmarks.machine_peak", *sys.argv[1:]]),
             "start": started, "end": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    (args.out / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+    save_benchmark(args.out, meta, rows=rows)
     write_summary(args.out)
     print((args.out / "summary.md").read_text())
 

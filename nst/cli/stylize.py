@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 def run_model(args: argparse.Namespace) -> int:
     from ..api import load
     from ..interface.base import resolve_styles, style_label_name
-    from ..io.images import expand_sources, image_name, save_image
+    from ..io.images import expand_sources, image_name, save_stream
 
     if sum(bool(x) for x in (args.style, args.blend, args.all_styles)) > 1:
         raise NSTError("give only one of --style, --blend, --all-styles")
@@ -117,25 +117,9 @@ def run_model(args: argparse.Namespace) -> int:
         model = model.with_border(args.border)
     # A stream: the next photos decode while the network runs, and each output is encoded and written
     # on a writer thread while the next batch is stylized (at most a few outputs wait in memory).
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    writes: deque = deque()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nst-write") as writer:
-        def finish_one() -> None:
-            out, job = writes.popleft()
-            job.result()
-            if not args.quiet:
-                print(out)
-
-        stream = model.stylize_stream(sources, style=style, max_size=args.max_size,
-                                      **({"batch_size": args.batch_size} if args.batch_size else {}))
-        for r, out in zip(stream, outs):
-            writes.append((out, writer.submit(save_image, r.image, out)))
-            while len(writes) > 4:
-                finish_one()
-        while writes:
-            finish_one()
+    stream = model.stylize_stream(sources, style=style, max_size=args.max_size,
+                                  **({"batch_size": args.batch_size} if args.batch_size else {}))
+    save_stream(((r.image, out) for r, out in zip(stream, outs)), on_saved=None if args.quiet else print)
     return 0
 
 

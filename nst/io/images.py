@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable, Sequence, Union
+from typing import Callable, Iterable, Sequence, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -109,12 +111,7 @@ def load_image(
     elif isinstance(source, Image.Image):
         a, name = to_rgb_array(ImageOps.exif_transpose(source)), "image"
     else:
-        path = Path(source)
-        name = str(path)
-        if not path.exists():
-            raise NSTError(f"{name}: no such file")
-        if path.is_dir():
-            raise NSTError(f"{name}: is a directory, not an image")
+        path, name = _existing_file(source)
         a, (h, w) = _decode_file(path, name, _target_side(size, max_size))
         # the output size comes from the file's own size, whatever resolution it was decoded at
         return _resize(np.clip(a, 0.0, 1.0), target_size(h, w, size, max_size))
@@ -145,6 +142,27 @@ def _target_side(size: int | tuple[int, int] | None, max_size: int | None) -> in
     return min(sides) if sides else None
 
 
+def _existing_file(source: str | os.PathLike) -> tuple[Path, str]:
+    path = Path(source)
+    name = str(path)
+    if not path.exists():
+        raise NSTError(f"{name}: no such file")
+    if path.is_dir():
+        raise NSTError(f"{name}: is a directory, not an image")
+    return path, name
+
+
+def _open_without_pillow_limit(path: Path) -> Image.Image:
+    """``Image.open`` (header only) with Pillow's pixel limit off: our own limit (`max_pixels`) replaces it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
 def _check_size(w: int, h: int, name: str, limit: int) -> None:
     if w * h > limit:
         raise NSTError(f"{name}: {w}x{h} px is {w * h / 1e6:.0f} megapixels, above the limit of "
@@ -159,21 +177,10 @@ def check_image_file(source: ImageLike) -> None:
     a stream over it starts.  Arrays and Pillow images pass; a truncated body is found only on decode."""
     if isinstance(source, (np.ndarray, Image.Image)):
         return
-    path = Path(source)
-    name = str(path)
-    if not path.exists():
-        raise NSTError(f"{name}: no such file")
-    if path.is_dir():
-        raise NSTError(f"{name}: is a directory, not an image")
+    path, name = _existing_file(source)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-            try:
-                with Image.open(path) as img:
-                    w, h = img.size
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved
+        with _open_without_pillow_limit(path) as img:
+            w, h = img.size
     except UnidentifiedImageError:
         raise NSTError(f"{name}: not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, EOFError) as e:
@@ -192,14 +199,7 @@ def _decode_file(path: Path, name: str, keep_side: int | None) -> tuple[np.ndarr
     """
     limit = max_pixels()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # our own limit replaces Pillow's
-            try:
-                img = Image.open(path)
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved
-        with img:
+        with _open_without_pillow_limit(path) as img:
             w, h = img.size
             _check_size(w, h, name, limit)
             factor = 1
@@ -347,3 +347,22 @@ def labelled_grid(rows: Sequence[Sequence[np.ndarray | None]], column_labels: Se
 def painting_name(stem: str) -> str:
     """``vangogh_starry_night`` -> ``Vangogh Starry Night``: a readable label from a file stem."""
     return stem.replace("_", " ").title()
+
+
+def save_stream(pairs: Iterable[tuple[np.ndarray, str | os.PathLike]], on_saved: Callable[[Path], None] | None = None,
+                pending: int = 4) -> None:
+    """Write (image, path) pairs as they come, encoding on a writer thread while the producer makes the
+    next ones; at most ``pending`` images wait in memory, and ``on_saved`` sees each path in order."""
+    writes: deque = deque()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nst-write") as writer:
+        def finish_one() -> None:
+            path = writes.popleft().result()
+            if on_saved is not None:
+                on_saved(path)
+
+        for image, path in pairs:
+            writes.append(writer.submit(save_image, image, path))
+            while len(writes) > pending:
+                finish_one()
+        while writes:
+            finish_one()
