@@ -177,3 +177,50 @@ def test_concurrent_first_fetches_download_once(tmp_path, monkeypatch, quantised
     for t in threads:
         t.join()
     assert len(calls) == 1 and len(results) == 2 and results[0] == results[1] and results[0].is_file()
+
+
+def test_pooling_gradient_matches_reduce_window(rng):
+    # The reshape pooling against XLA's windowed ops: same values, and the same gradient where
+    # no window ties (random floats); odd sizes drop the last row and column either way.
+    import jax
+
+    from nst.core.vgg import _pool
+
+    x = jnp.asarray(rng.standard_normal((2, 7, 9, 3)).astype(np.float32))
+    ct = jnp.asarray(rng.standard_normal((2, 3, 4, 3)).astype(np.float32))
+    win = (1, 2, 2, 1)
+    ref = {"max": lambda v: jax.lax.reduce_window(v, -jnp.inf, jax.lax.max, win, win, "VALID"),
+           "avg": lambda v: jax.lax.reduce_window(v, 0.0, jax.lax.add, win, win, "VALID") * 0.25}
+    for mode, fn in ref.items():
+        np.testing.assert_allclose(np.asarray(_pool(x, mode)), np.asarray(fn(x)), rtol=1e-6)
+        got = jax.vjp(lambda v: _pool(v, mode), x)[1](ct)[0]
+        want = jax.vjp(fn, x)[1](ct)[0]
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6, err_msg=mode)
+    # a tie shares the gradient (documented departure from select_and_scatter)
+    tie = jax.grad(lambda v: _pool(v, "max").sum())(jnp.ones((1, 2, 2, 1)))
+    np.testing.assert_allclose(np.asarray(tie).ravel(), [0.25] * 4)
+
+
+def test_frozen_conv_gradient_matches_autodiff_of_the_convolution(rng):
+    import jax
+
+    from nst.core.vgg import backward_kernel, frozen_conv
+
+    x = jnp.asarray(rng.standard_normal((2, 6, 5, 4)).astype(np.float32))
+    w = jnp.asarray(rng.standard_normal((3, 3, 4, 7)).astype(np.float32))
+    ct = jnp.asarray(rng.standard_normal((2, 6, 5, 7)).astype(np.float32))
+    conv = lambda v: jax.lax.conv_general_dilated(v, w, (1, 1), "SAME",  # noqa: E731
+                                                  dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    y, vjp = jax.vjp(lambda v: frozen_conv(v, w, backward_kernel(w)), x)
+    np.testing.assert_allclose(np.asarray(y), np.asarray(conv(x)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(vjp(ct)[0]), np.asarray(jax.vjp(conv, x)[1](ct)[0]), rtol=1e-5, atol=1e-4)
+
+
+def test_pretrained_holds_each_backward_kernel_and_only_the_layers_asked_for():
+    from nst.core.vgg import backward_kernel
+
+    vgg = VGG19.pretrained(max_layer="relu2_1")
+    assert {k.split(".")[0] for k in vgg.params} == {"conv1_1", "conv1_2", "conv2_1"}
+    for name in ("conv1_1", "conv2_1"):
+        np.testing.assert_array_equal(np.asarray(vgg.params[f"{name}.weight_t"]),
+                                      np.asarray(backward_kernel(vgg.params[f"{name}.weight"])))

@@ -54,10 +54,53 @@ def check_layers(layers: Iterable[str]) -> list[str]:
 
 
 def _pool(x: jax.Array, pooling: str) -> jax.Array:
-    window, strides = (1, 2, 2, 1), (1, 2, 2, 1)
+    """2×2 stride-2 pooling ("VALID": an odd last row or column is dropped, as in Caffe's VGG).
+
+    Written as a reshape and a reduction rather than ``lax.reduce_window``: the gradient of a
+    windowed max is XLA's ``select_and_scatter``, slow on CPU, while a reduction's gradient is an
+    element-wise mask that fuses with its neighbours (measured in ``results/bench_gatys``,
+    "pool_reshape").  One difference: where several entries of a window tie for the maximum, the
+    gradient is shared between them instead of going to the first.
+    """
+    n, h, w, c = x.shape
+    windows = x[:, : h // 2 * 2, : w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2, c)
     if pooling == "max":
-        return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, window, strides, "VALID")
-    return jax.lax.reduce_window(x, 0.0, jax.lax.add, window, strides, "VALID") * 0.25
+        return windows.max(axis=(2, 4))
+    return windows.mean(axis=(2, 4))
+
+
+_DIMENSIONS = ("NHWC", "HWIO", "NHWC")
+
+
+def backward_kernel(kernel: jax.Array) -> jax.Array:
+    """The kernel whose SAME convolution maps a 3×3 conv's output cotangent to its input's: flipped, I↔O."""
+    return jnp.swapaxes(kernel[::-1, ::-1], 2, 3)
+
+
+@jax.custom_vjp
+def frozen_conv(x: jax.Array, kernel: jax.Array, kernel_backward: jax.Array) -> jax.Array:
+    """3×3 stride-1 SAME convolution (NHWC, HWIO) with a *frozen* kernel.
+
+    Its VJP returns the cotangent of ``x`` only, computed with ``kernel_backward``
+    (`backward_kernel` of ``kernel``, prepared once): the loss network is never trained, and
+    flipping every kernel inside each gradient evaluation is what made weights passed as jit
+    arguments slower than weights baked in as constants (measured in ``results/bench_gatys``).
+    The kernels receive no gradient: do not differentiate with respect to them.
+    """
+    return jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=_DIMENSIONS)
+
+
+def _frozen_conv_fwd(x, kernel, kernel_backward):
+    return frozen_conv(x, kernel, kernel_backward), kernel_backward
+
+
+def _frozen_conv_bwd(kernel_backward, y_bar):
+    x_bar = jax.lax.conv_general_dilated(y_bar, kernel_backward.astype(y_bar.dtype), (1, 1), "SAME",
+                                         dimension_numbers=_DIMENSIONS)
+    return x_bar, None, None
+
+
+frozen_conv.defvjp(_frozen_conv_fwd, _frozen_conv_bwd)
 
 
 def vgg19_features(
@@ -65,9 +108,10 @@ def vgg19_features(
 ) -> dict[str, jax.Array]:
     """Activations of ``layers`` for RGB ``images`` in [0, 1], shape (N, H, W, 3).
 
-    Pure function of ``params`` (``{'conv1_1.weight': HWIO, 'conv1_1.bias': (C,)}``)
-    so it can be jitted and differentiated with the weights as an argument
-    rather than baked into the compiled program as constants.
+    Pure function of ``params`` (``{'conv1_1.weight': HWIO, 'conv1_1.bias': (C,)}``, and optionally
+    ``'conv1_1.weight_t'``, its `backward_kernel`) so it can be jitted and differentiated with
+    respect to ``images``, the weights passed as an argument rather than baked into the compiled
+    program as constants.  The weights are frozen (`frozen_conv`): no gradient reaches them.
     """
     layers = check_layers(layers)
     if pooling not in ("max", "avg"):
@@ -81,9 +125,8 @@ def vgg19_features(
     for name in LAYER_NAMES[: last + 1]:
         if name.startswith("conv"):
             w = params[f"{name}.weight"].astype(x.dtype)
-            x = jax.lax.conv_general_dilated(
-                x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
-            ) + params[f"{name}.bias"].astype(x.dtype)
+            w_t = params.get(f"{name}.weight_t")
+            x = frozen_conv(x, w, backward_kernel(w) if w_t is None else w_t) + params[f"{name}.bias"].astype(x.dtype)
         elif name.startswith("relu"):
             x = jax.nn.relu(x)
         else:
@@ -110,7 +153,7 @@ class VGG19:
 
     @classmethod
     def pretrained(cls, pooling: str = "max", max_layer: str | None = None) -> "VGG19":
-        """The ImageNet weights (fetched and cached on first use).
+        """The ImageNet weights (fetched and cached on first use), with each kernel's `backward_kernel`.
 
         ``max_layer`` keeps only the convs up to that layer, to save memory.
         """
@@ -132,22 +175,24 @@ class VGG19:
         return cls(dict(zip(keys, children)), pooling)
 
 
-_PARAM_CACHE: dict[str, jax.Array] = {}
-# One params dict per max_layer, so repeated `VGG19.pretrained` calls share one object: the Gatys
-# optimiser cache keys compiled programs by its identity.
+# One params dict per max_layer, so repeated `VGG19.pretrained` calls share one set of arrays.
+# Each holds only the convs it needs: the file is read again for a new subset rather than keeping
+# all sixteen layers resident (peak memory is one of the benchmarks, results/bench_gatys).
 _SUBSET_CACHE: dict[str | None, dict[str, jax.Array]] = {}
 
 
 def _pretrained_params(max_layer: str | None) -> dict[str, jax.Array]:
-    if not _PARAM_CACHE:
-        _PARAM_CACHE.update({k: jnp.asarray(v) for k, v in load_vgg19_params().items()})
     if max_layer not in _SUBSET_CACHE:
-        if max_layer is None:
-            _SUBSET_CACHE[None] = dict(_PARAM_CACHE)
-        else:
-            last = LAYER_INDEX[check_layers([max_layer])[0]]
-            keep = {n for n, *_ in CONV_LAYERS if LAYER_INDEX[n] <= last}
-            _SUBSET_CACHE[max_layer] = {k: v for k, v in _PARAM_CACHE.items() if k.split(".")[0] in keep}
+        last = LAYER_INDEX[check_layers([max_layer])[0]] if max_layer is not None else len(LAYER_NAMES)
+        keep = {n for n, *_ in CONV_LAYERS if LAYER_INDEX[n] <= last}
+        params: dict[str, jax.Array] = {}
+        for key, value in load_vgg19_params().items():
+            layer, kind = key.split(".")
+            if layer in keep:
+                params[key] = jnp.asarray(value)
+                if kind == "weight":
+                    params[f"{layer}.weight_t"] = backward_kernel(params[key])
+        _SUBSET_CACHE[max_layer] = params
     return _SUBSET_CACHE[max_layer]
 
 

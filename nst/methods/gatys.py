@@ -131,22 +131,27 @@ def gatys_objective(x: jax.Array, vgg: VGG19, targets: GatysTargets,
     return total[0], {k: v[0] for k, v in terms.items()}
 
 
-# Optimisers (and their compiled functions) are cached per objective and loss network; jit
-# handles shapes.  Small, since each entry holds compiled programs with the weights inside.
+# Optimisers (and their compiled functions) are cached per objective; jit handles shapes and the
+# loss network's structure.  Small, since each entry holds compiled programs.
 _OPT_CACHE: dict[tuple, ImageOptimizer] = {}
 _OPT_CACHE_SIZE = 4
 
 
-def _optimizer_for(cfg: GatysConfig, vgg: VGG19) -> ImageOptimizer:
+def _optimizer_for(cfg: GatysConfig) -> ImageOptimizer:
+    """The optimiser of ``value_fn(x, (vgg, targets))``.
+
+    The VGG weights are a jit argument, not closed over: baked-in constants were copied into every
+    compiled program, which cost memory (``results/bench_gatys``); `nst.core.vgg.frozen_conv` keeps
+    the speed that constants gave (the backward kernels are prepared once).
+    """
     objective = cfg.objective()
-    key = (id(vgg.params), vgg.pooling, cfg.optimizer, cfg.linesearch, cfg.learning_rate, cfg.lbfgs_memory, objective)
+    key = (cfg.optimizer, cfg.linesearch, cfg.learning_rate, cfg.lbfgs_memory, objective)
     if key not in _OPT_CACHE:
         while len(_OPT_CACHE) >= _OPT_CACHE_SIZE:
             _OPT_CACHE.pop(next(iter(_OPT_CACHE)))
 
-        # The VGG weights are closed over, i.e. compile-time constants: XLA can then prepare the
-        # kernels' layouts at compile time (the alternative is measured in results/profile_xla_cpu).
-        def value_fn(x: jax.Array, targets: GatysTargets) -> jax.Array:
+        def value_fn(x: jax.Array, data: tuple[VGG19, GatysTargets]) -> jax.Array:
+            vgg, targets = data
             return objective(vgg, x, targets.content, targets.styles, targets.mix)[0][0]
 
         _OPT_CACHE[key] = ImageOptimizer(value_fn, cfg.optimizer, cfg.learning_rate, cfg.lbfgs_memory, cfg.linesearch)
@@ -198,7 +203,7 @@ def gatys_transfer(
     final_hw = scaled_size(h0, w0, cfg.size) if cfg.size else (h0, w0)
     level_sizes = [scaled_size(*final_hw, max(32, round(max(final_hw) / 2 ** (cfg.scales - 1 - k))))
                    for k in range(cfg.scales)]
-    opt = _optimizer_for(cfg, vgg)
+    opt = _optimizer_for(cfg)
     t_start = time.perf_counter()
     history: list[float] = []
     step_times: list[float] = []
@@ -222,12 +227,13 @@ def gatys_transfer(
         else:
             x_np = resize_image(np.clip(x_np, 0, 1), hw)
         x = jnp.asarray(x_np)[None]
+        data = (vgg, targets)
         t0 = time.perf_counter()
-        state = opt.init(x, targets)
+        state = opt.init(x, data)
         for i in range(cfg.steps):
             if i:
                 t0 = time.perf_counter()
-            x, state, value = opt.step(x, state, targets)
+            x, state, value = opt.step(x, state, data)
             value = float(value)
             dt = time.perf_counter() - t0
             if i == 0 and level == 0:

@@ -68,14 +68,13 @@ class ImageOptimizer:
         else:
             self.opt = optax.lbfgs(memory_size=lbfgs_memory, linesearch=None)
 
-            def direction_and_trial(x, grad, state, targets):
+            def direction(x, grad, state):
                 d, state = self.opt.update(grad, state, x)
-                slope = jnp.vdot(grad, d)
-                x1 = x + d
-                v1, g1 = jax.value_and_grad(value_fn)(x1, targets)
-                return d, slope, state, x1, v1, g1
+                return d, jnp.vdot(grad, d), state, x + d
 
-            self._trial = jax.jit(direction_and_trial)
+            # Two programs, the direction and the objective, so the objective (the expensive one,
+            # which holds the activations) is compiled once and shared with `init`.
+            self._direction = jax.jit(direction)
             self._step = self._host_lbfgs_step
 
     @property
@@ -94,7 +93,8 @@ class ImageOptimizer:
 
     def _host_lbfgs_step(self, x, carry, targets):
         state, value, grad = carry
-        d, slope, state, x1, v1, g1 = self._trial(x, grad, state, targets)
+        d, slope, state, x1 = self._direction(x, grad, state)
+        v1, g1 = self._vg(x1, targets)
         f0, slope = float(value), float(slope)
         if slope >= 0:  # not a descent direction (numerical trouble): fall back to steepest descent
             d, slope = -grad, -float(jnp.vdot(grad, grad))
