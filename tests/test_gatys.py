@@ -37,6 +37,18 @@ def test_same_seed_same_result(vgg, content_path, style_path):
     assert not np.array_equal(a.image, c.image)
 
 
+def test_init_from_an_image_array_starts_there(vgg, content_path, style_path):
+    # An array start (e.g. a feedforward model's output): the first objective is that image's.
+    from nst.io.images import load_image
+    from nst.methods.gatys import gatys_loss
+
+    start = np.asarray(load_image(style_path, size=(43, 64)))
+    res = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, init=start, size=64, steps=1)
+    at_start = gatys_loss(start, content_path, style_path, vgg=vgg)["total"]
+    at_content = gatys_loss(load_image(content_path, size=(43, 64)), content_path, style_path, vgg=vgg)["total"]
+    assert res.history[0] <= at_start * 1.0001 and abs(at_start - at_content) > 0.01 * at_content
+
+
 def test_style_blend_weights_interpolate_objective(vgg, content_path, style_path):
     import jax
     import jax.numpy as jnp

