@@ -94,3 +94,23 @@ def test_border_is_reflection_padding_cropped_off(rng, hw):
     ref = np.asarray(net(jnp.asarray(xp), w))[:, b : b + hw[0], b : b + hw[1]]
     np.testing.assert_allclose(y, ref, atol=1e-6)
     assert np.abs(y - np.asarray(net(jnp.asarray(x), w))).max() > 1e-4  # and it is not the bare network
+
+
+@pytest.mark.parametrize("hw", [(6, 6), (5, 7)])
+def test_upsample_conv_is_conv_of_the_reflected_upsampled_picture(rng, hw):
+    # The four-phase form against the literal definition, values and gradients.
+    from nst.core.networks import reflect_pad, upsample_conv, upsample_nearest
+
+    x = jnp.asarray(rng.standard_normal((2, *hw, 5)).astype(np.float32))
+    k = jnp.asarray(rng.standard_normal((3, 3, 5, 4)).astype(np.float32))
+
+    def literal(x, k):
+        return jax.lax.conv_general_dilated(reflect_pad(upsample_nearest(x), 1), k, (1, 1), "VALID",
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    np.testing.assert_allclose(np.asarray(upsample_conv(x, k)), np.asarray(literal(x, k)), rtol=1e-5, atol=1e-5)
+    ct = jnp.asarray(rng.standard_normal((2, 2 * hw[0], 2 * hw[1], 4)).astype(np.float32))
+    got = jax.vjp(upsample_conv, x, k)[1](ct)
+    want = jax.vjp(literal, x, k)[1](ct)
+    for g, w_ in zip(got, want):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w_), rtol=1e-4, atol=1e-4)

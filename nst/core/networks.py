@@ -106,6 +106,29 @@ def conv_few_outputs(xp: jax.Array, kernel: jax.Array) -> jax.Array:
     return out
 
 
+def upsample_conv(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """``conv3×3(reflect_pad(upsample_nearest(x), 1), kernel)`` (VALID), computed at the low resolution.
+
+    After a nearest ×2 upsampling each output pixel sees only 2×2 distinct input pixels, so the
+    3×3 kernel folds into four 2×2 kernels, one per output phase (a, b): rows i−1, i for a = 0 take
+    (w₀, w₁ + w₂), rows i, i+1 for a = 1 take (w₀ + w₁, w₂), and the same for columns.  Reflecting
+    the upsampled picture by one pixel equals repeating the edge of ``x``.  Same sums in another
+    order (equal to float rounding), 4/9 of the multiply-adds and no upsampled copy in memory.
+    """
+    n, h, w, _ = x.shape
+    xe = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+    taps = {0: (lambda k: (k[0], k[1] + k[2])), 1: (lambda k: (k[0] + k[1], k[2]))}
+    phases = []
+    for a in (0, 1):
+        rows = jnp.stack(taps[a](kernel))  # (2, 3, Cin, Cout)
+        for b in (0, 1):
+            k2 = jnp.stack(taps[b](jnp.moveaxis(rows, 1, 0)), axis=1)  # (2, 2, Cin, Cout)
+            phases.append(jax.lax.conv_general_dilated(xe[:, a : a + h + 1, b : b + w + 1, :], k2.astype(x.dtype),
+                                                       (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC")))
+    out = jnp.stack(phases).reshape(2, 2, n, h, w, -1)  # (a, b, N, H, W, C)
+    return out.transpose(2, 3, 0, 4, 1, 5).reshape(n, 2 * h, 2 * w, -1)
+
+
 class ConvNorm(nnx.Module):
     """Reflection pad → conv (no bias) → conditional instance norm."""
 
@@ -121,6 +144,10 @@ class ConvNorm(nnx.Module):
         if inference and self.pad >= 3 and kernel.shape[-1] <= 4 and self.conv.strides in (1, (1, 1)):
             return self.norm(conv_few_outputs(xp, kernel.astype(xp.dtype)), w)
         return self.norm(self.conv(xp), w)
+
+    def upsampled(self, x: jax.Array, w: jax.Array) -> jax.Array:
+        """``self(upsample_nearest(x), w)`` for a 3×3 stride-1 layer, via `upsample_conv`."""
+        return self.norm(upsample_conv(x, self.conv.kernel[...]), w)
 
 
 class ResidualBlock(nnx.Module):
@@ -174,8 +201,8 @@ class TransformerNet(nnx.Module):
         x = jax.nn.relu(self.conv3(x, sw))
         for block in self.residuals:
             x = block(x, sw)
-        x = jax.nn.relu(self.up1(upsample_nearest(x), sw))
-        x = jax.nn.relu(self.up2(upsample_nearest(x), sw))
+        x = jax.nn.relu(self.up1.upsampled(x, sw))  # = self.up1(upsample_nearest(x), sw), cheaper
+        x = jax.nn.relu(self.up2.upsampled(x, sw))
         x = jax.nn.sigmoid(self.out(x, sw, inference))
         return x[:, b : b + h, b : b + w, :]
 
