@@ -1,5 +1,6 @@
 """The nst command: a real run and its error paths (one line, non-zero exit, nothing half-written)."""
 
+from pathlib import Path
 import subprocess
 import sys
 
@@ -49,11 +50,16 @@ def test_stylize_several_contents_into_folder(tmp_path, content_path, style_path
     (["frobnicate"], 2, "invalid choice"),
     (["stylize", "{content}", "--style", "{style}", "--border", "8", "-o", "{tmp}/o.png"], 1, "--batch-size need --model"),
     (["stylize", "{content}", "--model", "m.nst", "--border", "-1", "-o", "{tmp}/o.png"], 2, "non-negative integer"),
+    (["stylize", "{content}", "--model", "{models}/johnson_starry_night.nst", "--border", "6", "--border-stage",
+      "residual", "-o", "{tmp}/o.png"], 1, "multiple of 4 px"),
+    (["stylize", "{content}", "--style", "{style}", "--border-stage", "residual", "-o", "{tmp}/o.png"], 1,
+     "--border-stage and --batch-size need --model"),
 ])
 def test_errors_are_one_line_without_traceback(tmp_path, content_path, style_path, args, code, match):
     bad = tmp_path / "bad.jpg"
     bad.write_text("hello")
-    args = [a.format(style=style_path, content=content_path, bad=bad, tmp=tmp_path) for a in args]
+    models = Path(__file__).resolve().parent.parent / "results" / "models"
+    args = [a.format(style=style_path, content=content_path, bad=bad, tmp=tmp_path, models=models) for a in args]
     r = run_cli(*args)
     assert r.returncode == code, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]

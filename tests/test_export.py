@@ -38,6 +38,20 @@ def test_onnx_matches_jax_every_style_and_blend(tiny3, tmp_path):
     assert np.abs(outs[0] - outs[1]).max() > 0.05
 
 
+def test_residual_stage_border_exports_and_matches_jax(tiny3, tmp_path):
+    m = tiny3.with_border(8, stage="residual")
+    path = m.export(tmp_path / "r.onnx")
+    rows = E.verify_onnx(m, path, sizes=[(97, 131), (64, 64)])
+    assert max(r["max_abs_diff"] for r in rows) <= FP32_BOUND
+    meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert meta["border"] == "8" and meta["border_stage"] == "residual"
+    # and the stage changes the picture: the input-stage export of the same border differs
+    sess_in, sess_res = E.onnx_session(tiny3.with_border(8).export(tmp_path / "i.onnx")), E.onnx_session(path)
+    x = E.smooth_random_image(np.random.default_rng(2), 64, 64)[None]
+    w = E.verification_weights(3)[0][1]
+    assert np.abs(E.run_onnx(sess_in, x, w) - E.run_onnx(sess_res, x, w)).max() > 1e-3
+
+
 def test_onnx_float16_is_half_size_and_within_its_bound(tiny3, tmp_path):
     p32 = tiny3.export(tmp_path / "a.onnx")
     p16 = tiny3.export(tmp_path / "b.onnx", precision="float16")

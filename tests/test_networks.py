@@ -96,6 +96,34 @@ def test_border_is_reflection_padding_cropped_off(rng, hw):
     assert np.abs(y - np.asarray(net(jnp.asarray(x), w))).max() > 1e-4  # and it is not the bare network
 
 
+@pytest.mark.parametrize("hw", [(40, 40), (37, 45)])
+def test_residual_stage_border_pads_the_quarter_resolution_map(rng, hw):
+    from nst.core.networks import reflect_pad
+
+    net = _perturbed(1)
+    x = jnp.asarray(rng.uniform(size=(1, *hw, 3)).astype(np.float32))
+    w = jnp.ones((1, 1))
+    y = np.asarray(net(x, w, border=8, border_stage="residual"))
+    assert y.shape == x.shape
+    # by hand: the bare network with the residual stage run on the map reflect-padded by 2, cropped
+    ph, pw = (-hw[0]) % 4, (-hw[1]) % 4
+    z = jnp.pad(x, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="reflect")
+    for layer in (net.conv1, net.conv2, net.conv3):
+        z = jax.nn.relu(layer(z, w))
+    z = reflect_pad(z, 2)
+    for block in net.residuals:
+        z = block(z, w)
+    z = z[:, 2:-2, 2:-2, :]
+    z = jax.nn.relu(net.up1(jnp.repeat(jnp.repeat(z, 2, 1), 2, 2), w))
+    z = jax.nn.relu(net.up2(jnp.repeat(jnp.repeat(z, 2, 1), 2, 2), w))
+    ref = np.asarray(jax.nn.sigmoid(net.out(z, w)))[:, : hw[0], : hw[1]]
+    np.testing.assert_allclose(y, ref, atol=2e-5)
+    assert np.abs(y - np.asarray(net(x, w))).max() > 1e-4
+    np.testing.assert_array_equal(np.asarray(net(x, w, border=0, border_stage="residual")), np.asarray(net(x, w)))
+    with pytest.raises(ValueError, match="multiple of 4"):
+        net(x, w, border=6, border_stage="residual")
+
+
 @pytest.mark.parametrize("hw", [(6, 6), (5, 7)])
 def test_upsample_conv_is_conv_of_the_reflected_upsampled_picture(rng, hw):
     # The four-phase form against the literal definition, values and gradients.

@@ -10,7 +10,8 @@
   and again on a line-search retry) is VGG19's forward pass to relu5_1, the backward pass to the
   image (input gradients only: the same convolution FLOPs again), and the Grams forward and
   backward; a feedforward pass is TransformerNet on the picture padded by the 16-px border and up
-  to a multiple of 4.  Element-wise work (ReLU, pooling, norms, the losses) is left out of the count,
+  to a multiple of 4, with the multiply-adds its upsampling layers perform (2×2 taps per output
+  pixel, `nst.core.networks.upsample_conv`).  Element-wise work (ReLU, pooling, norms, the losses) is left out of the count,
   so the shares are a slight underestimate.  XLA's own count (``cost_analysis``) is printed beside it;
 * **time**: warm median of ``--repeats`` calls of the jitted value-and-gradient of the Gatys objective
   (default settings, content start) and of ``stylize_batch`` of the width-1.0 network.
@@ -70,7 +71,9 @@ def feedforward_flops(h: int, w: int, border: int = 16, width: float = 1.0) -> i
     f = conv_flops(hp, wp, 9, 3, c1)
     f += conv_flops(hp // 2, wp // 2, 3, c1, c2) + conv_flops(hp // 4, wp // 4, 3, c2, c3)
     f += 5 * 2 * conv_flops(hp // 4, wp // 4, 3, c3, c3)
-    f += conv_flops(hp // 2, wp // 2, 3, c3, c2) + conv_flops(hp, wp, 3, c2, c1) + conv_flops(hp, wp, 9, c1, 3)
+    # the two upsampling layers run as four 2×2 phase convolutions (`nst.core.networks.upsample_conv`):
+    # 2×2 taps per output pixel instead of 3×3
+    f += conv_flops(hp // 2, wp // 2, 2, c3, c2) + conv_flops(hp, wp, 2, c2, c1) + conv_flops(hp, wp, 9, c1, 3)
     return f
 
 
@@ -124,10 +127,11 @@ def child_gatys(size: int, repeats: int) -> list[dict]:
     content = load_image(PHOTO, size=(size, size))
     style = load_image(STYLE, size=size)
     targets = gatys_targets(vgg, content, [style], np.ones(1), cfg)
-    value_and_grad = jax.jit(jax.value_and_grad(lambda x: jnp.sum(gatys_objective(x, vgg, targets, cfg)[0])))
+    # the weights as an argument, as the Gatys optimiser passes them (nst.methods.gatys._optimizer_for)
+    value_and_grad = jax.jit(jax.value_and_grad(lambda x, v: jnp.sum(gatys_objective(x, v, targets, cfg)[0])))
     x = jnp.asarray(content)[None]
-    compiled = value_and_grad.lower(x).compile()
-    times = warm_times(lambda: jax.block_until_ready(compiled(x)), repeats)
+    compiled = value_and_grad.lower(x, vgg).compile()
+    times = warm_times(lambda: jax.block_until_ready(compiled(x, vgg)), repeats)
     return [{"workload": f"Gatys objective + gradient, {size}×{size}", "gflop": gatys_eval_flops(size, size) / 1e9,
              "xla_gflop": (xla_flops(compiled) or 0) / 1e9, "median_s": statistics.median(times), "best_s": min(times)}]
 

@@ -19,7 +19,7 @@ GATYS_OPTIONS = {
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ..core.networks import STYLIZE_BORDER
+    from ..core.networks import BORDER_STAGES, STYLIZE_BORDER
     from ..io.images import MIN_SIDE
     from ..methods.gatys import GatysConfig
 
@@ -38,6 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--border", type=nonneg_int, default=None,
                    help=f"--model: reflection px padded around each picture and cropped off (default {STYLIZE_BORDER}; "
                         "0 = the bare network, which may draw a line along the edges)")
+    s.add_argument("--border-stage", choices=BORDER_STAGES, default=None,
+                   help="--model: where the border is padded: around the picture (input, the default) or "
+                        "around the residual blocks' quarter-resolution map (residual: cheaper; a border "
+                        "that is a multiple of 4)")
     s.add_argument("--batch-size", type=positive_int, default=None,
                    help="--model: same-size pictures (× styles) per network pass when stylizing many "
                         "(default 4; fewer when memory is short)")
@@ -113,8 +117,8 @@ def run_model(args: argparse.Namespace) -> int:
     names = [f"{image_name(src, i)}_{style_label_name(s.label, model.styles)}"
              for i, src in enumerate(sources) for s in specs]  # image-major, as stylize returns them
     outs = output_paths(args.output, names)
-    if args.border is not None:
-        model = model.with_border(args.border)
+    if args.border is not None or args.border_stage is not None:
+        model = model.with_border(model.border if args.border is None else args.border, args.border_stage)
     # A stream: the next photos decode while the network runs, and each output is encoded and written
     # on a writer thread while the next batch is stylized (at most a few outputs wait in memory).
     stream = model.stylize_stream(sources, style=style, max_size=args.max_size,
@@ -131,8 +135,9 @@ def run_gatys(args: argparse.Namespace) -> int:
         raise NSTError("gatys needs at least one --style image (or give --model)")
     if args.blend or args.all_styles:
         raise NSTError("--blend and --all-styles need --model; for gatys use --style-weight")
-    if args.max_size is not None or args.border is not None or args.batch_size is not None:
-        raise NSTError("--max-size, --border and --batch-size need --model; for gatys use --size")
+    if (args.max_size is not None or args.border is not None or args.batch_size is not None
+            or args.border_stage is not None):
+        raise NSTError("--max-size, --border, --border-stage and --batch-size need --model; for gatys use --size")
     if args.style_weight is not None and len(args.style_weight) != len(args.style):
         raise NSTError(f"{len(args.style_weight)} --style-weight values for {len(args.style)} --style images")
     weights = args.style_weight or [1.0] * len(args.style)

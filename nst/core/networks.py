@@ -45,6 +45,10 @@ IN_EPSILON = 1e-5
 # reference models draw a 1–2 px coloured line along the image border without it; 16 px (4 at the
 # residual blocks' quarter resolution) removed it where 4 and 8 left traces (results/border/).
 STYLIZE_BORDER = 16
+#: Where the border is added: "input" (around the picture, every layer pays for it) or "residual"
+#: (around the quarter-resolution map the residual blocks see, cropped off after them; the border
+#: must then be a multiple of 4 px).  results/border_stage measures both.
+BORDER_STAGES = ("input", "residual")
 
 
 @dataclass(frozen=True)
@@ -180,16 +184,23 @@ class TransformerNet(nnx.Module):
         self.out = ConvNorm(c1, 3, 9, 1, s, rngs)
 
     def __call__(self, images: jax.Array, style_weights: jax.Array, inference: bool = False,
-                 border: int = 0) -> jax.Array:
+                 border: int = 0, border_stage: str = "input") -> jax.Array:
         """``inference=True`` picks forward-only fast paths (same result to float rounding).
 
-        ``border`` > 0 reflect-pads the picture by that many pixels on every side first and crops
-        them off the output, so the network's own edge effects (a 1–2 px coloured line along the
-        top and bottom in some trained models) fall outside the picture; stylizing uses
-        `STYLIZE_BORDER`, training 0.
+        ``border`` > 0 keeps the network's own edge effects (a 1–2 px coloured line along the top and
+        bottom in some trained models) out of the picture with reflection padding that is cropped off
+        again.  ``border_stage="input"`` pads the picture by ``border`` px on every side;
+        ``"residual"`` pads only the quarter-resolution map around the residual blocks, by
+        ``border // 4`` (``border`` a multiple of 4), and crops it after them, so the full-resolution
+        layers do not pay for it.  Stylizing uses `STYLIZE_BORDER`, training 0.
         """
+        if border_stage not in BORDER_STAGES:
+            raise ValueError(f"border_stage must be one of {BORDER_STAGES}, not {border_stage!r}")
         n, h, w, _ = images.shape
-        b = int(border)
+        b = int(border) if border_stage == "input" else 0
+        mid = int(border) // 4 if border_stage == "residual" else 0
+        if border_stage == "residual" and int(border) % 4:
+            raise ValueError(f"a residual-stage border is a multiple of 4 px, not {border}")
         # Two stride-2 convs then two ×2 upsamplings: also pad (after) to a multiple of 4, crop back.
         ph, pw = (-(h + 2 * b)) % 4, (-(w + 2 * b)) % 4
         x = images
@@ -199,8 +210,11 @@ class TransformerNet(nnx.Module):
         x = jax.nn.relu(self.conv1(x, sw))
         x = jax.nn.relu(self.conv2(x, sw))
         x = jax.nn.relu(self.conv3(x, sw))
+        x = reflect_pad(x, mid)
         for block in self.residuals:
             x = block(x, sw)
+        if mid:
+            x = x[:, mid:-mid, mid:-mid, :]
         x = jax.nn.relu(self.up1.upsampled(x, sw))  # = self.up1(upsample_nearest(x), sw), cheaper
         x = jax.nn.relu(self.up2.upsampled(x, sw))
         x = jax.nn.sigmoid(self.out(x, sw, inference))

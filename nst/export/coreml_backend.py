@@ -68,6 +68,10 @@ class CoreMLBackend:
     def upsample2(self, x: Any) -> Any:
         return self.mb.upsample_nearest_neighbor(x=x, scale_factor_height=2, scale_factor_width=2)
 
+    def crop_sides(self, x: Any, p: int) -> Any:
+        """Drop ``p`` pixels from every side (the residual-stage border)."""
+        return self.mb.crop(x=x, crop_height=[p, p], crop_width=[p, p])
+
     def crop(self, x: Any, hw: Any, border: int) -> Any:
         mb = self.mb
         begin = np.array([0, 0, border, border], np.int32)
@@ -109,7 +113,7 @@ def coreml_model(stylizer: ExportableNetwork, precision: str = "float32",
     backend = CoreMLBackend(mb, static_hw)
 
     def body(image: Any, index: Any = None) -> Any:
-        y = emit_network(backend, image, index, units, stylizer.border)
+        y = emit_network(backend, image, index, units, stylizer.border, getattr(stylizer, "border_stage", "input"))
         return mb.mul(x=y, y=np.float32(255.0), name="stylizedImage")  # image output: 0..255
 
     program = mb.program(input_specs=specs, opset_version=ct.target.iOS16)(

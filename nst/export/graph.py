@@ -55,6 +55,7 @@ class ExportableNetwork(Protocol):
     meta: dict
     method: str
     border: int
+    border_stage: str
 
     @property
     def styles(self) -> list[str]: ...
@@ -100,13 +101,22 @@ def network_parameters(stylizer: ExportableNetwork) -> list[dict[str, Any]]:
     return units
 
 
-def emit_network(b: Any, image: Any, index: Any, units: list[dict[str, Any]], border: int) -> Any:
+def emit_network(b: Any, image: Any, index: Any, units: list[dict[str, Any]], border: int,
+                 border_stage: str = "input") -> Any:
     """The topology of `nst.core.networks.TransformerNet.__call__`, written against a backend ``b``."""
     # Reflection border (as `FeedforwardStylizer.border`), then to a multiple of 4 for the two
-    # stride-2 convs and two ×2 upsamplings; one pad, exactly as the JAX network pads.
-    x, hw = b.pad_for_network(image, 4, border)
+    # stride-2 convs and two ×2 upsamplings; one pad, exactly as the JAX network pads.  A
+    # residual-stage border pads the quarter-resolution map around the residual blocks instead.
+    outer = border if border_stage == "input" else 0
+    mid = border // 4 if border_stage == "residual" else 0
+    x, hw = b.pad_for_network(image, 4, outer)
     skip = None
-    for u in units:
+    res_units = [i for i, u in enumerate(units) if u["role"] in ("res_a", "res_b")]
+    for i, u in enumerate(units):
+        if mid and res_units and i == res_units[0]:
+            x = b.reflect_pad(x, mid)
+        if mid and res_units and i == res_units[-1] + 1:
+            x = b.crop_sides(x, mid)
         if u["role"] == "res_a":
             skip = x
         if u["role"] == "up":
@@ -120,7 +130,7 @@ def emit_network(b: Any, image: Any, index: Any, units: list[dict[str, Any]], bo
             x = b.add(skip, x)  # no activation after the add
         else:
             x = b.sigmoid(x)
-    return b.crop(x, hw, border)
+    return b.crop(x, hw, outer)
 
 
 def export_metadata(stylizer: ExportableNetwork) -> dict[str, str]:
@@ -132,7 +142,8 @@ def export_metadata(stylizer: ExportableNetwork) -> dict[str, str]:
         "num_styles": str(stylizer.num_styles),
         "iterations": str(meta.get("iterations")),
         "width": str(meta.get("network", {}).get("width")),
-        "border": str(stylizer.border),  # reflection pixels padded around the picture and cropped off
+        "border": str(stylizer.border),  # reflection pixels padded (at border_stage) and cropped off
+        "border_stage": getattr(stylizer, "border_stage", "input"),
         "nst_version": __version__,
         "input_convention": "image: RGB in [0,1], NCHW float32 (ONNX) or an RGB image (Core ML); "
                             "index: style weights, one-hot selects, others blend",

@@ -97,6 +97,11 @@ class OnnxBackend:
         return self.node("Resize", [x, "", scales], mode="nearest", coordinate_transformation_mode="asymmetric",
                          nearest_mode="floor")
 
+    def crop_sides(self, x: str, p: int) -> str:
+        """Drop ``p`` pixels from every side (the residual-stage border)."""
+        return self.node("Slice", [x, self.const(np.full(2, p, np.int64)), self.const(np.full(2, -p, np.int64)),
+                                   self.const(np.array([2, 3], np.int64))])
+
     def crop(self, x: str, hw: Any, border: int) -> str:
         if isinstance(hw, tuple):
             ends = self.const(np.array(hw, np.int64) + border)
@@ -120,7 +125,8 @@ def onnx_model(stylizer: ExportableNetwork, precision: str = "float32",
     if stylizer.num_styles > 1:
         index = "index"
         inputs.append(helper.make_tensor_value_info("index", TensorProto.FLOAT, [stylizer.num_styles]))
-    out = emit_network(b, "image", index, network_parameters(stylizer), stylizer.border)
+    out = emit_network(b, "image", index, network_parameters(stylizer), stylizer.border,
+                       getattr(stylizer, "border_stage", "input"))
     b.nodes.append(helper.make_node("Identity", [out], ["stylizedImage"], name="output"))
     outputs = [helper.make_tensor_value_info("stylizedImage", TensorProto.FLOAT, ["batch", 3, h, w])]
     graph = helper.make_graph(b.nodes, f"nst_{stylizer.method}", inputs, outputs, b.initializers)

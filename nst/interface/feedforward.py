@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from ..core.networks import STYLIZE_BORDER, TransformerNet, count_params
+from ..core.networks import BORDER_STAGES, STYLIZE_BORDER, TransformerNet, count_params
 from ..errors import NSTError
 from ..io.files import default_content_dir
 from ..io.images import ImageLike, check_image_file, expand_sources, image_name, load_image
@@ -55,9 +55,14 @@ class FeedforwardStylizer(Stylizer):
     method = "feedforward"
 
     def __init__(self, model: TransformerNet, meta: dict, history: np.ndarray | None = None, *,
-                 border: int = STYLIZE_BORDER):
+                 border: int = STYLIZE_BORDER, border_stage: str = "input"):
         if isinstance(border, bool) or not isinstance(border, (int, np.integer)) or border < 0:
             raise NSTError(f"border must be 0 or more pixels, got {border!r}")
+        if border_stage not in BORDER_STAGES:
+            raise NSTError(f"border_stage must be one of {', '.join(BORDER_STAGES)}, not {border_stage!r}")
+        if border_stage == "residual" and border % 4:
+            raise NSTError(f"a residual-stage border is a multiple of 4 px (the residual blocks run at a "
+                           f"quarter of the resolution), not {border}")
         self.model = model
         self.meta = dict(meta)
         # Loss history (iteration, loss, content, style, tv) of the training that produced this object, if any.
@@ -65,11 +70,11 @@ class FeedforwardStylizer(Stylizer):
         # Reflection pixels added around each picture and cropped off again (networks.STYLIZE_BORDER);
         # exports carry the same border.  0 gives the bare network.  Fixed per object: `with_border`.
         self._border = int(border)
+        self._border_stage = border_stage
         self._graphdef, self._params = nnx.split(model, nnx.Param)
         graphdef = self._graphdef
-        self._forward = jax.jit(lambda params, x, w, border: nnx.merge(graphdef, params)(x, w, inference=True,
-                                                                                        border=border),
-                                static_argnums=3)
+        self._forward = jax.jit(lambda params, x, w, border, stage: nnx.merge(graphdef, params)(
+            x, w, inference=True, border=border, border_stage=stage), static_argnums=(3, 4))
 
     @property
     def border(self) -> int:
@@ -84,9 +89,16 @@ class FeedforwardStylizer(Stylizer):
             raise NSTError(f"border must be 0 or more pixels, got {value!r}")
         self._border = int(value)
 
-    def with_border(self, border: int) -> "FeedforwardStylizer":
-        """The same network and metadata with another stylize/export border (parameters are shared)."""
-        return type(self)(self.model, self.meta, self.history, border=border)
+    @property
+    def border_stage(self) -> str:
+        """Where the border is padded: ``"input"`` (the picture) or ``"residual"`` (`TransformerNet`)."""
+        return self._border_stage
+
+    def with_border(self, border: int, stage: str | None = None) -> "FeedforwardStylizer":
+        """The same network and metadata with another stylize/export border (parameters are shared);
+        ``stage`` None keeps this stylizer's `border_stage`."""
+        return type(self)(self.model, self.meta, self.history, border=border,
+                          border_stage=self._border_stage if stage is None else stage)
 
     @property
     def parameters(self) -> Any:
@@ -99,7 +111,7 @@ class FeedforwardStylizer(Stylizer):
 
     def _run(self, images: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return np.asarray(self._forward(self._params, jnp.asarray(images), jnp.asarray(weights, jnp.float32),
-                                        self._border))
+                                        self._border, self._border_stage))
 
     def copies_per_call(self, h: int, w: int, wanted: int) -> int:
         """How many (image, style) copies of an h×w picture one forward pass may take: ``wanted``, fewer

@@ -195,6 +195,7 @@ def build_site(out: str | os.PathLike, models: Sequence[str | os.PathLike] | Non
                                                           else f"{model.num_styles} styles"),
                     "precision": precision, "file": rel, "bytes": size, "sha256": sha256_file(site / rel),
                     "num_styles": model.num_styles, "styles": styles, "border": model.border,
+                    "border_stage": model.border_stage,
                     "iterations": model.meta.get("iterations"), "fine_tuned": bool(model.meta.get("init_from")),
                     "max_abs_diff_vs_jax": diff,
                 })
