@@ -38,6 +38,7 @@ def test_onnx_matches_jax_every_style_and_blend(tiny3, tmp_path):
     assert np.abs(outs[0] - outs[1]).max() > 0.05
 
 
+@pytest.mark.slow
 def test_residual_stage_border_exports_and_matches_jax(tiny3, tmp_path):
     m = tiny3.with_border(8, stage="residual")
     path = m.export(tmp_path / "r.onnx")

@@ -96,7 +96,7 @@ def test_border_is_reflection_padding_cropped_off(rng, hw):
     assert np.abs(y - np.asarray(net(jnp.asarray(x), w))).max() > 1e-4  # and it is not the bare network
 
 
-@pytest.mark.parametrize("hw", [(40, 40), (37, 45)])
+@pytest.mark.parametrize("hw", [(37, 45)])
 def test_residual_stage_border_pads_the_quarter_resolution_map(rng, hw):
     from nst.core.networks import reflect_pad
 

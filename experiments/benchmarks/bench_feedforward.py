@@ -4,8 +4,10 @@
         [--frameworks jax torch] [--out results/bench_feedforward]
 
 * stylize latency: one image (square, ``size``²) through the width-1.0 network, warm median of
-  ``--repeats`` runs; the first (compiling) call is reported separately.  nst is timed twice: the
-  bare network (what PyTorch runs) and with the 16-px reflection border `stylize` adds;
+  ``--repeats`` runs; the first (compiling) call is reported separately.  nst is timed three times:
+  the bare network (what PyTorch runs), with the 16-px reflection border `stylize` adds, and with
+  the cheaper residual-stage border of 8 px (``results/bench_border``); each ratio is over
+  PyTorch's bare network;
 * training throughput: images per second of the full training step (network forward+backward,
   VGG19 perceptual loss to relu4_1, Adam) at 256 px, batch 4.
 
@@ -38,20 +40,22 @@ def jax_stylize(size: int, repeats: int) -> dict:
 
     net = TransformerNet(NetworkConfig(), nnx.Rngs(0))
     graphdef, params = nnx.split(net, nnx.Param)
-    fwd = jax.jit(lambda p, x, w, b: nnx.merge(graphdef, p)(x, w, inference=True, border=b), static_argnums=3)
+    fwd = jax.jit(lambda p, x, w, b, stage: nnx.merge(graphdef, p)(x, w, inference=True, border=b,
+                                                                    border_stage=stage), static_argnums=(3, 4))
     x = jnp.asarray(_image(size))[None]
     w = jnp.ones((1, 1))
     out = {}
     # border 0: the bare network, as PyTorch runs it; STYLIZE_BORDER: what `stylize` runs (reflection
-    # border cropped off again, see nst/networks.py)
-    for key, border in (("", 0), ("border_", STYLIZE_BORDER)):
+    # border cropped off again, see nst/networks.py); residual 8: the cheaper stage (results/bench_border)
+    for key, border, stage in (("", 0, "input"), ("border_", STYLIZE_BORDER, "input"),
+                               ("residual_border_", 8, "residual")):
         t0 = time.perf_counter()
-        fwd(params, x, w, border).block_until_ready()
+        fwd(params, x, w, border, stage).block_until_ready()
         out[key + "first_s"] = time.perf_counter() - t0
         times = []
         for _ in range(repeats):
             t0 = time.perf_counter()
-            fwd(params, x, w, border).block_until_ready()
+            fwd(params, x, w, border, stage).block_until_ready()
             times.append(time.perf_counter() - t0)
         out[key + "median_s"] = statistics.median(times)
     return out
@@ -238,13 +242,17 @@ def write_summary(out: Path) -> None:
     lines = [f"Machine: {dev}{meta['cpu']} ({meta['cores']} cores), JAX {meta['jax']} "
              f"({meta['backend']}; XLA:CPU {meta.get('xla', 'jaxlib defaults')}). Command: `{command}`", "",
              "| stylize, one image | nst (JAX) warm median | nst first call (compile) | PyTorch warm median "
-             "| ratio JAX/PyTorch | nst `stylize` path (16-px border) |", "|---|---|---|---|---|---|"]
+             "| ratio JAX/PyTorch | nst `stylize` path (16-px border) | ratio | residual-stage 8-px border | ratio |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for s in sizes:
         j, t = get("jax", str(s)), get("torch", str(s))
         ratio = f"{j['median_s'] / t['median_s']:.2f}" if j and t else "—"
-        bordered = ms(j, "border_median_s") if j and "border_median_s" in j else "—"
+        cells = []
+        for key in ("border_median_s", "residual_border_median_s"):
+            cells.append(ms(j, key) if j and key in j else "—")
+            cells.append(f"{j[key] / t['median_s']:.2f}" if j and t and key in j else "—")
         lines.append(f"| {s}×{s} | {ms(j, 'median_s')} | {j['first_s']:.1f} s | {ms(t, 'median_s')} | {ratio} "
-                     f"| {bordered} |" if j else f"| {s}×{s} | — | — | {ms(t, 'median_s')} | — | — |")
+                     f"| {' | '.join(cells)} |" if j else f"| {s}×{s} | — | — | {ms(t, 'median_s')} | — | — | — | — | — |")
     j, t = get("jax", "train"), get("torch", "train")
     if j or t:
         f = lambda r: f"{r['images_per_s']:.2f}" if r else "—"  # noqa: E731

@@ -4,8 +4,9 @@ nst/xla_flags.py).
     python -m experiments.benchmarks.profile_xla_cpu [--out results/profile_xla_cpu]
 
 1. Gatys objective forward+backward at 256 px: a plain jitted call vs the same call inside a
-   ``lax.while_loop`` (where Optax's zoom line search evaluates it) — why nst's L-BFGS searches its
-   step from Python.
+   ``lax.while_loop`` (where Optax's zoom line search evaluates it) — why nst's L-BFGS first
+   searched its step from Python (the loop cost 4× with the earlier VGG19 code; see the summary for
+   what it costs now).
 2. The same forward+backward with the VGG19 weights passed as jit arguments (their backward
    kernels prepared once, `nst.core.vgg.frozen_conv`) vs closed over as compile-time constants —
    why the Gatys steps can take the weights as arguments, which saves memory (``bench_gatys``).
@@ -58,7 +59,7 @@ def ynn_child() -> dict:
     import numpy as np
     from flax import nnx
 
-    from experiments.bench_feedforward import jax_train
+    from experiments.benchmarks.bench_feedforward import jax_train
     from nst import xla_flags
     from nst.methods.gatys import GatysConfig, gatys_objective, gatys_targets
     from nst.io.images import load_image
@@ -85,8 +86,8 @@ def ynn_child() -> dict:
     content = load_image(ROOT / "data/content/eval/kodak_kodim23.jpg", size=256)
     style = load_image(ROOT / "data/styles/vangogh_starry_night.jpg", size=256)
     targets = gatys_targets(vgg, content, [style], np.ones(1), cfg)
-    step = jax.jit(jax.value_and_grad(lambda x, t: gatys_objective(x, vgg, t, cfg)[0]))
-    out["gatys_256"] = median_time(lambda x: step(x, targets), jnp.asarray(content)[None])
+    step = jax.jit(jax.value_and_grad(lambda x, t, v: gatys_objective(x, v, t, cfg)[0]))  # weights as arguments
+    out["gatys_256"] = median_time(lambda x: step(x, targets, vgg), jnp.asarray(content)[None])
     return out
 
 

@@ -30,7 +30,7 @@ def items(cfg: dict) -> list[dict]:
 
 def _train_item(cfg: dict) -> dict:
     """The jitted training step of the width-1 network at 256 px, batch 4 (bench_feedforward.jax_train)."""
-    from experiments.bench_feedforward import jax_train
+    from experiments.benchmarks.bench_feedforward import jax_train
 
     r = jax_train(cfg["train_steps"])
     return {"seconds": r["step_s"], "first_call_seconds": r["first_s"], "images_per_second": r["images_per_s"],

@@ -5,9 +5,10 @@
 
 * ``adam``: `optax.adam`, one jitted step.
 * ``lbfgs`` with ``linesearch="zoom"``: stock `optax.lbfgs` with its zoom line search, the whole
-  step jitted.  Correct, but XLA:CPU runs the VGG19 passes inside the line search's
-  ``lax.while_loop`` several times slower than the same passes outside it (measured in
-  ``results/profile_xla_cpu``).
+  step jitted (the VGG19 passes run inside the line search's ``lax.while_loop``).  With the
+  windowed-max pooling and autodiff Gram this project used at first, XLA:CPU ran those passes
+  several times slower inside the loop than outside it; with the current VGG19 code (reshape
+  pooling, written-out Gram gradient) the loop costs nothing extra (``results/profile_xla_cpu``).
 * ``lbfgs`` with ``linesearch="backtracking"`` (the default): the same `optax.lbfgs` direction
   (two-loop recursion, ``linesearch=None``) and an Armijo backtracking line search driven from
   Python, so every VGG pass is a plain jitted call.  L-BFGS directions are well scaled, so the
