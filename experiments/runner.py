@@ -229,6 +229,18 @@ def painting(stem: str) -> Any:
 RESULT_PREFIX = "RESULT "  # a benchmark child's one line of JSON on stdout
 
 
+def benchmark_parser(doc: str, name: str, child_nargs: int | str) -> Any:
+    """The arguments every benchmark shares: ``--out`` (default ``results/NAME``), the hidden
+    ``--child`` (one configuration, run by `run_child`) and ``--summarize DIR`` (re-render only)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / name)
+    ap.add_argument("--child", nargs=child_nargs, help=argparse.SUPPRESS)
+    ap.add_argument("--summarize", type=Path, help="only re-render DIR/summary.md from DIR/results.json")
+    return ap
+
+
 def child_result(value: Any) -> None:
     """Print a benchmark child's result for `run_child` to read."""
     print(RESULT_PREFIX + json.dumps(value), flush=True)

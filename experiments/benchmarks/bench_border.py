@@ -20,7 +20,6 @@ from.  Configurations: none, input 8 and 16 px, residual 8 and 16 px (2 and 4 qu
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -110,12 +109,11 @@ def write_summary(out: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from experiments.runner import benchmark_parser
+
+    ap = benchmark_parser(__doc__, "bench_border", 2)
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     ap.add_argument("--repeats", type=int, default=11)
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_border")
-    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    ap.add_argument("--summarize", type=Path, help="only re-render DIR/summary.md from DIR/results.json")
     args = ap.parse_args()
     if args.summarize:
         write_summary(args.summarize)

@@ -18,7 +18,6 @@ Each configuration runs in its own subprocess.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -184,14 +183,13 @@ def _image(size: int):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from experiments.runner import benchmark_parser
+
+    ap = benchmark_parser(__doc__, "bench_feedforward", 3)
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--train-steps", type=int, default=6)
     ap.add_argument("--frameworks", nargs="+", default=["jax", "torch"])
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_feedforward")
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
-    ap.add_argument("--summarize", type=Path, help="only re-render DIR/summary.md from DIR/results.json")
     args = ap.parse_args()
     if args.summarize:
         write_summary(args.summarize)

@@ -18,7 +18,6 @@ Each configuration runs in its own process, compiled first on the folder's shape
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -72,14 +71,13 @@ def write_summary(out: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from experiments.runner import benchmark_parser
+
+    ap = benchmark_parser(__doc__, "bench_folder", 3)
     ap.add_argument("--copies", type=int, default=6)
     ap.add_argument("--max-size", type=int, default=512)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--model", default="results/models/johnson_starry_night.nst")
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_folder")
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
-    ap.add_argument("--summarize", type=Path, help="only re-render DIR/summary.md from DIR/results.json")
     args = ap.parse_args()
     if args.summarize:
         write_summary(args.summarize)

@@ -26,7 +26,6 @@ that brought its step to PyTorch's, each in its own process:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -194,14 +193,13 @@ def write_summary(out: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from experiments.runner import benchmark_parser
+
+    ap = benchmark_parser(__doc__, "bench_gatys", 4)
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--frameworks", nargs="+", default=["jax", "torch"])
     ap.add_argument("--ablations", action="store_true", help="also time each earlier implementation (L-BFGS)")
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_gatys")
-    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
-    ap.add_argument("--summarize", type=Path, help="only re-render DIR/summary.md from DIR/results.json")
     args = ap.parse_args()
     from experiments.runner import child_result, machine_info, run_child, save_benchmark
 

@@ -186,14 +186,14 @@ def write_summary(out: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from experiments.runner import benchmark_parser
+
+    ap = benchmark_parser(__doc__, "bench_time_to_quality", 3)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--peer-steps", type=int, default=200)
     ap.add_argument("--max-steps", type=int, default=300)
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_time_to_quality")
     ap.add_argument("--peer-child", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--nst-child", nargs=4, help=argparse.SUPPRESS)
-    ap.add_argument("--summarize", type=Path, help="only re-render DIR/summary.md from DIR/results.json")
     ap.add_argument("--probe-peers", action="store_true", help="only record which peers import (peers.json)")
     args = ap.parse_args()
     if args.summarize:

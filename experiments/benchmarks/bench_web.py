@@ -19,7 +19,6 @@ their own subprocess.  The site is built by `nst.web.build_site` from the commit
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import statistics
@@ -252,14 +251,13 @@ def write_summary(out: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from experiments.runner import benchmark_parser
+
+    ap = benchmark_parser(__doc__, "bench_web", "+")
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--models", nargs="+", default=["johnson_starry_night", "dumoulin_8styles"])
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_web")
-    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
-    ap.add_argument("--summarize", type=Path, help="only re-render DIR/summary.md from DIR/results.json")
     args = ap.parse_args()
     if args.summarize:
         write_summary(args.summarize)

@@ -21,7 +21,6 @@ Each workload runs in its own subprocess.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -177,12 +176,11 @@ def write_summary(out: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from experiments.runner import benchmark_parser
+
+    ap = benchmark_parser(__doc__, "machine_peak", "+")
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "machine_peak")
-    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
-    ap.add_argument("--summarize", type=Path, help="only re-render DIR/summary.md from DIR/results.json")
     args = ap.parse_args()
     if args.summarize:
         write_summary(args.summarize)
