@@ -224,3 +224,14 @@ def test_pretrained_holds_each_backward_kernel_and_only_the_layers_asked_for():
     for name in ("conv1_1", "conv2_1"):
         np.testing.assert_array_equal(np.asarray(vgg.params[f"{name}.weight_t"]),
                                       np.asarray(backward_kernel(vgg.params[f"{name}.weight"])))
+
+
+def test_a_narrower_subset_shares_the_arrays_of_a_wider_one(monkeypatch):
+    import nst.core.vgg as vgg_module
+
+    monkeypatch.setattr(vgg_module, "_SUBSET_CACHE", {})  # this process's earlier loads do not count
+    full = VGG19.pretrained()
+    narrow = VGG19.pretrained(max_layer="relu1_2")
+    assert set(narrow.params) == {"conv1_1.weight", "conv1_1.bias", "conv1_1.weight_t",
+                                  "conv1_2.weight", "conv1_2.bias", "conv1_2.weight_t"}
+    assert all(narrow.params[k] is full.params[k] for k in narrow.params)

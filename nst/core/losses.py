@@ -58,7 +58,7 @@ def gram_matrix(features: jax.Array) -> jax.Array:
     Its gradient is written out: :math:`\partial L / \partial F = F (\bar G + \bar G^\top) / M` for
     an incoming :math:`\bar G = \partial L / \partial G`, one (M, N)·(N, N) product.  Autodiff's own
     transpose produces two products with an (N, M) output layout, which XLA:CPU runs several
-    times slower (measured in ``results/bench_gatys``, "gram_vjp").
+    times slower (measured in ``results/bench_gatys``, the "gram_autodiff" ablation).
     """
     b, h, w, c = features.shape
     f = features.reshape(b, h * w, c)

@@ -58,9 +58,9 @@ def _pool(x: jax.Array, pooling: str) -> jax.Array:
 
     Written as a reshape and a reduction rather than ``lax.reduce_window``: the gradient of a
     windowed max is XLA's ``select_and_scatter``, slow on CPU, while a reduction's gradient is an
-    element-wise mask that fuses with its neighbours (measured in ``results/bench_gatys``,
-    "pool_reshape").  One difference: where several entries of a window tie for the maximum, the
-    gradient is shared between them instead of going to the first.
+    element-wise mask that fuses with its neighbours (measured in ``results/bench_gatys``, the
+    "pool_reduce_window" ablation).  One difference: where several entries of a window tie for
+    the maximum, the gradient is shared between them instead of going to the first.
     """
     n, h, w, c = x.shape
     windows = x[:, : h // 2 * 2, : w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2, c)
@@ -176,8 +176,9 @@ class VGG19:
 
 
 # One params dict per max_layer, so repeated `VGG19.pretrained` calls share one set of arrays.
-# Each holds only the convs it needs: the file is read again for a new subset rather than keeping
-# all sixteen layers resident (peak memory is one of the benchmarks, results/bench_gatys).
+# Each holds only the convs it needs, shared with a wider subset already loaded or else read from
+# the file, rather than keeping all sixteen layers resident (peak memory is one of the
+# benchmarks, results/bench_gatys).
 _SUBSET_CACHE: dict[str | None, dict[str, jax.Array]] = {}
 
 
@@ -185,13 +186,17 @@ def _pretrained_params(max_layer: str | None) -> dict[str, jax.Array]:
     if max_layer not in _SUBSET_CACHE:
         last = LAYER_INDEX[check_layers([max_layer])[0]] if max_layer is not None else len(LAYER_NAMES)
         keep = {n for n, *_ in CONV_LAYERS if LAYER_INDEX[n] <= last}
+        wider = next((c for c in _SUBSET_CACHE.values() if keep <= {k.split(".")[0] for k in c}), None)
         params: dict[str, jax.Array] = {}
-        for key, value in load_vgg19_params().items():
-            layer, kind = key.split(".")
-            if layer in keep:
-                params[key] = jnp.asarray(value)
-                if kind == "weight":
-                    params[f"{layer}.weight_t"] = backward_kernel(params[key])
+        if wider is not None:  # share the arrays of a subset already loaded
+            params = {k: v for k, v in wider.items() if k.split(".")[0] in keep}
+        else:
+            for key, value in load_vgg19_params().items():
+                layer, kind = key.split(".")
+                if layer in keep:
+                    params[key] = jnp.asarray(value)
+                    if kind == "weight":
+                        params[f"{layer}.weight_t"] = backward_kernel(params[key])
         _SUBSET_CACHE[max_layer] = params
     return _SUBSET_CACHE[max_layer]
 
