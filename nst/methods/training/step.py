@@ -46,19 +46,26 @@ def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, vg
                     grams: dict[str, jax.Array], cfg: TrainConfig, grad_mask: Any = None) -> Callable:
     """``train_step(state, batch) -> (state, metrics)``, jitted; ``grad_mask`` freezes parameters (0 = frozen)."""
 
-    def loss_fn(params, images, style_weights):
+    def loss_fn(params, images, style_weights, loss_net):
         out = nnx.merge(graphdef, params)(images, style_weights)
-        return perceptual_loss(out, images, style_weights, vgg, grams, cfg)
+        return perceptual_loss(out, images, style_weights, loss_net, grams, cfg)
 
-    def train_step(state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict[str, jax.Array]]:
+    def step(state: TrainState, batch: dict[str, jax.Array], loss_net: VGG19) -> tuple[TrainState, dict[str, jax.Array]]:
         (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch["images"],
-                                                                         batch["style_weights"])
+                                                                         batch["style_weights"], loss_net)
         if grad_mask is not None:
             grads = jax.tree.map(lambda g, m: g * m, grads, grad_mask)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         return TrainState(optax.apply_updates(state.params, updates), opt_state, state.step + 1), metrics
 
-    return jax.jit(train_step, donate_argnums=0)
+    # The VGG19 weights go in as an argument, as in Gatys (nst.methods.gatys._optimizer_for): as
+    # constants they were folded into the compiled step, which took longer to compile.
+    jitted = jax.jit(step, donate_argnums=0)
+
+    def train_step(state: TrainState, batch: dict[str, jax.Array]) -> tuple[TrainState, dict[str, jax.Array]]:
+        return jitted(state, batch, vgg)
+
+    return train_step
 
 
 def style_choices(seed: int, iteration: int, batch_size: int, num_styles: int, only: int | None = None) -> np.ndarray:
