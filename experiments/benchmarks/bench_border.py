@@ -64,8 +64,9 @@ def quality() -> list[dict]:
 
     photos = [load_image(f, max_size=392)[4:-4, 4:-4] for f in sorted((ROOT / "data/content/eval").glob("*.jpg"))[:4]]
     evaluator = Evaluator.create()
-    rows = [{"model": "photos", "config": "—", "contrast_mean": float(np.mean([border_line_contrast(p) for p in photos])),
-             "contrast_worst": float(np.max([border_line_contrast(p) for p in photos]))}]
+    baseline = [border_line_contrast(p) for p in photos]
+    rows = [{"model": "photos", "config": "—", "contrast_mean": float(np.mean(baseline)),
+             "contrast_worst": float(np.max(baseline))}]
     for name in MODELS:
         model = nst.load(ROOT / "results/models" / f"{name}.nst")
         painting = load_image(ROOT / "data/styles" / f"{model.styles[0]}.jpg", max_size=392)
