@@ -219,6 +219,13 @@ def run_config(out: Path) -> dict:
     return json.loads(path.read_text()).get("config", {}) if path.exists() else {}
 
 
+def run_config_commit(out: Path) -> str:
+    """The short git commit a committed run was made at (``out/run.json``), for plots that name their inputs."""
+    path = Path(out) / "run.json"
+    commit = json.loads(path.read_text()).get("git_commit", "") if path.exists() else ""
+    return commit[:7] or "unknown"
+
+
 def painting(stem: str) -> Any:
     """The painting ``data/styles/STEM.jpg`` at 256 px, for the thumbnails over a figure's columns."""
     from nst.io.images import load_image

@@ -214,3 +214,37 @@ def test_recipe_study_quick_preset(tmp_path):
     assert "style ÷ Gatys" in summary and "| gatys | " in summary
     assert (out / "johnson_great_wave_outputs.png").stat().st_size > 10_000
     assert not (out / "failures.csv").exists()
+
+
+def test_fidelity_ratios_pair_each_output_with_gatys_on_the_same_photo():
+    """`fidelity._per_style`: means over photos, style ratio against Gatys on the same photos only."""
+    from experiments.registered.fidelity import _per_style
+
+    def row(method, model, style, photo, loss, ssim):
+        return {"method": method, "model": model, "style": style, "photo": photo, "style_loss": loss,
+                "content_loss": 1.0, "ssim": ssim, "color_swd": 0.1, "grid": 0.001, "edge_contrast": 1.0}
+
+    rows = [row("gatys", "gatys", "a", "p1", 1.0, 0.3), row("gatys", "gatys", "a", "p2", 3.0, 0.5),
+            row("gatys", "gatys", "b", "p1", 9.0, 0.1),
+            row("feedforward", "m", "a", "p1", 4.0, 0.4), row("feedforward", "m", "a", "p2", 8.0, 0.6),
+            row("feedforward", "m", "b", "p1", 3.0, 0.2), row("feedforward", "m", "b", "p2", 3.0, 0.2)]
+    recs = {r["style"]: r for r in _per_style(rows)}
+    assert recs["a"]["ratio"] == pytest.approx(6.0 / 2.0) and recs["a"]["ff_ssim"] == pytest.approx(0.5)
+    assert recs["a"]["gatys_ssim"] == pytest.approx(0.4)
+    assert "ratio" not in recs["b"]  # Gatys missing on p2: no ratio rather than one over other photos
+
+
+@pytest.mark.slow
+def test_fidelity_quick_preset(tmp_path):
+    """A Gatys result and the network's output on one photo, both scored; the target table and a labelled sheet."""
+    import experiments.registered.fidelity  # noqa: F401
+
+    out = run("fidelity", "quick", tmp_path / "f", verbose=False)
+    rows = {r["id"]: r for r in read_rows(out / "raw.csv")}
+    assert set(rows) == {"gatys-hokusai_great_wave-skimage_chelsea", "johnson_great_wave-0-skimage_chelsea"}
+    g, f = rows["gatys-hokusai_great_wave-skimage_chelsea"], rows["johnson_great_wave-0-skimage_chelsea"]
+    assert g["style_loss"] != f["style_loss"] and 0 < f["ssim"] < 1 and f["grid"] > 0
+    summary = (out / "summary.md").read_text()
+    ratio = float(f["style_loss"]) / float(g["style_loss"])
+    assert f"| {ratio:.2f} |" in summary and "median style ÷ Gatys" in summary
+    assert (out / "hokusai_great_wave.png").stat().st_size > 10_000

@@ -47,7 +47,8 @@ def test_residual_stage_border_exports_and_matches_jax(tiny3, tmp_path):
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
     assert meta["border"] == "8" and meta["border_stage"] == "residual"
     # and the stage changes the picture: the input-stage export of the same border differs
-    sess_in, sess_res = E.onnx_session(tiny3.with_border(8).export(tmp_path / "i.onnx")), E.onnx_session(path)
+    sess_in = E.onnx_session(tiny3.with_border(8, stage="input").export(tmp_path / "i.onnx"))
+    sess_res = E.onnx_session(path)
     x = E.smooth_random_image(np.random.default_rng(2), 64, 64)[None]
     w = E.verification_weights(3)[0][1]
     assert np.abs(E.run_onnx(sess_in, x, w) - E.run_onnx(sess_res, x, w)).max() > 1e-3

@@ -218,7 +218,8 @@ def write_summary(out: Path) -> None:
              f"onnxruntime-web {meta['onnxruntime_web']} wasm, onnxruntime {meta['onnxruntime']} (Python), "
              f"JAX {meta['jax']}. Command: `{meta['command']}`", "",
              "Latency of one network pass on one square photo, warm median in ms (style 0; the exported graph "
-             "includes the 16-px reflection border, as `stylize` does).", ""]
+             "includes the reflection border `stylize` adds: by default 8 px around the residual blocks' "
+             "quarter-resolution map, `nst.core.networks.STYLIZE_BORDER`).", ""]
     by = {(r["runtime"], r["threads"], r["model"], r["size"]): r for r in rows}
     models = list(dict.fromkeys(r["model"] for r in rows if r["runtime"] == "browser wasm"))
     header = ["model", "size"] + [f"wasm {t} thread{'s' if t > 1 else ''}" for t in threads] + \

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.runner import ROOT, Experiment, markdown_table, register, save_figure, subplots
+from experiments.runner import ROOT, Experiment, markdown_table, register, run_config_commit, save_figure, subplots
 
 
 def _photos(cfg: dict, cache: dict) -> list[np.ndarray]:
@@ -53,7 +53,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         scores = [border_line_contrast(p) for p in photos]
     else:
         model = cache.setdefault(item["model"], nst.load(ROOT / "results/models" / f"{item['model']}.nst"))
-        model = model.with_border(int(item["border"]))
+        model = model.with_border(int(item["border"]), "input")
         outs = [model.stylize(p, style=int(item["style_index"])) for p in photos]
         scores = [border_line_contrast(o) for o in outs]
         if item["style_index"] == 0:
@@ -101,7 +101,8 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
           "and every style of the model; about 1 = no line along the edge), per border width in px. Style and "
           f"content: the evaluator's losses relative to border {borders[0]} (mean over styles of the ratio), on the "
           "whole output and on its interior (12-px margin cut off). Extra pixels: the border's share at this size, "
-          "about the extra time.\n",
+          "about the extra time. Borders here pad the input picture; the models are `results/models/` at the "
+          f"run's git commit ({run_config_commit(out)}).\n",
           markdown_table(["model", "border (px)", "contrast mean", "contrast worst", "style (whole)",
                           "style (interior)", "content (whole)", "content (interior)", "extra pixels"], table)]
     fig, ax = subplots(figsize=(6, 3.2), dpi=100)

@@ -11,7 +11,8 @@ compares their networks with an optimisation-based baseline on the networks' own
 
 Two objectives (``objectives`` in the preset): ``gatys`` — the Gatys defaults (content relu4_2,
 style relu1_1…relu5_1, β = 1e-3); ``training`` — the objective the reference networks were trained
-on, read from the Johnson model's metadata (content relu2_2, style relu1_1…relu4_1, β = 1e-5), which
+on, read from the Johnson model's metadata (layers, per-layer weights, γ, pooling: today the
+``dumoulin2017`` recipe with γ = 1e7), which
 is the comparison Johnson et al.'s Fig. 5 makes.
 """
 

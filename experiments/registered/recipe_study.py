@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.runner import ROOT, Experiment, markdown_table, register, save_figure, subplots
+from experiments.runner import ROOT, Experiment, markdown_table, register, run_config_commit, save_figure, subplots
 
 METRICS = ("style", "content", "ssim", "color_swd", "grid")
 STYLE_OF = {"johnson_starry_night": "vangogh_starry_night", "johnson_great_wave": "hokusai_great_wave"}
@@ -95,7 +95,8 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
           "start); `nst2026` (this project's first default) is the control. Evaluator metrics averaged over the "
           "evaluation photos (`eval_*`) and over training photos (`train_*`). `style ÷ Gatys`: the evaluation "
           "style loss over that of a Gatys result on the same photos (issue #13's target: ≤ 3, median ≤ 2, "
-          "at an SSIM ≥ Gatys'). Regenerate with `python -m experiments run recipe_study --preset cpu`.\n"]
+          "at an SSIM ≥ Gatys'). The reference model is `results/models/` at the run's git commit "
+          f"({run_config_commit(out)}). Regenerate with `python -m experiments run recipe_study --preset cpu`.\n"]
     for model in sorted({r["model"] for r in rows}):
         mine = [r for r in rows if r["model"] == model]
         gatys = next((r for r in mine if r["variant"] == "gatys"), None)

@@ -74,7 +74,7 @@ job() {
     add_style)  # a new style by fine-tuning γ/β only, against a network trained from scratch on it
         [ -f "$work/dumoulin_8styles.nst" ] || { echo "[skipped add_style: no dumoulin_8styles]" | tee -a "$out/gpu.txt"; return 1; }
         train dumoulin_9styles "$add_style_seconds" --add-style $S/munch_the_scream.jpg \
-            --from "$work/dumoulin_8styles.nst" --max-iterations 3000 &&
+            --from "$work/dumoulin_8styles.nst" --batch-size 8 --max-iterations 3000 &&
         train scratch_scream "$add_style_seconds" --method johnson --style $S/munch_the_scream.jpg \
             --image-size 256 --batch-size 8 --max-iterations 3000 ;;
     *) echo "unknown job $1" >&2; return 2 ;;

@@ -75,6 +75,7 @@ def headline(results: Path) -> str:
         return " + ".join(f"{m['iterations']:,} it. in {m['training_seconds']:.0f} s ({m.get('backend', '?')})"
                           for m in training_stages(meta))
 
+    train_cfg = models["johnson"].meta["training"]
     rows = [
         ["time per image, 256 px (CPU)", "{} (500 L-BFGS steps)".format(time_cell("gatys", 256)),
          time_cell("johnson", 256), time_cell("dumoulin", 256)],
@@ -88,14 +89,14 @@ def headline(results: Path) -> str:
          objective("dumoulin_objective")],
         ["worth this many Gatys L-BFGS steps on that objective", "—", equiv("johnson_equivalent_iterations"),
          equiv("dumoulin_equivalent_iterations")],
-        ["… on the networks' own training objective (relu2_2 / relu1_1…relu4_1, "
-         f"β = {models['johnson'].meta['training']['style_weight']:g}, "
-         f"γ = {models['johnson'].meta['training']['tv_weight']:g})", "—",
+        ["… on the networks' own training objective ("
+         f"{', '.join(train_cfg['content_layers'])} / {', '.join(train_cfg['style_layers'])}, "
+         f"recipe {train_cfg.get('recipe') or 'custom'}, γ = {train_cfg['tv_weight']:g})", "—",
          equiv("johnson_equivalent_iterations", "training"), equiv("dumoulin_equivalent_iterations", "training")],
         ["styles per model", "any (no training)", "1", str(models["dumoulin"].num_styles)],
         ["parameters per style", "—", f"{models['johnson'].parameter_counts()['total']:,}",
          f"{int(per_style['per_style']):,}" if per_style else "—"],
-        ["training (reference model: H100 at the paper's settings, + CPU TV fine-tune)", "none",
+        ["training (reference models; backend in brackets)", "none",
          training_cell(models["johnson"].meta), training_cell(models["dumoulin"].meta)
          + f" ({models['dumoulin'].num_styles} styles)"],
     ]

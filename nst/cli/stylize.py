@@ -19,7 +19,7 @@ GATYS_OPTIONS = {
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ..core.networks import BORDER_STAGES, STYLIZE_BORDER
+    from ..core.networks import BORDER_STAGES, STYLIZE_BORDER, STYLIZE_BORDER_STAGE
     from ..io.images import MIN_SIDE
     from ..methods.gatys import GatysConfig
 
@@ -39,9 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"--model: reflection px padded around each picture and cropped off (default {STYLIZE_BORDER}; "
                         "0 = the bare network, which may draw a line along the edges)")
     s.add_argument("--border-stage", choices=BORDER_STAGES, default=None,
-                   help="--model: where the border is padded: around the picture (input, the default) or "
-                        "around the residual blocks' quarter-resolution map (residual: cheaper; a border "
-                        "that is a multiple of 4)")
+                   help="--model: where the border is padded: around the picture (input) or around the "
+                        "residual blocks' quarter-resolution map (residual: cheaper; a border that is a "
+                        f"multiple of 4; default {STYLIZE_BORDER_STAGE})")
     s.add_argument("--batch-size", type=positive_int, default=None,
                    help="--model: same-size pictures (× styles) per network pass when stylizing many "
                         "(default 4; fewer when memory is short)")

@@ -41,13 +41,15 @@ import jax.numpy as jnp
 from flax import nnx
 
 IN_EPSILON = 1e-5
-# Pixels of reflection added around a picture when stylizing (`TransformerNet.__call__`): the
-# reference models draw a 1–2 px coloured line along the image border without it; 16 px (4 at the
-# residual blocks' quarter resolution) removed it where 4 and 8 left traces (results/border/).
-STYLIZE_BORDER = 16
+# Reflection added when stylizing (`TransformerNet.__call__`): without it the networks draw a 1–2 px
+# coloured line along the image border.  At the input, 16 px removed it where 4 and 8 left traces
+# (results/border); around the residual blocks' quarter-resolution map, 8 px (2 positions there)
+# does as well at a third of the input border's cost (results/bench_border), so that is the default.
+STYLIZE_BORDER = 8
 #: Where the border is added: "input" (around the picture, every layer pays for it) or "residual"
 #: (around the quarter-resolution map the residual blocks see, cropped off after them; the border
-#: must then be a multiple of 4 px).  results/border_stage measures both.
+#: must then be a multiple of 4 px).  results/bench_border measures both.
+STYLIZE_BORDER_STAGE = "residual"
 BORDER_STAGES = ("input", "residual")
 
 

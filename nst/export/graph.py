@@ -12,9 +12,9 @@ Both formats follow Turi Create's Core ML convention for style transfer:
   image (0..255).
 
 Height and width are flexible (any size from 64 px) unless ``image_size``
-fixes them.  The graph reflect-pads the picture by the stylizer's ``border``
-(16 px by default, `nst.core.networks.STYLIZE_BORDER`) and up to a multiple of 4,
-and crops back, exactly as the JAX network does.
+fixes them.  The graph pads as the stylizer does (`nst.core.networks.STYLIZE_BORDER`,
+``STYLIZE_BORDER_STAGE``: the picture, or the residual blocks' map), pads the picture up to a
+multiple of 4, and crops back, exactly as the JAX network does.
 
 The network topology is walked once (`emit_network`, this module) and written by two small
 backends (`onnx_backend.OnnxBackend`, `coreml_backend.CoreMLBackend`), so the two files hold the same

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from ..core.networks import BORDER_STAGES, STYLIZE_BORDER, TransformerNet, count_params
+from ..core.networks import BORDER_STAGES, STYLIZE_BORDER, STYLIZE_BORDER_STAGE, TransformerNet, count_params
 from ..errors import NSTError
 from ..io.files import default_content_dir
 from ..io.images import ImageLike, check_image_file, expand_sources, image_name, load_image
@@ -55,19 +55,21 @@ class FeedforwardStylizer(Stylizer):
     method = "feedforward"
 
     def __init__(self, model: TransformerNet, meta: dict, history: np.ndarray | None = None, *,
-                 border: int = STYLIZE_BORDER, border_stage: str = "input"):
+                 border: int = STYLIZE_BORDER, border_stage: str = STYLIZE_BORDER_STAGE):
         if isinstance(border, bool) or not isinstance(border, (int, np.integer)) or border < 0:
             raise NSTError(f"border must be 0 or more pixels, got {border!r}")
         if border_stage not in BORDER_STAGES:
             raise NSTError(f"border_stage must be one of {', '.join(BORDER_STAGES)}, not {border_stage!r}")
         if border_stage == "residual" and border % 4:
             raise NSTError(f"a residual-stage border is a multiple of 4 px (the residual blocks run at a "
-                           f"quarter of the resolution), not {border}")
+                           f"quarter of the resolution), not {border}; stage 'input' (--border-stage input) "
+                           f"takes any width")
         self.model = model
         self.meta = dict(meta)
         # Loss history (iteration, loss, content, style, tv) of the training that produced this object, if any.
         self.history = history
-        # Reflection pixels added around each picture and cropped off again (networks.STYLIZE_BORDER);
+        # Reflection pixels added around each picture (or the residual map) and cropped off again
+        # (networks.STYLIZE_BORDER, STYLIZE_BORDER_STAGE);
         # exports carry the same border.  0 gives the bare network.  Fixed per object: `with_border`.
         self._border = int(border)
         self._border_stage = border_stage
