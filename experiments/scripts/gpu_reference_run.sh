@@ -12,7 +12,9 @@
 # minus a saving margin is reached, whichever comes first; the model metadata records the
 # iterations actually done.  A job that has no time left is skipped; add_style's two runs are capped
 # at ADD_STYLE_SECONDS each (default 40).
-# TV=γ adds a total-variation term from the start (default 0).
+# TV=γ adds a total-variation term from the start (default 0).  STYLE_WEIGHT=β scales the recipe's
+# per-layer style weights (default 1): results/fidelity shows the networks' SSIM above Gatys' for every
+# style, so a next run can trade some of it for style.
 # RECIPE=name trains with an nst.recipes loss (layers, per-layer weights, pooling; docs/recipes.md;
 # without it, TrainConfig's default loss); the batch sizes and iterations below still apply
 # (explicit options win over a recipe).
@@ -27,6 +29,7 @@ deadline=${DEADLINE:-100000}
 margin=${MARGIN:-25}
 add_style_seconds=${ADD_STYLE_SECONDS:-40}
 tv=${TV:-0}
+style_weight=${STYLE_WEIGHT:-1}
 recipe=()
 [ -n "${RECIPE:-}" ] && recipe=(--recipe "$RECIPE")
 work=$(mktemp -d)
@@ -41,7 +44,7 @@ S=data/styles
 python3 -c "import jax, flax, optax; print('jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, jax.devices())" | tee -a "$out/gpu.txt"
 # Build the VGG19 cache once, before the lanes start side by side.
 python3 -c "from nst.io.weights import weights_path; print('vgg19 cache', weights_path())" | tee -a "$out/gpu.txt" || exit 1
-echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; TV $tv; deadline $deadline s" | tee -a "$out/gpu.txt"
+echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; TV $tv; style weight $style_weight; deadline $deadline s" | tee -a "$out/gpu.txt"
 
 train() {  # train NAME CAP ARGS...: one `nst train` run with the time that is left (at most CAP s), then pack it
     local name=$1 cap=$2; shift 2
@@ -49,7 +52,7 @@ train() {  # train NAME CAP ARGS...: one `nst train` run with the time that is l
     [ "$left" -gt "$cap" ] && left=$cap
     if [ "$left" -lt 30 ]; then echo "[skipped $name: ${left} s left]" | tee -a "$out/gpu.txt"; return 1; fi
     local s=$SECONDS
-    python3 -m nst.cli train "$@" "${recipe[@]}" --tv-weight "$tv" --checkpoint-every 1000000 --time-limit "$left" -o "$work/$name.nst" \
+    python3 -m nst.cli train "$@" "${recipe[@]}" --tv-weight "$tv" --style-loss-weight "$style_weight" --checkpoint-every 1000000 --time-limit "$left" -o "$work/$name.nst" \
         > "$work/$name.log" 2>&1
     local rc=$?
     tail -n 12 "$work/$name.log"
