@@ -53,15 +53,15 @@ def headline(results: Path) -> str:
         r = _by(export, model=method, precision="float32")
         return f"{float(r[f'onnx_ms_{size}']):.0f} ms" if r else "—"
 
-    def of(obj: str) -> list[dict]:
-        return [r for r in qvt if (r.get("objective") or "gatys") == obj]
+    def of(obj: str, init: str = "content") -> list[dict]:
+        return [r for r in qvt if (r.get("objective") or "gatys") == obj and (r.get("init") or "content") == init]
 
     def objective(col: str, obj: str = "gatys") -> str:
         vals = [float(r[col]) for r in of(obj) if r.get(col) not in (None, "")]
         return f"{statistics.mean(vals):.3g}" if vals else "—"
 
-    def equiv(col: str, obj: str = "gatys") -> str:
-        vals = [int(float(r[col])) for r in of(obj) if r.get(col) not in (None, "")]
+    def equiv(col: str, obj: str = "gatys", init: str = "content") -> str:
+        vals = [int(float(r[col])) for r in of(obj, init) if r.get(col) not in (None, "")]
         if not vals:
             return "—"
         text = lambda v: str(v) if v > 0 else "more than all"  # noqa: E731 - -1: never matched
@@ -87,12 +87,15 @@ def headline(results: Path) -> str:
         ["Gatys objective at 256 px (mean of 4 photo×style pairs; lower is better)",
          f"{objective('gatys_final')} (after 300 steps)", objective("johnson_objective"),
          objective("dumoulin_objective")],
-        ["worth this many Gatys L-BFGS steps on that objective", "—", equiv("johnson_equivalent_iterations"),
+        ["worth this many Gatys L-BFGS steps on that objective (Gatys from the photo)", "—", equiv("johnson_equivalent_iterations"),
          equiv("dumoulin_equivalent_iterations")],
         ["… on the networks' own training objective ("
          f"{', '.join(train_cfg['content_layers'])} / {', '.join(train_cfg['style_layers'])}, "
          f"recipe {train_cfg.get('recipe') or 'custom'}, γ = {train_cfg['tv_weight']:g})", "—",
          equiv("johnson_equivalent_iterations", "training"), equiv("dumoulin_equivalent_iterations", "training")],
+        ["… the same, Gatys started from white noise (Johnson et al.'s Fig. 5 baseline; they report 50–100)", "—",
+         equiv("johnson_equivalent_iterations", "training", "noise"),
+         equiv("dumoulin_equivalent_iterations", "training", "noise")],
         ["styles per model", "any (no training)", "1", str(models["dumoulin"].num_styles)],
         ["parameters per style", "—", f"{models['johnson'].parameter_counts()['total']:,}",
          f"{int(per_style['per_style']):,}" if per_style else "—"],
