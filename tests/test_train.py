@@ -49,6 +49,7 @@ def test_content_folder_errors(tmp_path):
         ContentBatches(tmp_path, 48, 2)
 
 
+@pytest.mark.slow  # fast-tier budget; the fast tier trains multi-style models in the add-style and create tests
 def test_two_style_model_lowers_both_styles_losses(content_dir, vgg):
     res = train([STARRY, WAVE], content_dir, TrainConfig(method="dumoulin", max_iterations=16, **TINY), vgg=vgg,
                 verbose=False)
