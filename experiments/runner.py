@@ -222,8 +222,7 @@ def run_config(out: Path) -> dict:
 def run_config_commit(out: Path) -> str:
     """The short git commit a committed run was made at (``out/run.json``), for plots that name their inputs."""
     path = Path(out) / "run.json"
-    commit = json.loads(path.read_text()).get("git_commit", "") if path.exists() else ""
-    return commit[:7] or "unknown"
+    return (json.loads(path.read_text()).get("git_commit", "") if path.exists() else "")[:7] or "unknown"
 
 
 def painting(stem: str) -> Any:
