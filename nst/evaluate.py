@@ -31,7 +31,7 @@ import numpy as np
 
 from .core.color import luminance
 from .io.images import resize_image
-from .core.losses import total_variation_loss
+from .core.losses import gram_loss, gram_matrix, total_variation_loss
 from .core.objective import PerceptualObjective
 from .core.vgg import VGG19
 
@@ -177,3 +177,18 @@ class Evaluator:
             "tv": float(total_variation_loss(jnp.asarray(out)[None])[0]),
             "grid": grid_artifact_energy(out),
         }
+
+    def style_by_layer(self, output: np.ndarray, style: np.ndarray,
+                       layers: tuple[str, ...] = EVAL_STYLE_LAYERS) -> dict[str, float]:
+        r"""The style term layer by layer: :math:`w_\ell E_\ell` with the evaluator's equal weights (1/5).
+
+        On ``EVAL_STYLE_LAYERS`` the values sum to ``self(...)["style"]``.  Other VGG layers (for
+        example a training recipe's relu4_3) are scored with the same weight and style image, so a
+        network's per-layer distance to a Gatys result can be read on the layers it was trained on too.
+        """
+        out = np.clip(np.asarray(output, np.float32), 0, 1)
+        style = resize_image(np.asarray(style, np.float32), max(out.shape[:2]))
+        fo = self.vgg(jnp.asarray(out)[None], layers)
+        fs = self.vgg(jnp.asarray(style)[None], layers)
+        w = 1.0 / len(EVAL_STYLE_LAYERS)
+        return {n: w * float(gram_loss(gram_matrix(fo[n]), gram_matrix(fs[n]))[0]) for n in layers}

@@ -219,8 +219,28 @@ def _nst2026() -> Recipe:
     )
 
 
+def _gatys_default() -> Recipe:
+    # The objective `nst stylize --method gatys` optimises by default (GatysConfig: α = 1, β = 1e-3
+    # over five equal layers), offered for training: the network then learns the very loss the
+    # Gatys baseline and the evaluator's style term are computed on (a test keeps the two equal).
+    return Recipe(
+        name="gatys_default",
+        citation="this project's Gatys defaults (GatysConfig) on Gatys et al. 2016's layers, used to train a network",
+        content_layers=("relu4_2",), style_layers=GATYS_STYLE_LAYERS,
+        style_layer_weights=(1e-3 / len(GATYS_STYLE_LAYERS),) * len(GATYS_STYLE_LAYERS), tv_weight=0.0,
+        pooling="max",
+        training={"batch_size": 4, "learning_rate": 1e-3, "image_size": 256, "style_size": 256},
+        sources={
+            "layers": "Gatys et al. 2016 §2.2: content conv4_2, style conv1_1 … conv5_1 (their ReLUs), equal weights",
+            "weights": "GatysConfig defaults: content_weight 1, style_weight 1e-3 over equal layer weights",
+            "optimisation": "this project's training defaults (Adam 1e-3, 256 px); not from a paper",
+        },
+        departures=("max pooling, as every other default here (Gatys et al. use average pooling)",),
+    )
+
+
 RECIPES: dict[str, Recipe] = {r.name: r for r in (_gatys2016(), _johnson2016(), _dumoulin2017(), _turicreate(),
-                                                  _nst2026())}
+                                                  _nst2026(), _gatys_default())}
 
 
 def get_recipe(name: str) -> Recipe:

@@ -57,6 +57,23 @@ def test_evaluator_orders_content_and_style(vgg, content_path, style_path):
     assert styled["color_swd"] < same["color_swd"] and styled["ssim"] < same["ssim"]
 
 
+def test_style_by_layer_adds_up_to_the_style_loss_and_matches_a_numpy_gram(vgg, content_path, style_path):
+    from nst.evaluate import EVAL_STYLE_LAYERS
+    from nst.io.images import load_image, resize_image
+
+    ev = Evaluator(vgg)
+    out = load_image(content_path, size=48)
+    style = load_image(style_path, size=64)
+    per = ev.style_by_layer(out, style, EVAL_STYLE_LAYERS + ("relu4_3",))
+    assert sum(per[n] for n in EVAL_STYLE_LAYERS) == pytest.approx(ev(out, out, style)["style"], rel=1e-5)
+    # NumPy oracle for one layer: G = FᵀF / M, E = mean((G − A)²), weight 1/5
+    s = resize_image(style, max(out.shape[:2]))
+    f = np.asarray(vgg(out[None], ("relu4_3",))["relu4_3"][0], np.float64).reshape(-1, 512)
+    a = np.asarray(vgg(s[None], ("relu4_3",))["relu4_3"][0], np.float64).reshape(-1, 512)
+    want = ((f.T @ f / len(f) - a.T @ a / len(a)) ** 2).mean() / 5
+    assert per["relu4_3"] == pytest.approx(want, rel=1e-4)
+
+
 def _smooth(rng, shape):
     """Low-pass random field: a stand-in for a photo (its power is far from the 4-px lattice)."""
     from scipy.ndimage import gaussian_filter

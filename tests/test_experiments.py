@@ -234,8 +234,69 @@ def test_fidelity_ratios_pair_each_output_with_gatys_on_the_same_photo():
     assert "ratio" not in recs["b"]  # Gatys missing on p2: no ratio rather than one over other photos
 
 
+def test_fidelity_layers_shares_and_ratios_against_a_numpy_oracle():
+    """`fidelity_layers.per_style`: shares of the evaluator total and per-layer ratios on common photos only."""
+    from experiments.registered.fidelity_layers import EVAL_LAYERS, TRAIN_LAYERS, per_style
+
+    rng = np.random.default_rng(0)
+    layers = EVAL_LAYERS + TRAIN_LAYERS
+    vals = {(m, p): rng.uniform(1, 10, len(layers)) for m in ("gatys", "net") for p in ("p1", "p2", "p3")}
+
+    def row(model, photo):
+        return {"model": model, "style": "a", "photo": photo, **{f"style_{n}": v for n, v in zip(layers, vals[model, photo])}}
+
+    rows = [row("gatys", "p1"), row("gatys", "p2"), row("net", "p1"), row("net", "p2"), row("net", "p3")]
+    (rec,) = per_style(rows)
+    net = (vals["net", "p1"] + vals["net", "p2"]) / 2  # p3 has no Gatys result: left out
+    gat = (vals["gatys", "p1"] + vals["gatys", "p2"]) / 2
+    k = len(EVAL_LAYERS)
+    assert rec["photos"] == 2 and rec["total_ratio"] == pytest.approx(net[:k].sum() / gat[:k].sum())
+    assert [rec["ratio"][n] for n in layers] == pytest.approx(list(net / gat))
+    assert [rec["share"][n] for n in EVAL_LAYERS] == pytest.approx(list(net[:k] / net[:k].sum()))
+    assert sum(rec["gatys_share"].values()) == pytest.approx(1.0)
+
+
+def test_style_balance_variants_name_a_recipe_and_a_style_weight_factor():
+    from experiments.registered.recipe_study import parse_variant, slug
+
+    assert parse_variant("dumoulin2017") == ("dumoulin2017", 1.0, {})
+    assert parse_variant("gatys_default*0.3") == ("gatys_default", 0.3, {})
+    assert parse_variant("dumoulin2017+relu4_1:1e-5+relu5_1:2e-6*2") == (
+        "dumoulin2017", 2.0, {"relu4_1": 1e-5, "relu5_1": 2e-6})
+    assert slug("dumoulin2017*10") == "dumoulin2017x10"
+    assert slug("dumoulin2017+relu4_1:1e-5") == "dumoulin2017_relu4_1-1e-5"
+    from experiments.registered.recipe_study import style_per_ssim
+
+    control = {"eval_style": 100.0, "eval_ssim": 0.5}
+    assert style_per_ssim({"eval_style": 10.0, "eval_ssim": 0.4}, control) == pytest.approx(10.0)  # 1 dex / 0.1
+    assert np.isnan(style_per_ssim({"eval_style": 50.0, "eval_ssim": 0.55}, control))  # SSIM rose: no trade
+    assert np.isnan(style_per_ssim(control, control))
+
+
 @pytest.mark.slow
-def test_fidelity_quick_preset(tmp_path):
+def test_style_balance_quick_preset(tmp_path):
+    """Each variant fine-tunes with its recipe and factor and the reference models' TV; per-layer ratios reported."""
+    import nst
+    import experiments.registered.style_balance  # noqa: F401
+
+    out = run("style_balance", "quick", tmp_path / "sb", verbose=False)
+    rows = {r["variant"]: r for r in read_rows(out / "raw.csv")}
+    assert set(rows) == {"gatys", "reference", "dumoulin2017*3", "gatys_default", "dumoulin2017+relu4_1:1e-5"}
+    assert not (out / "failures.csv").exists()
+    t = nst.load(out / "models" / "johnson_great_wave_dumoulin2017x3.nst").meta["training"]
+    assert t["style_weight"] == 3.0 and t["tv_weight"] == 1e7 and t["recipe"] == "dumoulin2017"
+    g = nst.load(out / "models" / "johnson_great_wave_gatys_default.nst").meta["training"]
+    assert g["content_layers"] == ["relu4_2"] and len(g["style_layers"]) == 5
+    x = nst.load(out / "models" / "johnson_great_wave_dumoulin2017_relu4_1-1e-5.nst").meta["training"]
+    assert x["style_layers"][-1] == "relu4_1" and x["style_layer_weights"] == [1e-4] * 4 + [1e-5]
+    layers = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+    for r in rows.values():  # the evaluator's style loss is the sum of its per-layer terms
+        assert sum(float(r[f"eval_style_{n}"]) for n in layers) == pytest.approx(float(r["eval_style"]), rel=1e-4)
+    assert "as a multiple of Gatys' on that layer" in (out / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_fidelity_quick_preset(tmp_path, monkeypatch):
     """A Gatys result and the network's output on one photo, both scored; the target table and a labelled sheet."""
     import experiments.registered.fidelity  # noqa: F401
 
@@ -248,3 +309,15 @@ def test_fidelity_quick_preset(tmp_path):
     ratio = float(f["style_loss"]) / float(g["style_loss"])
     assert f"| {ratio:.2f} |" in summary and "median style ÷ Gatys" in summary
     assert (out / "hokusai_great_wave.png").stat().st_size > 10_000
+
+    # fidelity_layers re-scores those saved images layer by layer
+    from experiments.registered import fidelity_layers
+
+    monkeypatch.setitem(fidelity_layers.EXPERIMENT.presets["quick"], "source", str(out))
+    layers_out = run("fidelity_layers", "quick", tmp_path / "fl", verbose=False)
+    lrows = {r["id"]: r for r in read_rows(layers_out / "raw.csv")}
+    assert set(lrows) == set(rows) and not (layers_out / "failures.csv").exists()
+    for k, r in lrows.items():  # the five evaluator layers add up to its style loss (8-bit images: to 2 %)
+        total = sum(float(r[f"style_{n}"]) for n in fidelity_layers.EVAL_LAYERS)
+        assert total == pytest.approx(float(rows[k]["style_loss"]), rel=0.02)
+    assert "relu4_1" in (layers_out / "summary.md").read_text()

@@ -153,6 +153,16 @@ def test_the_default_training_loss_is_the_recipe_the_study_picked():
                                                   (2.5e-6,) * 4, 1.0, 1.0, 0.0)
 
 
+def test_gatys_default_recipe_is_the_objective_gatys_optimises_by_default():
+    from nst.methods.gatys import GatysConfig
+
+    ours, gatys = get_recipe("gatys_default").objective(), GatysConfig().objective()
+    assert (ours.content_layers, ours.style_layers) == (gatys.content_layers, gatys.style_layers)
+    assert ours.content_weight == gatys.content_weight and ours.tv_weight == gatys.tv_weight
+    assert [ours.style_weight * w for w in ours.layer_weights] == pytest.approx(
+        [gatys.style_weight * w for w in gatys.layer_weights], rel=1e-12)
+
+
 def test_choosing_style_layers_keeps_the_default_per_layer_weight():
     from nst.methods.training import TrainConfig
 

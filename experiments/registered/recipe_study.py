@@ -27,6 +27,28 @@ from experiments.runner import ROOT, Experiment, markdown_table, register, run_c
 
 METRICS = ("style", "content", "ssim", "color_swd", "grid")
 STYLE_OF = {"johnson_starry_night": "vangogh_starry_night", "johnson_great_wave": "hokusai_great_wave"}
+#: the evaluator's style layers, then the training recipes' (relu4_3 is the deepest the default trains on)
+LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1", "relu3_3", "relu4_3")
+
+
+def parse_variant(variant: str) -> tuple[str, float, dict[str, float]]:
+    """``RECIPE[+LAYER:W ...][*K]`` → (recipe, style-weight factor K, extra style layers with their w_ℓ).
+
+    ``"dumoulin2017*3"``: the recipe with its style weights ×3; ``"dumoulin2017+relu4_1:1e-5"``: the
+    recipe plus relu4_1 at w_ℓ = 1e-5 (the recipe's own layers keep theirs).
+    """
+    head, _, factor = variant.partition("*")
+    name, *extra = head.split("+")
+    layers = {}
+    for e in extra:
+        layer, _, w = e.partition(":")
+        layers[layer] = float(w)
+    return name, float(factor) if factor else 1.0, layers
+
+
+def slug(variant: str) -> str:
+    """A variant as a file-name part: ``dumoulin2017*3`` → ``dumoulin2017x3`` (no glob characters)."""
+    return variant.replace("*", "x").replace("+", "_").replace(":", "-")
 
 
 def items(cfg: dict) -> list[dict]:
@@ -47,9 +69,14 @@ def photos(cfg: dict, split: str) -> list[np.ndarray]:
     return [load_image(p, max_size=cfg["eval_size"]) for p in paths]
 
 
-def score(evaluator, outputs: list[np.ndarray], inputs: list[np.ndarray], style: np.ndarray) -> dict[str, float]:
+def score(evaluator, outputs: list[np.ndarray], inputs: list[np.ndarray], style: np.ndarray,
+          by_layer: bool = False) -> dict[str, float]:
+    """Evaluator metrics averaged over the photos; ``by_layer`` adds the style term per VGG layer (``style_<layer>``)."""
     rows = [evaluator(o, i, style) for o, i in zip(outputs, inputs)]
-    return {m: float(np.mean([r[m] for r in rows])) for m in METRICS}
+    if by_layer:
+        for r, o in zip(rows, outputs):
+            r.update({f"style_{n}": v for n, v in evaluator.style_by_layer(o, style, LAYERS).items()})
+    return {m: float(np.mean([r[m] for r in rows])) for m in rows[0] if m in METRICS or m.startswith("style_")}
 
 
 def run_item(item: dict, cfg: dict, cache: dict) -> dict:
@@ -68,39 +95,66 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         outs = [gatys.stylize(p, style=0) for p in eval_photos]
         for k, o in enumerate(outs):
             save_image(o, cells / f"{item['model']}_gatys_{k}.png")
-        return {f"eval_{m}": v for m, v in score(ev, outs, eval_photos, style).items()}
+        return {f"eval_{m}": v for m, v in score(ev, outs, eval_photos, style, by_layer=True).items()}
     model, extra = ref, {}
     if item["variant"] != "reference":
+        from nst.recipes import get_recipe
+
+        recipe, factor, extra_layers = parse_variant(item["variant"])
+        # explicit options win over the recipe: the reference models' γ (most recipes have γ = 0) and
+        # the variant's extra style layers
+        overrides = {"tv_weight": cfg["tv_weight"]} if cfg.get("tv_weight") is not None else {}
+        if extra_layers:
+            r = get_recipe(recipe)
+            overrides["style_layers"] = r.style_layers + tuple(extra_layers)
+            overrides["style_layer_weights"] = r.style_layer_weights + tuple(extra_layers.values())
         model = ref.fine_tune([style_path], ROOT / "data" / "content" / "train", cfg["iterations"], verbose=False,
-                              recipe=item["variant"], batch_size=cfg["batch_size"], image_size=cfg["image_size"],
-                              style_size=cfg["style_size"], learning_rate=cfg["learning_rate"], seed=0,
-                              checkpoint_every=10**9)
+                              recipe=recipe, style_weight=factor, batch_size=cfg["batch_size"],
+                              image_size=cfg["image_size"], style_size=cfg["style_size"],
+                              learning_rate=cfg["learning_rate"], seed=0, checkpoint_every=10**9, **overrides)
         tail = model.history[-min(20, len(model.history)):]
         extra = {"train_loss": float(tail[:, 1].mean()), "train_seconds": model.meta["training_seconds"]}
-        model.save(cache["out"] / "models" / f"{item['model']}_{item['variant']}.nst")
+        model.save(cache["out"] / "models" / f"{item['model']}_{slug(item['variant'])}.nst")
     outs = [model.stylize(p, style=0) for p in eval_photos]
     for k, o in enumerate(outs):
-        save_image(o, cells / f"{item['model']}_{item['variant']}_{k}.png")
+        save_image(o, cells / f"{item['model']}_{slug(item['variant'])}_{k}.png")
     train_photos = cache.setdefault("train", photos(cfg, "train"))
     train_scores = score(ev, [model.stylize(p, style=0) for p in train_photos], train_photos, style)
-    return {**{f"eval_{m}": v for m, v in score(ev, outs, eval_photos, style).items()},
+    return {**{f"eval_{m}": v for m, v in score(ev, outs, eval_photos, style, by_layer=True).items()},
             **{f"train_{m}": v for m, v in train_scores.items()}, **extra}
 
 
-def plot(rows: list[dict], out: Path) -> list[Path]:
+INTRO = ("Each recipe fine-tunes the committed reference model for the preset's iterations (same seed, same "
+         "start); `nst2026` (this project's first default) is the control.")
+
+
+def style_per_ssim(row: dict, control: dict) -> float:
+    """How much style a variant bought for the SSIM it gave up against the control: Δlog10(style) / ΔSSIM.
+
+    Both fall when a variant stylizes more, so the value is positive; larger is a better trade.  NaN
+    when the SSIM did not fall (nothing was given up, or the variant is the control).
+    """
+    d_ssim = float(row["eval_ssim"]) - float(control["eval_ssim"])
+    if d_ssim >= 0:
+        return float("nan")
+    return float(np.log10(float(row["eval_style"]) / float(control["eval_style"])) / d_ssim)
+
+
+def plot(rows: list[dict], out: Path, intro: str = INTRO, name: str = "recipe_study",
+         control: str | None = None) -> list[Path]:
     from nst.io.images import labelled_grid, load_image, save_image
 
     written: list[Path] = []
-    md = ["Each recipe fine-tunes the committed reference model for the preset's iterations (same seed, same "
-          "start); `nst2026` (this project's first default) is the control. Evaluator metrics averaged over the "
+    md = [f"{intro} Evaluator metrics averaged over the "
           "evaluation photos (`eval_*`) and over training photos (`train_*`). `style ÷ Gatys`: the evaluation "
           "style loss over that of a Gatys result on the same photos (issue #13's target: ≤ 3, median ≤ 2, "
           "at an SSIM ≥ Gatys'). The reference model is `results/models/` at the run's git commit "
-          f"({run_config_commit(out)}). Regenerate with `python -m experiments run recipe_study --preset cpu`.\n"]
+          f"({run_config_commit(out)}). Regenerate with `python -m experiments run {name} --preset cpu`.\n"]
     for model in sorted({r["model"] for r in rows}):
         mine = [r for r in rows if r["model"] == model]
         gatys = next((r for r in mine if r["variant"] == "gatys"), None)
         table = []
+        base = next((r for r in mine if r["variant"] == control), None)
         for r in mine:
             ratio = float(r["eval_style"]) / float(gatys["eval_style"]) if gatys else float("nan")
             gap = (float(r["train_style"]) / float(r["eval_style"])) if "train_style" in r else float("nan")
@@ -109,9 +163,23 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                           f"{float(r['eval_color_swd']):.4f}", f"{float(r['eval_grid']):.4f}",
                           f"{gap:.2f}" if gap == gap else "—",
                           f"{float(r['train_seconds']):.0f}" if "train_seconds" in r else "—"])
-        md += [f"\n## {model}\n", markdown_table(
-            ["variant", "eval style", "style ÷ Gatys", "eval SSIM", "eval content", "palette SWD", "grid",
-             "train ÷ eval style", "fine-tune s"], table)]
+            if base is not None:
+                trade = style_per_ssim(r, base) if r["variant"] not in ("gatys", "reference") else float("nan")
+                table[-1].append(f"{trade:.1f}" if trade == trade else "—")
+        header = ["variant", "eval style", "style ÷ Gatys", "eval SSIM", "eval content", "palette SWD", "grid",
+                  "train ÷ eval style", "fine-tune s"]
+        if base is not None:
+            header.append(f"style bought per SSIM vs {control}")
+        md += [f"\n## {model}\n", markdown_table(header, table)]
+        layered = [n for n in LAYERS if gatys and f"eval_style_{n}" in gatys]
+        if layered:
+            md += ["\nThe evaluation style term per VGG layer, as a multiple of Gatys' on that layer "
+                   "(relu1_1 … relu5_1 make up the evaluator's style loss; relu3_3 and relu4_3 are scored the "
+                   "same way because the default recipe trains on them):\n",
+                   markdown_table(["variant", *layered],
+                                  [[r["variant"], *(f"{float(r[f'eval_style_{n}']) / float(gatys[f'eval_style_{n}']):.2f}"
+                                                    if r.get(f"eval_style_{n}") not in (None, "") else "—"
+                                                    for n in layered)] for r in mine if r is not gatys])]
         fig, ax = subplots(figsize=(6.5, 3.4), dpi=100)
         for r in mine:
             ax.scatter(float(r["eval_ssim"]), float(r["eval_style"]), label=r["variant"])
@@ -127,10 +195,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         names = config.get("eval_photos") or []
         grid_rows, row_names = [], []
         k = 0
-        while all((out / "cells" / f"{model}_{v}_{k}.png").exists() for v in variants):
+        while all((out / "cells" / f"{model}_{slug(v)}_{k}.png").exists() for v in variants):
             photo = (load_image(ROOT / "data/content/eval" / f"{names[k]}.jpg", max_size=config["eval_size"])
                      if k < len(names) else None)
-            grid_rows.append([photo] + [load_image(out / "cells" / f"{model}_{v}_{k}.png") for v in variants])
+            grid_rows.append([photo] + [load_image(out / "cells" / f"{model}_{slug(v)}_{k}.png") for v in variants])
             row_names.append(names[k] if k < len(names) else f"photo {k + 1}")
             k += 1
         if grid_rows:

@@ -15,6 +15,9 @@
 # TV=γ adds a total-variation term from the start (default 0).  STYLE_WEIGHT=β scales the recipe's
 # per-layer style weights (default 1): results/fidelity shows the networks' SSIM above Gatys' for every
 # style, so a next run can trade some of it for style.
+# STYLE_LAYERS=a,b,... and STYLE_LAYER_WEIGHTS=w,... replace the recipe's style layers and their w_ℓ
+# (for example the recipe's four plus relu4_1, the layer the evaluator's style loss is made of:
+# results/fidelity_layers, results/style_balance).
 # RECIPE=name trains with an nst.recipes loss (layers, per-layer weights, pooling; docs/recipes.md;
 # without it, TrainConfig's default loss); the batch sizes and iterations below still apply
 # (explicit options win over a recipe).
@@ -32,6 +35,8 @@ tv=${TV:-0}
 style_weight=${STYLE_WEIGHT:-1}
 recipe=()
 [ -n "${RECIPE:-}" ] && recipe=(--recipe "$RECIPE")
+[ -n "${STYLE_LAYERS:-}" ] && recipe+=(--style-layers "$STYLE_LAYERS")
+[ -n "${STYLE_LAYER_WEIGHTS:-}" ] && recipe+=(--style-layer-weights "$STYLE_LAYER_WEIGHTS")
 work=$(mktemp -d)
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$work/jax-cache}
@@ -44,7 +49,7 @@ S=data/styles
 python3 -c "import jax, flax, optax; print('jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, jax.devices())" | tee -a "$out/gpu.txt"
 # Build the VGG19 cache once, before the lanes start side by side.
 python3 -c "from nst.io.weights import weights_path; print('vgg19 cache', weights_path())" | tee -a "$out/gpu.txt" || exit 1
-echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; TV $tv; style weight $style_weight; deadline $deadline s" | tee -a "$out/gpu.txt"
+echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; style layers ${STYLE_LAYERS:-recipe's} (${STYLE_LAYER_WEIGHTS:-recipe's}); TV $tv; style weight $style_weight; deadline $deadline s" | tee -a "$out/gpu.txt"
 
 train() {  # train NAME CAP ARGS...: one `nst train` run with the time that is left (at most CAP s), then pack it
     local name=$1 cap=$2; shift 2
