@@ -180,11 +180,16 @@ def plot(rows: list[dict], out: Path, intro: str = INTRO, name: str = "recipe_st
                                   [[r["variant"], *(f"{float(r[f'eval_style_{n}']) / float(gatys[f'eval_style_{n}']):.2f}"
                                                     if r.get(f"eval_style_{n}") not in (None, "") else "—"
                                                     for n in layered)] for r in mine if r is not gatys])]
-        fig, ax = subplots(figsize=(6.5, 3.4), dpi=100)
-        for r in mine:
-            ax.scatter(float(r["eval_ssim"]), float(r["eval_style"]), label=r["variant"])
-            ax.annotate(r["variant"], (float(r["eval_ssim"]), float(r["eval_style"])), fontsize=8,
-                        xytext=(4, 2), textcoords="offset points")
+        fig, ax = subplots(figsize=(8.5, 3.6), dpi=100)
+        markers = "osD^v<>pX*h"
+        for k, r in enumerate(mine):
+            ax.scatter(float(r["eval_ssim"]), float(r["eval_style"]), label=r["variant"], marker=markers[k % 11])
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        if gatys:  # issue #13's target region: style ≤ 3× Gatys' at an SSIM ≥ Gatys'
+            ax.axhline(3 * float(gatys["eval_style"]), color="0.5", ls="--", lw=0.8)
+            ax.axvline(float(gatys["eval_ssim"]), color="0.5", ls=":", lw=0.8)
+            ax.annotate("target: below the dashed line, right of the dotted one", (0.01, 0.02),
+                        xycoords="axes fraction", fontsize=7, color="0.4")
         ax.set_yscale("log")
         ax.set_xlabel("SSIM to the photo (higher keeps more of it)")
         ax.set_ylabel("evaluator style loss (lower is closer)")
