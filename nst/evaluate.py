@@ -24,7 +24,8 @@ outputs are scored on one ruler whatever their own training layers were.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 
 import jax.numpy as jnp
 import numpy as np
@@ -156,6 +157,9 @@ class Evaluator:
     """Scores stylized images; holds the VGG19 network so repeated calls share it."""
 
     vgg: VGG19
+    #: (style digest, size, layer) -> the style's Gram, so scoring many outputs against one painting
+    #: runs the painting through VGG once per size
+    _style_grams: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def create(cls) -> "Evaluator":
@@ -187,8 +191,13 @@ class Evaluator:
         network's per-layer distance to a Gatys result can be read on the layers it was trained on too.
         """
         out = np.clip(np.asarray(output, np.float32), 0, 1)
-        style = resize_image(np.asarray(style, np.float32), max(out.shape[:2]))
+        style = np.ascontiguousarray(style, np.float32)
+        size = max(out.shape[:2])
+        digest = hashlib.sha1(style.tobytes() + str(style.shape).encode()).hexdigest()
+        missing = tuple(n for n in layers if (digest, size, n) not in self._style_grams)
+        if missing:
+            fs = self.vgg(jnp.asarray(resize_image(style, size))[None], missing)
+            self._style_grams.update({(digest, size, n): gram_matrix(fs[n]) for n in missing})
         fo = self.vgg(jnp.asarray(out)[None], layers)
-        fs = self.vgg(jnp.asarray(style)[None], layers)
         w = 1.0 / len(EVAL_STYLE_LAYERS)
-        return {n: w * float(gram_loss(gram_matrix(fo[n]), gram_matrix(fs[n]))[0]) for n in layers}
+        return {n: w * float(gram_loss(gram_matrix(fo[n]), self._style_grams[digest, size, n])[0]) for n in layers}

@@ -72,6 +72,10 @@ def test_style_by_layer_adds_up_to_the_style_loss_and_matches_a_numpy_gram(vgg, 
     a = np.asarray(vgg(s[None], ("relu4_3",))["relu4_3"][0], np.float64).reshape(-1, 512)
     want = ((f.T @ f / len(f) - a.T @ a / len(a)) ** 2).mean() / 5
     assert per["relu4_3"] == pytest.approx(want, rel=1e-4)
+    # the painting's Grams are cached per size: a second output reuses them and scores the same
+    assert ev.style_by_layer(out, style, EVAL_STYLE_LAYERS + ("relu4_3",)) == per
+    assert Evaluator(vgg).style_by_layer(out, style, ("relu4_3",))["relu4_3"] == pytest.approx(per["relu4_3"], rel=1e-6)
+    assert len(ev._style_grams) == len(EVAL_STYLE_LAYERS) + 1
 
 
 def _smooth(rng, shape):

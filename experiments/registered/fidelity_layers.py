@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.runner import ROOT, Experiment, markdown_table, register, run_config_commit, save_figure, subplots
+from experiments.runner import (ROOT, Experiment, markdown_table, read_rows, register, run_config, run_config_commit,
+                                save_figure, subplots)
 
 EVAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 TRAIN_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")  # the dumoulin2017 recipe's style layers
@@ -34,8 +35,6 @@ def cell_name(row: dict) -> str:
 
 
 def items(cfg: dict) -> list[dict]:
-    from experiments.runner import read_rows
-
     return [{"id": r["id"], "method": r["method"], "model": r["model"], "style": r["style"], "photo": r["photo"],
              "cell": cell_name(r), "fidelity_style_loss": float(r["style_loss"])}
             for r in read_rows(_source(cfg) / "raw.csv")]
@@ -75,7 +74,7 @@ def per_style(rows: list[dict]) -> list[dict]:
 
 def plot(rows: list[dict], out: Path) -> list[Path]:
     recs = per_style(rows)
-    source = run_config_commit(out / ".." / "fidelity") if (out / ".." / "fidelity").exists() else "unknown"
+    source = run_config_commit(_source(run_config(out))) if run_config(out) else "unknown"
     md = ["The `fidelity` outputs (their saved 8-bit images) scored layer by layer with the evaluator's "
           f"weights (1/5 per layer; the fidelity run was made at commit {source}). "
           "Regenerate with `python -m experiments run fidelity_layers --preset cpu` (seconds: it reads "
