@@ -96,12 +96,13 @@ def test_resume_equals_uninterrupted_run(content_dir, vgg, tmp_path):
     cfg = TrainConfig(method="johnson", max_iterations=6, **{**TINY, "checkpoint_every": 3})
     full = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False)
     ck = tmp_path / "run.ckpt"
-    # interrupted after 3 iterations: emulate with a 3-iteration run that leaves its checkpoint
+    # a finished 4-iteration run leaves the checkpoint of its last step (its periodic one at 3 is overwritten);
+    # resuming it with a larger max_iterations goes on to the longer run's exact result
     part = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False, checkpoint=ck, max_iterations=4)
     assert ck.exists() and part.history.shape[0] == 4
     from nst.io.modelfile import load_tensors
 
-    assert load_tensors(ck)[0]["step"].tolist() == [3]
+    assert load_tensors(ck)[0]["step"].tolist() == [4]
     resumed = train([STARRY], content_dir, TrainConfig(max_iterations=6), vgg=vgg, verbose=False, resume=ck)
     np.testing.assert_array_equal(resumed.history, full.history)
     from nst.io.modelfile import flatten_tree

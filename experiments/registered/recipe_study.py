@@ -47,8 +47,8 @@ def parse_variant(variant: str) -> tuple[str, float, dict[str, float]]:
 
 
 def slug(variant: str) -> str:
-    """A variant as a file-name part: ``dumoulin2017*3`` → ``dumoulin2017x3`` (no glob characters)."""
-    return variant.replace("*", "x").replace("+", "_").replace(":", "-")
+    """A variant as a file-name part: ``dumoulin2017*3`` → ``dumoulin2017x3``, ``…@400`` → ``…_at400`` (no glob characters)."""
+    return variant.replace("*", "x").replace("+", "_").replace(":", "-").replace("@", "_at")
 
 
 def items(cfg: dict) -> list[dict]:
@@ -79,49 +79,78 @@ def score(evaluator, outputs: list[np.ndarray], inputs: list[np.ndarray], style:
     return {m: float(np.mean([r[m] for r in rows])) for m in rows[0] if m in METRICS or m.startswith("style_")}
 
 
+def fine_tuned(ref, style_path: Path, variant: str, cfg: dict, iterations: int, **run):
+    """``ref`` fine-tuned with ``variant`` (`parse_variant`) on the training photos for ``iterations``.
+
+    ``run`` passes ``checkpoint``/``resume`` on to training (`style_length` continues one run in stages).
+    """
+    from nst.recipes import get_recipe
+
+    recipe, factor, extra_layers = parse_variant(variant)
+    # explicit options win over the recipe: the reference models' γ (most recipes have γ = 0) and
+    # the variant's extra style layers
+    overrides = {"tv_weight": cfg["tv_weight"]} if cfg.get("tv_weight") is not None else {}
+    if extra_layers:
+        r = get_recipe(recipe)
+        overrides["style_layers"] = r.style_layers + tuple(extra_layers)
+        overrides["style_layer_weights"] = r.style_layer_weights + tuple(extra_layers.values())
+    return ref.fine_tune([style_path], ROOT / "data" / "content" / "train", iterations, verbose=False,
+                         recipe=recipe, style_weight=factor, batch_size=cfg["batch_size"],
+                         image_size=cfg["image_size"], style_size=cfg["style_size"],
+                         learning_rate=cfg["learning_rate"], seed=0, checkpoint_every=10**9, **overrides, **run)
+
+
+def gatys_row(item: dict, cfg: dict, cache: dict, style_path: Path) -> dict:
+    """A Gatys result (default settings, ``gatys_steps`` L-BFGS steps) on the evaluation photos, scored."""
+    import nst
+    from nst.io.images import load_image, save_image
+
+    eval_photos = cache.setdefault("eval", photos(cfg, "eval"))
+    gatys = nst.create("gatys", [style_path], steps=cfg["gatys_steps"], size=cfg["eval_size"], verbose=False)
+    outs = [gatys.stylize(p, style=0) for p in eval_photos]
+    for k, o in enumerate(outs):
+        save_image(o, cache["out"] / "cells" / f"{item['model']}_gatys_{k}.png")
+    return {f"eval_{m}": v for m, v in score(cache["evaluator"], outs, eval_photos, load_image(style_path),
+                                              by_layer=True).items()}
+
+
+def model_row(model, name: str, cfg: dict, cache: dict, style_path: Path) -> dict:
+    """``model`` scored on the evaluation photos (overall and per layer, cells saved as ``name``) and on training photos."""
+    from nst.io.images import load_image, save_image
+
+    style = load_image(style_path)
+    eval_photos = cache.setdefault("eval", photos(cfg, "eval"))
+    outs = [model.stylize(p, style=0) for p in eval_photos]
+    for k, o in enumerate(outs):
+        save_image(o, cache["out"] / "cells" / f"{name}_{k}.png")
+    train_photos = cache.setdefault("train", photos(cfg, "train"))
+    ev = cache["evaluator"]
+    train_scores = score(ev, [model.stylize(p, style=0) for p in train_photos], train_photos, style)
+    return {**{f"eval_{m}": v for m, v in score(ev, outs, eval_photos, style, by_layer=True).items()},
+            **{f"train_{m}": v for m, v in train_scores.items()}}
+
+
+def training_columns(model) -> dict:
+    """The fine-tune's mean loss over its last 20 iterations and its training seconds (all stages)."""
+    tail = model.history[-min(20, len(model.history)):]
+    return {"train_loss": float(tail[:, 1].mean()), "train_seconds": model.meta["training_seconds"]}
+
+
 def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     import nst
     from nst.evaluate import Evaluator
-    from nst.io.images import load_image, save_image
 
-    ev = cache.setdefault("evaluator", Evaluator.create())
+    cache.setdefault("evaluator", Evaluator.create())
     ref = nst.load(ROOT / "results" / "models" / f"{item['model']}.nst")
     style_path = ROOT / "data" / "styles" / f"{ref.styles[0]}.jpg"
-    style = load_image(style_path)
-    eval_photos = cache.setdefault("eval", photos(cfg, "eval"))
-    cells = cache["out"] / "cells"
     if item["variant"] == "gatys":
-        gatys = nst.create("gatys", [style_path], steps=cfg["gatys_steps"], size=cfg["eval_size"], verbose=False)
-        outs = [gatys.stylize(p, style=0) for p in eval_photos]
-        for k, o in enumerate(outs):
-            save_image(o, cells / f"{item['model']}_gatys_{k}.png")
-        return {f"eval_{m}": v for m, v in score(ev, outs, eval_photos, style, by_layer=True).items()}
-    model, extra = ref, {}
-    if item["variant"] != "reference":
-        from nst.recipes import get_recipe
-
-        recipe, factor, extra_layers = parse_variant(item["variant"])
-        # explicit options win over the recipe: the reference models' γ (most recipes have γ = 0) and
-        # the variant's extra style layers
-        overrides = {"tv_weight": cfg["tv_weight"]} if cfg.get("tv_weight") is not None else {}
-        if extra_layers:
-            r = get_recipe(recipe)
-            overrides["style_layers"] = r.style_layers + tuple(extra_layers)
-            overrides["style_layer_weights"] = r.style_layer_weights + tuple(extra_layers.values())
-        model = ref.fine_tune([style_path], ROOT / "data" / "content" / "train", cfg["iterations"], verbose=False,
-                              recipe=recipe, style_weight=factor, batch_size=cfg["batch_size"],
-                              image_size=cfg["image_size"], style_size=cfg["style_size"],
-                              learning_rate=cfg["learning_rate"], seed=0, checkpoint_every=10**9, **overrides)
-        tail = model.history[-min(20, len(model.history)):]
-        extra = {"train_loss": float(tail[:, 1].mean()), "train_seconds": model.meta["training_seconds"]}
-        model.save(cache["out"] / "models" / f"{item['model']}_{slug(item['variant'])}.nst")
-    outs = [model.stylize(p, style=0) for p in eval_photos]
-    for k, o in enumerate(outs):
-        save_image(o, cells / f"{item['model']}_{slug(item['variant'])}_{k}.png")
-    train_photos = cache.setdefault("train", photos(cfg, "train"))
-    train_scores = score(ev, [model.stylize(p, style=0) for p in train_photos], train_photos, style)
-    return {**{f"eval_{m}": v for m, v in score(ev, outs, eval_photos, style, by_layer=True).items()},
-            **{f"train_{m}": v for m, v in train_scores.items()}, **extra}
+        return gatys_row(item, cfg, cache, style_path)
+    if item["variant"] == "reference":
+        return model_row(ref, f"{item['model']}_reference", cfg, cache, style_path)
+    model = fine_tuned(ref, style_path, item["variant"], cfg, cfg["iterations"])
+    name = f"{item['model']}_{slug(item['variant'])}"
+    model.save(cache["out"] / "models" / f"{name}.nst")
+    return {**model_row(model, name, cfg, cache, style_path), **training_columns(model)}
 
 
 INTRO = ("Each recipe fine-tunes the committed reference model for the preset's iterations (same seed, same "

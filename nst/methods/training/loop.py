@@ -83,8 +83,10 @@ def train(
     them on (fine-tuning with other options, e.g. a total-variation term);
     the new metadata keeps the earlier run under ``"init_from"``.
     ``checkpoint`` is written every ``checkpoint_every``
-    iterations and on Ctrl-C; ``resume`` continues from one to the same
-    result an uninterrupted run gives.
+    iterations, on Ctrl-C and when the run ends (at ``max_iterations`` or
+    its time limit); ``resume`` continues from one to the same result an
+    uninterrupted run gives, also past the ``max_iterations`` the
+    checkpoint was written with (train 1000 iterations, look, go on to 3000).
     """
     cfg = replace(config or TrainConfig(), **overrides).validate()
     ckpt_tensors, ckpt_meta = (None, None)
@@ -219,6 +221,8 @@ def train(
                     if verbose:
                         print(f"time limit of {cfg.time_limit:.0f} s reached after {done} iterations", flush=True)
                     break
+            if not interrupted:  # the run's end: a checkpoint a longer run can resume from
+                save_checkpoint()
     except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread's handler
         interrupted = True
         try:
