@@ -296,6 +296,36 @@ def test_style_balance_quick_preset(tmp_path):
 
 
 @pytest.mark.slow
+def test_style_length_stages_resume_and_equal_one_uninterrupted_fine_tune(tmp_path):
+    """Stage 2 resumes stage 1's checkpoint, and its network is the one a fresh 2-iteration fine-tune gives."""
+    import nst
+    from flax import nnx
+
+    import experiments.registered.style_length  # noqa: F401
+    from experiments.registered import recipe_study
+    from experiments.runner import REGISTRY
+    from nst.io.modelfile import flatten_tree
+
+    out = run("style_length", "quick", tmp_path / "sl", verbose=False)
+    rows = {r["variant"]: r for r in read_rows(out / "raw.csv")}
+    v = "dumoulin2017+relu4_1:3e-5"
+    assert set(rows) == {"gatys", "reference", f"{v}@1", f"{v}@2"} and not (out / "failures.csv").exists()
+    assert rows[f"{v}@2"]["resumed_from"] == "1" and rows[f"{v}@1"]["resumed_from"] == "0"
+    staged = nst.load(out / "models" / "johnson_great_wave_dumoulin2017_relu4_1-3e-5_at2.nst")
+    assert staged.meta["iterations"] == 2 and staged.meta["training"]["style_layers"][-1] == "relu4_1"
+    cfg = REGISTRY["style_length"].presets["quick"]
+    ref = nst.load(recipe_study.ROOT / "results" / "models" / "johnson_great_wave.nst")
+    fresh = recipe_study.fine_tuned(ref, recipe_study.ROOT / "data" / "styles" / f"{ref.styles[0]}.jpg", v, cfg, 2)
+    a, b = (flatten_tree(nnx.state(m.model, nnx.Param)) for m in (staged, fresh))
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    summary = (out / "summary.md").read_text()
+    g = float(rows["gatys"]["eval_style"])
+    assert f"| 2 | {float(rows[f'{v}@2']['eval_style']) / g:.2f} |" in summary
+    assert f"| 0 | {float(rows['reference']['eval_style']) / g:.2f} |" in summary
+    assert (out / "length_curve.png").exists()
+
+
+@pytest.mark.slow
 def test_fidelity_quick_preset(tmp_path, monkeypatch):
     """A Gatys result and the network's output on one photo, both scored; the target table and a labelled sheet."""
     import experiments.registered.fidelity  # noqa: F401

@@ -170,7 +170,11 @@ def style_per_ssim(row: dict, control: dict) -> float:
 
 
 def plot(rows: list[dict], out: Path, intro: str = INTRO, name: str = "recipe_study",
-         control: str | None = None) -> list[Path]:
+         control: str | None = None, column_label=lambda variant: variant) -> list[Path]:
+    """The summary tables, a style-against-SSIM figure and a labelled sheet of outputs per model.
+
+    ``column_label`` names a variant over its column of the sheet (short names keep the labels apart).
+    """
     from nst.io.images import labelled_grid, load_image, save_image
 
     written: list[Path] = []
@@ -238,7 +242,7 @@ def plot(rows: list[dict], out: Path, intro: str = INTRO, name: str = "recipe_st
         if grid_rows:
             painting = load_image(ROOT / "data/styles" / f"{STYLE_OF.get(model, '')}.jpg", max_size=192) \
                 if model in STYLE_OF else None
-            written.append(save_image(labelled_grid(grid_rows, ["photo"] + variants, row_names, cell=192,
+            written.append(save_image(labelled_grid(grid_rows, ["photo"] + [column_label(v) for v in variants], row_names, cell=192,
                                                     column_images=[None] + [painting] * len(variants)),
                                       out / f"{model}_outputs.png"))
         md.append(f"\n![{model}: style loss against SSIM]({model}_tradeoff.png)\n\n"

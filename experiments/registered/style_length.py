@@ -24,7 +24,7 @@ from experiments.runner import ROOT, Experiment, markdown_table, register, save_
 INTRO = ("One fine-tune of the committed reference model with the `variant` (same seed, γ = 1e7 as the reference "
          "models), scored after each stage: `VARIANT@N` is the model after N iterations, each stage resuming the "
          "previous one's checkpoint. `style bought per SSIM`: −Δlog10(style loss) ÷ −ΔSSIM against the committed "
-         "reference model.")
+         "reference model. The sheet of outputs names each stage by its iterations.")
 PHOTOS = ["kodak_kodim23", "kodak_kodim21", "skimage_chelsea", "kodak_kodim08"]
 
 
@@ -72,7 +72,8 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:
-    written = recipe_study.plot(rows, out, INTRO, "style_length", control="reference")
+    written = recipe_study.plot(rows, out, INTRO, "style_length", control="reference",
+                                column_label=lambda v: f"{v.partition('@')[2]} iterations" if "@" in v else v)
     summary = written[0]
     md = ["\n## Against training length\n",
           "Each stage's evaluation style loss as a multiple of Gatys' (issue #13's target: ≤ 3 at an SSIM ≥ "
