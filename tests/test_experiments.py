@@ -310,7 +310,7 @@ def test_style_length_stages_resume_and_equal_one_uninterrupted_fine_tune(tmp_pa
     rows = {r["variant"]: r for r in read_rows(out / "raw.csv")}
     v = "dumoulin2017+relu4_1:3e-5"
     assert set(rows) == {"gatys", "reference", f"{v}@1", f"{v}@2"} and not (out / "failures.csv").exists()
-    assert rows[f"{v}@2"]["resumed_from"] == "1" and rows[f"{v}@1"]["resumed_from"] == "0"
+    assert float(rows[f"{v}@2"]["resumed_from"]) == 1 and float(rows[f"{v}@1"]["resumed_from"]) == 0
     staged = nst.load(out / "models" / "johnson_great_wave_dumoulin2017_relu4_1-3e-5_at2.nst")
     assert staged.meta["iterations"] == 2 and staged.meta["training"]["style_layers"][-1] == "relu4_1"
     cfg = REGISTRY["style_length"].presets["quick"]
