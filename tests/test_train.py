@@ -112,6 +112,20 @@ def test_resume_equals_uninterrupted_run(content_dir, vgg, tmp_path):
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow  # the fast tier resumes a finished run in test_resume_equals_uninterrupted_run
+def test_time_limit_leaves_a_checkpoint_that_resumes_to_the_full_run(content_dir, vgg, tmp_path):
+    """A run cut short by its time limit checkpoints the step it stopped at; resuming finishes the same run."""
+    from nst.io.modelfile import load_tensors
+
+    cfg = TrainConfig(method="johnson", max_iterations=3, **TINY)
+    full = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False)
+    ck = tmp_path / "run.ckpt"
+    cut = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False, checkpoint=ck, time_limit=1e-9)
+    assert cut.history.shape[0] == 1 and load_tensors(ck)[0]["step"].tolist() == [1]
+    resumed = train([STARRY], content_dir, TrainConfig(), vgg=vgg, verbose=False, resume=ck)
+    np.testing.assert_array_equal(resumed.history, full.history)
+
+
 def test_add_style_changes_only_new_rows(content_dir, vgg):
     from flax import nnx
     from nst.io.modelfile import flatten_tree
