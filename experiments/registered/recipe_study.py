@@ -18,12 +18,12 @@ long enough to be representative.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from experiments.runner import ROOT, Experiment, markdown_table, register, run_config_commit, save_figure, subplots
+from experiments.runner import (ROOT, Experiment, markdown_table, register, run_config, run_config_commit,
+                                save_figure, subplots)
 
 METRICS = ("style", "content", "ssim", "color_swd", "grid")
 STYLE_OF = {"johnson_starry_night": "vangogh_starry_night", "johnson_great_wave": "hokusai_great_wave"}
@@ -136,21 +136,32 @@ def training_columns(model) -> dict:
     return {"train_loss": float(tail[:, 1].mean()), "train_seconds": model.meta["training_seconds"]}
 
 
-def run_item(item: dict, cfg: dict, cache: dict) -> dict:
+def reference_and_style(item: dict, cache: dict):
+    """The committed reference model ``item["model"]`` and its painting's path; sets up the shared evaluator."""
     import nst
     from nst.evaluate import Evaluator
 
     cache.setdefault("evaluator", Evaluator.create())
     ref = nst.load(ROOT / "results" / "models" / f"{item['model']}.nst")
-    style_path = ROOT / "data" / "styles" / f"{ref.styles[0]}.jpg"
-    if item["variant"] == "gatys":
-        return gatys_row(item, cfg, cache, style_path)
-    if item["variant"] == "reference":
-        return model_row(ref, f"{item['model']}_reference", cfg, cache, style_path)
-    model = fine_tuned(ref, style_path, item["variant"], cfg, cfg["iterations"])
+    return ref, ROOT / "data" / "styles" / f"{ref.styles[0]}.jpg"
+
+
+def fine_tuned_row(item: dict, cfg: dict, cache: dict, iterations: int, **run) -> dict:
+    """Fine-tune the reference model with ``item["variant"]``, save it under ``models/`` and score it."""
+    ref, style_path = reference_and_style(item, cache)
+    model = fine_tuned(ref, style_path, item["variant"].partition("@")[0], cfg, iterations, **run)
     name = f"{item['model']}_{slug(item['variant'])}"
     model.save(cache["out"] / "models" / f"{name}.nst")
     return {**model_row(model, name, cfg, cache, style_path), **training_columns(model)}
+
+
+def run_item(item: dict, cfg: dict, cache: dict) -> dict:
+    if item["variant"] == "gatys":
+        return gatys_row(item, cfg, cache, reference_and_style(item, cache)[1])
+    if item["variant"] == "reference":
+        ref, style_path = reference_and_style(item, cache)
+        return model_row(ref, f"{item['model']}_reference", cfg, cache, style_path)
+    return fine_tuned_row(item, cfg, cache, cfg["iterations"])
 
 
 INTRO = ("Each recipe fine-tunes the committed reference model for the preset's iterations (same seed, same "
@@ -229,7 +240,7 @@ def plot(rows: list[dict], out: Path, intro: str = INTRO, name: str = "recipe_st
         ax.set_title(f"{model}: style against content, evaluation photos")
         written.append(save_figure(fig, out / f"{model}_tradeoff.png"))
         variants = [r["variant"] for r in mine]
-        config = json.loads((out / "run.json").read_text())["config"] if (out / "run.json").exists() else {}
+        config = run_config(out)
         names = config.get("eval_photos") or []
         grid_rows, row_names = [], []
         k = 0

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from experiments.registered import recipe_study
-from experiments.runner import ROOT, Experiment, markdown_table, register, save_figure, subplots
+from experiments.runner import Experiment, markdown_table, register, save_figure, subplots
 
 INTRO = ("One fine-tune of the committed reference model with the `variant` (same seed, γ = 1e7 as the reference "
          "models), scored after each stage: `VARIANT@N` is the model after N iterations, each stage resuming the "
@@ -50,12 +50,6 @@ def checkpoint_path(out: Path, model: str, variant: str, iterations: int) -> Pat
 def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     if "iterations" not in item:  # the Gatys baseline and the committed model, as recipe_study scores them
         return recipe_study.run_item(item, cfg, cache)
-    import nst
-    from nst.evaluate import Evaluator
-
-    cache.setdefault("evaluator", Evaluator.create())
-    ref = nst.load(ROOT / "results" / "models" / f"{item['model']}.nst")
-    style_path = ROOT / "data" / "styles" / f"{ref.styles[0]}.jpg"
     n = item["iterations"]
     earlier = [m for m in sorted(cfg["lengths"]) if m < n]
     resume = checkpoint_path(cache["out"], item["model"], cfg["variant"], earlier[-1]) if earlier else None
@@ -64,10 +58,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     run = {"resume": resume} if resume is not None and resume.exists() else {}
     ckpt = checkpoint_path(cache["out"], item["model"], cfg["variant"], n)
     ckpt.parent.mkdir(parents=True, exist_ok=True)
-    model = recipe_study.fine_tuned(ref, style_path, cfg["variant"], cfg, n, checkpoint=ckpt, **run)
-    name = f"{item['model']}_{recipe_study.slug(item['variant'])}"
-    model.save(cache["out"] / "models" / f"{name}.nst")
-    return {**recipe_study.model_row(model, name, cfg, cache, style_path), **recipe_study.training_columns(model),
+    return {**recipe_study.fine_tuned_row(item, cfg, cache, n, checkpoint=ckpt, **run),
             "iterations": n, "resumed_from": earlier[-1] if run else 0}
 
 
