@@ -4,7 +4,8 @@
 #   DEADLINE=570 bash experiments/scripts/gpu_reference_run.sh OUT_DIR [LANE...]
 #
 # A LANE is one job or several joined by '+', run one after another; the lanes run side by side on
-# the one GPU (each JAX process takes 0.9/lanes of its memory).  JOB is any of: dumoulin_8styles
+# the one GPU (each JAX process takes 0.9/lanes of its memory, unless XLA_PYTHON_CLIENT_MEM_FRACTION is
+# set, as it must be when several copies of this script share the GPU).  JOB is any of: dumoulin_8styles
 # johnson_starry_night johnson_great_wave add_style.  Default lanes:
 # dumoulin_8styles+add_style and johnson_starry_night+johnson_great_wave.
 # Each training stops at its target (Johnson: 10k iterations, batch 4; Dumoulin: 20k iterations,
@@ -40,12 +41,12 @@ recipe=()
 work=$(mktemp -d)
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$work/jax-cache}
-if [ ${#lanes[@]} -gt 1 ]; then
+if [ -z "${XLA_PYTHON_CLIENT_MEM_FRACTION:-}" ] && [ ${#lanes[@]} -gt 1 ]; then
     XLA_PYTHON_CLIENT_MEM_FRACTION=$(awk "BEGIN { printf \"%.2f\", 0.9 / ${#lanes[@]} }")
     export XLA_PYTHON_CLIENT_MEM_FRACTION
 fi
 S=data/styles
-(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true) | tee "$out/gpu.txt"
+(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true) | tee -a "$out/gpu.txt"
 python3 -c "import jax, flax, optax; print('jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, jax.devices())" | tee -a "$out/gpu.txt"
 # Build the VGG19 cache once, before the lanes start side by side.
 python3 -c "from nst.io.weights import weights_path; print('vgg19 cache', weights_path())" | tee -a "$out/gpu.txt" || exit 1
