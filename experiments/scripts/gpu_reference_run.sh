@@ -10,8 +10,8 @@
 # dumoulin_8styles+add_style and johnson_starry_night+johnson_great_wave.
 # Each training stops at its target (Johnson: 10k iterations, batch 4; Dumoulin: 20k iterations,
 # batch 8; 256 px crops; the papers ran 40k) or when the DEADLINE (seconds from this script's start)
-# minus a saving margin is reached, whichever comes first; the model metadata records the
-# iterations actually done.  A job that has no time left is skipped; add_style's two runs are capped
+# minus a saving margin and the job's set-up (JOHNSON_SETUP, DUMOULIN_SETUP below) is reached,
+# whichever comes first; the model metadata records the iterations actually done.  A job that has no time left is skipped; add_style's two runs are capped
 # at ADD_STYLE_SECONDS each (default 40).
 # TV=γ adds a total-variation term from the start (default 0).  STYLE_WEIGHT=β scales the recipe's
 # per-layer style weights (default 1): results/fidelity shows the networks' SSIM above Gatys' for every
@@ -32,6 +32,11 @@ lanes=("$@")
 deadline=${DEADLINE:-100000}
 margin=${MARGIN:-25}
 add_style_seconds=${ADD_STYLE_SECONDS:-40}
+# Set-up before the time limit's clock starts: one style Gram (one VGG compile) for a Johnson run, eight
+# for dumoulin_8styles, each of its own shape; with six lanes side by side the eight took about 150 s
+# (results/models/scratch_relu4_1/gpu_run.txt), and a run still in set-up at the deadline is lost.
+johnson_setup=${JOHNSON_SETUP:-20}
+dumoulin_setup=${DUMOULIN_SETUP:-150}
 tv=${TV:-0}
 style_weight=${STYLE_WEIGHT:-1}
 recipe=()
@@ -52,9 +57,10 @@ python3 -c "import jax, flax, optax; print('jax', jax.__version__, 'flax', flax.
 python3 -c "from nst.io.weights import weights_path; print('vgg19 cache', weights_path())" | tee -a "$out/gpu.txt" || exit 1
 echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; style layers ${STYLE_LAYERS:-recipe's} (${STYLE_LAYER_WEIGHTS:-recipe's}); TV $tv; style weight $style_weight; deadline $deadline s" | tee -a "$out/gpu.txt"
 
-train() {  # train NAME CAP ARGS...: one `nst train` run with the time that is left (at most CAP s), then pack it
-    local name=$1 cap=$2; shift 2
-    local left=$((deadline - SECONDS - margin))
+train() {  # train NAME CAP SETUP ARGS...: one `nst train` run with the time that is left (at most CAP s), then pack it
+    # SETUP: the seconds the run spends before its time limit's clock starts (VGG, style Grams, photos)
+    local name=$1 cap=$2 setup=$3; shift 3
+    local left=$((deadline - SECONDS - margin - setup))
     [ "$left" -gt "$cap" ] && left=$cap
     if [ "$left" -lt 30 ]; then echo "[skipped $name: ${left} s left]" | tee -a "$out/gpu.txt"; return 1; fi
     local s=$SECONDS
@@ -72,9 +78,9 @@ job() {
     johnson_starry_night | johnson_great_wave)
         local style=$S/vangogh_starry_night.jpg
         [ "$1" = johnson_great_wave ] && style=$S/hokusai_great_wave.jpg
-        train "$1" 100000 --method johnson --style "$style" --image-size 256 --batch-size 4 --max-iterations 10000 ;;
+        train "$1" 100000 "$johnson_setup" --method johnson --style "$style" --image-size 256 --batch-size 4 --max-iterations 10000 ;;
     dumoulin_8styles)
-        train "$1" 100000 --method dumoulin \
+        train "$1" 100000 "$dumoulin_setup" --method dumoulin \
             --style $S/vangogh_starry_night.jpg --style $S/hokusai_great_wave.jpg \
             --style $S/kandinsky_composition_vii.jpg --style $S/picabia_udnie.jpg \
             --style $S/turner_shipwreck_of_the_minotaur.jpg --style $S/leger_contrast_of_forms.jpg \
@@ -82,9 +88,9 @@ job() {
             --image-size 256 --batch-size 8 --max-iterations 20000 ;;
     add_style)  # a new style by fine-tuning γ/β only, against a network trained from scratch on it
         [ -f "$work/dumoulin_8styles.nst" ] || { echo "[skipped add_style: no dumoulin_8styles]" | tee -a "$out/gpu.txt"; return 1; }
-        train dumoulin_9styles "$add_style_seconds" --add-style $S/munch_the_scream.jpg \
+        train dumoulin_9styles "$add_style_seconds" "$johnson_setup" --add-style $S/munch_the_scream.jpg \
             --from "$work/dumoulin_8styles.nst" --batch-size 8 --max-iterations 3000 &&
-        train scratch_scream "$add_style_seconds" --method johnson --style $S/munch_the_scream.jpg \
+        train scratch_scream "$add_style_seconds" "$johnson_setup" --method johnson --style $S/munch_the_scream.jpg \
             --image-size 256 --batch-size 8 --max-iterations 3000 ;;
     *) echo "unknown job $1" >&2; return 2 ;;
     esac
