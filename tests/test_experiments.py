@@ -326,6 +326,28 @@ def test_style_length_stages_resume_and_equal_one_uninterrupted_fine_tune(tmp_pa
 
 
 @pytest.mark.slow
+def test_scratch_relu4_1_scores_the_gpu_trained_networks_from_their_files(tmp_path):
+    """The committed from-scratch networks are scored as found; iterations and loss come from their own files."""
+    import nst
+    import experiments.registered.scratch_relu4_1 as sr
+
+    out = run("scratch_relu4_1", "quick", tmp_path / "sr", verbose=False)
+    rows = {r["variant"]: r for r in read_rows(out / "raw.csv")}
+    assert set(rows) == {"gatys", "reference", "scratch+relu4_1:1e-5"} and not (out / "failures.csv").exists()
+    path = sr.model_path("johnson_great_wave", "w1e-5")
+    model, r = nst.load(path), rows["scratch+relu4_1:1e-5"]
+    assert int(float(r["iterations"])) == model.meta["iterations"] > 0
+    assert r["style_layer_weights"] == "0.0001 0.0001 0.0001 0.0001 1e-05"
+    history = np.loadtxt(path.with_suffix(".loss.csv"), delimiter=",", skiprows=1)
+    assert history[-1, 0] == model.meta["iterations"]  # the loss CSV belongs to this model
+    assert float(r["train_loss"]) == pytest.approx(history[-20:, 1].mean(), rel=1e-6)
+    assert float(r["eval_style"]) != float(rows["reference"]["eval_style"])
+    summary = (out / "summary.md").read_text()
+    assert "## How each network was trained" in summary and f"| {model.meta['iterations']} | 4 | gpu |" in summary
+    assert (out / "trade_off.png").exists() and "results/style_balance" in summary
+
+
+@pytest.mark.slow
 def test_fidelity_quick_preset(tmp_path, monkeypatch):
     """A Gatys result and the network's output on one photo, both scored; the target table and a labelled sheet."""
     import experiments.registered.fidelity  # noqa: F401

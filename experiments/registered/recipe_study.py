@@ -181,10 +181,12 @@ def style_per_ssim(row: dict, control: dict) -> float:
 
 
 def plot(rows: list[dict], out: Path, intro: str = INTRO, name: str = "recipe_study",
-         control: str | None = None, column_label=lambda variant: variant) -> list[Path]:
+         control: str | None = None, column_label=lambda variant: variant,
+         seconds_label: str = "fine-tune s") -> list[Path]:
     """The summary tables, a style-against-SSIM figure and a labelled sheet of outputs per model.
 
-    ``column_label`` names a variant over its column of the sheet (short names keep the labels apart).
+    ``column_label`` names a variant over its column of the sheet (short names keep the labels apart);
+    ``seconds_label`` heads the column of training seconds.
     """
     from nst.io.images import labelled_grid, load_image, save_image
 
@@ -211,7 +213,7 @@ def plot(rows: list[dict], out: Path, intro: str = INTRO, name: str = "recipe_st
                 trade = style_per_ssim(r, base) if r["variant"] not in ("gatys", "reference") else float("nan")
                 table[-1].append(f"{trade:.1f}" if trade == trade else "—")
         header = ["variant", "eval style", "style ÷ Gatys", "eval SSIM", "eval content", "palette SWD", "grid",
-                  "train ÷ eval style", "fine-tune s"]
+                  "train ÷ eval style", seconds_label]
         if base is not None:
             header.append(f"style bought per SSIM vs {control}")
         md += [f"\n## {model}\n", markdown_table(header, table)]

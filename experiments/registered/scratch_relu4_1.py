@@ -1,0 +1,153 @@
+"""Trained from scratch with relu4_1 added: does the full-length run reach Gatys' style at Gatys' SSIM?
+
+`style_balance` and `style_length` fine-tune the committed Johnson models on the CPU; adding relu4_1
+(the evaluator's dominant style layer) to the default recipe bought the most style for the SSIM it
+cost.  This experiment scores the networks one GPU call trained *from scratch* with that loss
+(``experiments/scripts/gpu_reference_run.sh`` with ``RECIPE=dumoulin2017 TV=1e7
+STYLE_LAYERS=relu1_2,relu2_2,relu3_3,relu4_3,relu4_1 STYLE_LAYER_WEIGHTS=1e-4,1e-4,1e-4,1e-4,W``; the
+call and its log: ``results/models/scratch_relu4_1/gpu_run.txt``), one folder per W, against the
+committed reference model (the same recipe without relu4_1) and a Gatys result on the same photos
+(default settings, ``gatys_steps`` L-BFGS steps).  Scoring is `recipe_study`'s: the fixed evaluator,
+overall and per VGG layer, on evaluation photos and on training photos.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from experiments.registered import recipe_study
+from experiments.runner import ROOT, Experiment, markdown_table, read_rows, register, save_figure, subplots
+
+MODELS_DIR = Path("results/models/scratch_relu4_1")
+INTRO = ("Each `scratch+relu4_1:W` network was trained from scratch on a GPU with the default recipe plus relu4_1 "
+         "at w_ℓ = W (γ = 1e7 from the start, batch 4, 256-px crops, stopped by the call's time limit: iterations "
+         "below); `reference` is the committed model, trained the same way without relu4_1. `style bought per "
+         "SSIM`: −Δlog10(style loss) ÷ −ΔSSIM against the reference model.")
+
+
+def model_path(model: str, folder: str) -> Path:
+    return ROOT / MODELS_DIR / folder / f"{model}.nst"
+
+
+def items(cfg: dict) -> list[dict]:
+    out = []
+    for model in cfg["models"]:
+        out.append({"id": f"{model}/gatys", "model": model, "variant": "gatys"})
+        out.append({"id": f"{model}/reference", "model": model, "variant": "reference"})
+        out += [{"id": f"{model}/{v}", "model": model, "variant": v, "folder": folder}
+                for v, folder in cfg["variants"].items()]
+    return out
+
+
+def run_item(item: dict, cfg: dict, cache: dict) -> dict:
+    import nst
+
+    if "folder" not in item:  # the Gatys baseline and the committed model, as recipe_study scores them
+        return recipe_study.run_item(item, cfg, cache)
+    _, style_path = recipe_study.reference_and_style(item, cache)
+    model = nst.load(model_path(item["model"], item["folder"]))
+    if model.styles != [style_path.stem]:
+        raise ValueError(f"{model_path(item['model'], item['folder'])} was trained on {model.styles}, "
+                         f"not {style_path.stem}")
+    # a loaded model carries no loss history: training wrote it beside the model (MODEL.loss.csv)
+    model.history = np.loadtxt(model_path(item["model"], item["folder"]).with_suffix(".loss.csv"), delimiter=",",
+                               skiprows=1, ndmin=2)
+    t = model.meta["training"]
+    name = f"{item['model']}_{recipe_study.slug(item['variant'])}"
+    return {**recipe_study.model_row(model, name, cfg, cache, style_path), **recipe_study.training_columns(model),
+            "iterations": model.meta["iterations"], "batch_size": t["batch_size"], "backend": model.meta["backend"],
+            "style_layers": " ".join(t["style_layers"]),
+            "style_layer_weights": " ".join(f"{w:g}" for w in t["style_layer_weights"])}
+
+
+#: the CPU fine-tunes of the same models whose committed rows the trade-off figure shows beside this run's
+EARLIER = {"style_balance": "CPU fine-tunes, 150 iterations (style_balance)",
+           "style_length": "CPU fine-tune continued, relu4_1 3e-5 (style_length)"}
+
+
+def trade_off(rows: list[dict], out: Path) -> Path | None:
+    """Style ÷ Gatys against SSIM for every network variant measured on these photos: this run's and the
+    CPU fine-tunes' (their committed ``raw.csv``, each ratio against its own run's Gatys row)."""
+    sources = {"trained from scratch on a GPU (this run)": rows}
+    for name, label in EARLIER.items():
+        path = ROOT / "results" / name / "raw.csv"
+        if path.exists():
+            sources[label] = read_rows(path)
+    models = sorted({r["model"] for r in rows if r["variant"] == "gatys"})
+    if not models:
+        return None
+    fig, axes = subplots(1, len(models), figsize=(5.2 * len(models) + 2.6, 4.0), dpi=100, squeeze=False)
+    for k, (ax, model) in enumerate(zip(axes[0], models)):
+        for (label, rs), marker in zip(sources.items(), "o^s"):
+            mine = [r for r in rs if r["model"] == model]
+            gatys = next((r for r in mine if r["variant"] == "gatys"), None)
+            if gatys is None:
+                continue
+            pts = [r for r in mine if r["variant"] not in ("gatys", "reference")]
+            ax.scatter([float(r["eval_ssim"]) for r in pts],
+                       [float(r["eval_style"]) / float(gatys["eval_style"]) for r in pts], marker=marker, label=label)
+            if rs is rows:
+                for r in pts:
+                    ax.annotate(r["variant"].removeprefix("scratch+"), (float(r["eval_ssim"]),
+                                float(r["eval_style"]) / float(gatys["eval_style"])), fontsize=7,
+                                xytext=(4, 4), textcoords="offset points")
+                ref = next(r for r in mine if r["variant"] == "reference")
+                ax.scatter([float(ref["eval_ssim"])], [float(ref["eval_style"]) / float(gatys["eval_style"])],
+                           marker="D", color="k", label="reference model")
+                ax.scatter([float(gatys["eval_ssim"])], [1.0], marker="*", s=120, color="tab:red", label="Gatys")
+                ax.axhline(3.0, color="0.5", ls="--", lw=0.8)
+                ax.axvline(float(gatys["eval_ssim"]), color="0.5", ls=":", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_yticks([1, 2, 3, 4, 6, 8, 12], minor=False)
+        ax.set_yticks([], minor=True)
+        ax.set_yticklabels(["1", "2", "3", "4", "6", "8", "12"])
+        ax.set_xlabel("SSIM to the photo")
+        ax.set_ylabel("style loss ÷ Gatys'")
+        ax.set_title(f"{model}\n(target: below the dashed line, right of the dotted one)", fontsize=9)
+        if k == len(models) - 1:
+            ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    return save_figure(fig, out / "trade_off.png")
+
+
+def plot(rows: list[dict], out: Path) -> list[Path]:
+    written = recipe_study.plot(rows, out, INTRO, "scratch_relu4_1", control="reference",
+                                seconds_label="training s")
+    figure = trade_off(rows, out)
+    if figure is not None:
+        written.append(figure)
+        with written[0].open("a") as f:
+            f.write("\n## Every variant against Gatys\n\nStyle loss as a multiple of Gatys' against SSIM, for this "
+                    "run's networks and for the CPU fine-tunes of the same models on the same photos "
+                    "(`results/style_balance`, `results/style_length`, read from their committed `raw.csv`):\n\n"
+                    "![style ÷ Gatys against SSIM, every variant](trade_off.png)\n")
+    trained = [r for r in rows if r.get("iterations") not in (None, "")]
+    if trained:
+        md = ["\n## How each network was trained\n",
+              "From the model files' metadata (the GPU call's record: "
+              f"`{MODELS_DIR.as_posix()}/gpu_run.txt`).\n",
+              markdown_table(["model", "variant", "iterations", "batch", "backend", "style layers (w_ℓ)",
+                              "training s"],
+                             [[r["model"], r["variant"], str(int(float(r["iterations"]))), str(int(float(r["batch_size"]))),
+                               r["backend"], ", ".join(f"{n} ({w})" for n, w in zip(r["style_layers"].split(),
+                                                                                  r["style_layer_weights"].split())),
+                               f"{float(r['train_seconds']):.0f}"] for r in trained])]
+        with written[0].open("a") as f:
+            f.write("\n".join(md) + "\n")
+    return written
+
+
+PHOTOS = ["kodak_kodim23", "kodak_kodim21", "skimage_chelsea", "kodak_kodim08"]
+VARIANTS = {"scratch+relu4_1:1e-5": "w1e-5", "scratch+relu4_1:3e-5": "w3e-5"}
+
+EXPERIMENT = register(Experiment(
+    name="scratch_relu4_1",
+    description="Johnson networks trained from scratch on a GPU with relu4_1 added, against Gatys and the reference",
+    presets={"quick": {"models": ["johnson_great_wave"], "variants": {"scratch+relu4_1:1e-5": "w1e-5"},
+                       "eval_photos": ["skimage_chelsea"], "train_photos": 1, "eval_size": 64, "gatys_steps": 2},
+             "cpu": {"models": ["johnson_starry_night", "johnson_great_wave"], "variants": VARIANTS,
+                     "eval_photos": PHOTOS, "train_photos": 4, "eval_size": 256, "gatys_steps": 300},
+             "gpu": {"models": ["johnson_starry_night", "johnson_great_wave"], "variants": VARIANTS,
+                     "eval_photos": PHOTOS, "train_photos": 8, "eval_size": 512, "gatys_steps": 300}},
+    items=items, run_item=run_item, plot=plot))
