@@ -256,6 +256,26 @@ def test_fidelity_layers_shares_and_ratios_against_a_numpy_oracle():
     assert sum(rec["gatys_share"].values()) == pytest.approx(1.0)
 
 
+def test_fidelity_layers_headroom_against_a_numpy_oracle():
+    """`fidelity_layers.headroom`: photo ÷ Gatys and photo ÷ network over the photos all three share."""
+    from experiments.registered.fidelity_layers import EVAL_LAYERS, headroom
+
+    rng = np.random.default_rng(1)
+    vals = {}
+    rows = []
+    for model in ("photo", "gatys", "net"):
+        for p in ("p1", "p2") + (("p3",) if model == "net" else ()):  # p3 has no photo or Gatys row
+            v = rng.uniform(1, 10, len(EVAL_LAYERS))
+            vals[model, p] = v.sum()
+            rows.append({"model": model, "style": "s", "photo": p, **{f"style_{n}": str(x) for n, x in zip(EVAL_LAYERS, v)}})
+    (rec,) = headroom(rows)
+    mean = {m: (vals[m, "p1"] + vals[m, "p2"]) / 2 for m in ("photo", "gatys", "net")}
+    assert rec["photos"] == 2 and rec["photo"] == pytest.approx(mean["photo"])
+    assert rec["gatys_drop"] == pytest.approx(mean["photo"] / mean["gatys"])
+    assert rec["network_drop"] == pytest.approx(mean["photo"] / mean["net"])
+    assert rec["ratio"] == pytest.approx(rec["gatys_drop"] / rec["network_drop"])
+
+
 def test_style_balance_variants_name_a_recipe_and_a_style_weight_factor():
     from experiments.registered.recipe_study import parse_variant, slug
 
@@ -368,8 +388,18 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     monkeypatch.setitem(fidelity_layers.EXPERIMENT.presets["quick"], "source", str(out))
     layers_out = run("fidelity_layers", "quick", tmp_path / "fl", verbose=False)
     lrows = {r["id"]: r for r in read_rows(layers_out / "raw.csv")}
-    assert set(lrows) == set(rows) and not (layers_out / "failures.csv").exists()
-    for k, r in lrows.items():  # the five evaluator layers add up to its style loss (8-bit images: to 2 %)
-        total = sum(float(r[f"style_{n}"]) for n in fidelity_layers.EVAL_LAYERS)
+    photo_id = "photo-hokusai_great_wave-skimage_chelsea"  # the unstylized photo against the painting
+    assert set(lrows) == set(rows) | {photo_id} and not (layers_out / "failures.csv").exists()
+    for k in rows:  # the five evaluator layers add up to its style loss (8-bit images: to 2 %)
+        total = sum(float(lrows[k][f"style_{n}"]) for n in fidelity_layers.EVAL_LAYERS)
         assert total == pytest.approx(float(rows[k]["style_loss"]), rel=0.02)
-    assert "relu4_1" in (layers_out / "summary.md").read_text()
+    from nst.evaluate import Evaluator
+    from nst.io.images import load_image
+
+    photo = load_image(fidelity_layers.ROOT / "data/content/eval/skimage_chelsea.jpg", max_size=64)
+    expected = Evaluator.create()(photo, photo, load_image(fidelity_layers.ROOT / "data/styles/hokusai_great_wave.jpg"))
+    photo_total = sum(float(lrows[photo_id][f"style_{n}"]) for n in fidelity_layers.EVAL_LAYERS)
+    assert photo_total == pytest.approx(expected["style"], rel=1e-4)
+    summary = (layers_out / "summary.md").read_text()
+    assert "relu4_1" in summary and "How far each method moves the photo" in summary
+    assert (layers_out / "headroom.png").exists()
