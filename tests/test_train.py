@@ -75,6 +75,32 @@ def test_two_style_model_lowers_both_styles_losses(content_dir, vgg):
         assert after < 0.7 * before, (s, before, after)
 
 
+def test_style_scales_multiply_each_examples_style_term(content_dir, vgg):
+    """s_k scales the style term of the examples trained towards style k, and nothing else."""
+    import jax.numpy as jnp
+    from nst.io.images import load_image
+    from nst.methods.training import perceptual_loss, style_targets
+
+    cfg = TrainConfig(method="dumoulin", tv_weight=1e-3, **TINY)
+    scaled_cfg = TrainConfig(method="dumoulin", tv_weight=1e-3, style_scales=(3.0, 0.25), **TINY)
+    grams = style_targets(vgg, [load_image(s, size=64) for s in (STARRY, WAVE)], cfg)
+    x = jnp.asarray(ContentBatches(content_dir, 48, 2, seed=5).batch(0))
+    out = jnp.asarray(np.random.default_rng(0).uniform(0, 1, x.shape).astype(np.float32))
+    for k, scale in enumerate(scaled_cfg.style_scales):
+        w = jnp.asarray(np.eye(2, dtype=np.float32)[[k, k]])
+        total, m = perceptual_loss(out, x, w, vgg, grams, cfg)
+        total_s, m_s = perceptual_loss(out, x, w, vgg, grams, scaled_cfg)
+        assert float(m_s["style"]) == pytest.approx(scale * float(m["style"]), rel=1e-5)
+        assert float(m_s["content"]) == float(m["content"]) and float(m_s["tv"]) == float(m["tv"])
+        assert float(total_s) == pytest.approx(float(m["content"]) + scale * float(m["style"]) + float(m["tv"]),
+                                               rel=1e-5)
+    with pytest.raises(NSTError, match="style_scales"):
+        TrainConfig(style_scales=(1.0, -1.0)).validate()
+    with pytest.raises(NSTError, match="one value per style"):
+        train([STARRY, WAVE], content_dir, TrainConfig(method="dumoulin", max_iterations=1, style_scales=(1.0,),
+                                                       **TINY), vgg=vgg, verbose=False)
+
+
 def test_save_load_roundtrip_bit_exact(content_dir, vgg, tmp_path):
     res = train([STARRY], content_dir, TrainConfig(method="johnson", max_iterations=2, **TINY), vgg=vgg,
                 verbose=False)
@@ -201,8 +227,9 @@ def test_create_trains_feedforward_models_turi_create_style(content_dir, vgg):
     model = nst.create([STARRY], content_dir, method="johnson", max_iterations=2, verbose=False, vgg=vgg, **TINY)
     assert model.method == "johnson" and model.meta["iterations"] == 2
     multi = nst.create([STARRY, WAVE], [content_dir / "kodak_kodim01.jpg"], max_iterations=1, verbose=False,
-                       vgg=vgg, **TINY)
+                       vgg=vgg, style_scales=(2.0, 0.5), **TINY)
     assert multi.method == "dumoulin" and multi.num_styles == 2  # Turi Create's model is the default
+    assert list(multi.meta["training"]["style_scales"]) == [2.0, 0.5]  # recorded, so a fine-tune keeps them
     assert "vangogh_starry_night" in multi.summary() and multi.get_styles() == multi.styles
     with pytest.raises(NSTError, match="unknown option"):
         nst.create([STARRY], content_dir, method="johnson", epochs=3)

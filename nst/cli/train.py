@@ -7,14 +7,14 @@ import sys
 from pathlib import Path
 
 from ..errors import NSTError
-from .args import EXIT_INTERRUPTED, OBJECTIVE_OPTIONS, add_objective_options, check_output_file, default_of, given, \
-    nonneg_float, positive_int
+from .args import EXIT_INTERRUPTED, OBJECTIVE_OPTIONS, add_objective_options, check_output_file, default_of, \
+    float_list, given, nonneg_float, positive_int
 
 # TrainConfig field -> argparse dest
 TRAIN_OPTIONS = {
     "batch_size": "batch_size", "image_size": "image_size", "style_size": "style_size",
     "learning_rate": "learning_rate", "width": "width", "seed": "seed", "checkpoint_every": "checkpoint_every",
-    "time_limit": "time_limit", **OBJECTIVE_OPTIONS,
+    "time_limit": "time_limit", "style_scales": "style_scales", **OBJECTIVE_OPTIONS,
 }
 
 
@@ -40,6 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"long side of each style image, px (default {d('style_size')})")
     add_objective_options(t, TrainConfig, "a paper's loss and optimisation settings (nst.recipes; docs/recipes.md); "
                                           "explicit options win")
+    t.add_argument("--style-scales", type=float_list, default=None,
+                   help="dumoulin: β multiplier per style, comma-separated, in --style order (default 1 for each)")
     t.add_argument("--learning-rate", type=nonneg_float, default=None, help=f"Adam (default {d('learning_rate')})")
     t.add_argument("--width", type=nonneg_float, default=None, help=f"channel multiplier (default {d('width')})")
     t.add_argument("--seed", type=int, default=None, help=f"(default {d('seed')})")

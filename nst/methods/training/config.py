@@ -58,6 +58,10 @@ class TrainConfig:
     style_layers: tuple[str, ...] = TRAIN_STYLE_LAYERS
     style_layer_weights: tuple[float, ...] | None = TRAIN_STYLE_LAYER_WEIGHTS  # w_ℓ; None: equal, summing to 1
     pooling: str = "max"  # the loss network's pooling ("avg": Turi Create, Gatys et al.)
+    # β multiplier per style, in the model's style order (Dumoulin); None: 1 for every style.  Not in the
+    # papers (Dumoulin et al. 2017 and Magenta weight every style alike): styles a network leaves far from
+    # Gatys, with SSIM to spare, can be given more (results/style_scales)
+    style_scales: tuple[float, ...] | None = None
     recipe: str | None = None  # the nst.recipes entry these options came from (a record; the fields rule)
     time_limit: float | None = None  # seconds; stop early (and save) when exceeded
 
@@ -77,6 +81,9 @@ class TrainConfig:
             v = getattr(self, name)
             if not math.isfinite(v) or v < 0:
                 raise NSTError(f"{name} must be a finite non-negative number")
+        if self.style_scales is not None and (not self.style_scales or not all(
+                isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in self.style_scales)):
+            raise NSTError("style_scales must be finite non-negative numbers, one per style")
         if self.pooling not in ("max", "avg"):
             raise NSTError(f"pooling must be 'max' or 'avg', not {self.pooling!r}")
         self.objective()  # layers and per-layer weights

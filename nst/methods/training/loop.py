@@ -139,6 +139,9 @@ def train(
         only_new = net_cfg.num_styles - 1
         all_infos = infos_from_meta(base_meta) + infos
         cfg = replace(cfg, width=base_model.config.width)
+    if cfg.style_scales is not None and len(cfg.style_scales) != net_cfg.num_styles:
+        raise NSTError(f"style_scales needs one value per style: the network has {net_cfg.num_styles} "
+                       f"style(s), {len(cfg.style_scales)} value(s) were given")
     total_iters = cfg.max_iterations or default_max_iterations(cfg.method, len(style_imgs))
     if cfg.max_iterations is None:
         cfg = replace(cfg, max_iterations=total_iters)

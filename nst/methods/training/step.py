@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
@@ -33,11 +34,15 @@ def perceptual_loss(
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """Mean over the batch of the objective (content targets: the input ``images``), and each term.
 
-    ``style_weights`` (B, S) says which style each example is trained towards (one-hot).
+    ``style_weights`` (B, S) says which style each example is trained towards (one-hot).  With
+    ``cfg.style_scales`` (s_k, one per style) an example of style k has its style term multiplied by s_k.
     """
     objective = cfg.objective()
     # one style per example: the blend's spread term is exactly 0, so it is not computed on this hot path
     total, terms = objective(vgg, out, objective.content_targets(vgg, images), grams, style_weights, one_hot=True)
+    if cfg.style_scales is not None:
+        scaled = terms["style"] * (style_weights @ jnp.asarray(cfg.style_scales, jnp.float32))
+        total, terms = total - terms["style"] + scaled, {**terms, "style": scaled}
     metrics = {k: v.mean() for k, v in terms.items()}
     return total.mean(), {"loss": total.mean(), **metrics}
 
