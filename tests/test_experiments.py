@@ -367,6 +367,47 @@ def test_scratch_relu4_1_scores_the_gpu_trained_networks_from_their_files(tmp_pa
     assert (out / "trade_off.png").exists() and "results/style_balance" in summary
 
 
+def test_style_scales_from_fidelity_ratios_against_a_numpy_oracle():
+    """s_k = max(1, ratio_k / 3) over the photos the network and Gatys share; 1 for a style with no rows."""
+    from experiments.registered.style_scales import scales_from_ratios
+
+    rows = [{"method": "gatys", "model": "gatys", "style": "a", "photo": "p1", "style_loss": "10"},
+            {"method": "gatys", "model": "gatys", "style": "a", "photo": "p2", "style_loss": "30"},
+            {"method": "feedforward", "model": "m", "style": "a", "photo": "p1", "style_loss": "300"},
+            {"method": "feedforward", "model": "m", "style": "a", "photo": "p2", "style_loss": "500"},
+            {"method": "feedforward", "model": "m", "style": "a", "photo": "p3", "style_loss": "9e9"},  # no Gatys
+            {"method": "gatys", "model": "gatys", "style": "b", "photo": "p1", "style_loss": "10"},
+            {"method": "feedforward", "model": "m", "style": "b", "photo": "p1", "style_loss": "20"},
+            {"method": "feedforward", "model": "other", "style": "c", "photo": "p1", "style_loss": "1e9"}]
+    assert scales_from_ratios(["a", "b", "c"], rows, "m") == [round(400 / 20 / 3, 2), 1.0, 1.0]
+
+
+@pytest.mark.slow
+def test_style_scales_quick_preset(tmp_path, monkeypatch):
+    """Control and scaled fine-tunes of the Dumoulin model, every style scored against a fidelity run's Gatys rows."""
+    import nst
+    import experiments.registered.fidelity  # noqa: F401
+    from experiments.registered import style_scales
+
+    gatys_run = run("fidelity", "quick", tmp_path / "f", verbose=False)  # Great Wave on skimage_chelsea, 64 px
+    monkeypatch.setitem(style_scales.EXPERIMENT.presets["quick"], "gatys_source", str(gatys_run))
+    out = run("style_scales", "quick", tmp_path / "ss", verbose=False)
+    assert not (out / "failures.csv").exists()
+    rows = {r["id"]: r for r in read_rows(out / "raw.csv")}
+    ref = nst.load(style_scales.ROOT / style_scales.MODEL)
+    assert set(rows) == {"train/control", "train/scaled"} | {f"{v}/{s}" for v in ("reference", "control", "scaled")
+                                                              for s in ref.styles}
+    tuned = nst.load(style_scales.model_file(out, "scaled"))
+    assert tuned.meta["init_from"]["iterations"] == ref.meta["iterations"] and tuned.meta["iterations"] == 1
+    assert len(tuned.meta["training"]["style_scales"]) == ref.num_styles
+    wave = rows["reference/hokusai_great_wave"]  # the one painting the quick fidelity run has Gatys for
+    assert float(wave["ratio"]) == pytest.approx(float(wave["style_loss"]) / float(wave["gatys_style"]))
+    assert rows["reference/vangogh_starry_night"].get("ratio") in ("", None)
+    summary = (out / "summary.md").read_text()
+    assert f"| hokusai_great_wave | {float(wave['gatys_ssim']):.3f} | {float(wave['ratio']):.2f} |" in summary
+    assert (out / "outputs.png").exists() and (out / "trade_off.png").exists()
+
+
 @pytest.mark.slow
 def test_fidelity_quick_preset(tmp_path, monkeypatch):
     """A Gatys result and the network's output on one photo, both scored; the target table and a labelled sheet."""
