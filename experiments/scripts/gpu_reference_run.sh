@@ -19,6 +19,8 @@
 # STYLE_LAYERS=a,b,... and STYLE_LAYER_WEIGHTS=w,... replace the recipe's style layers and their w_ℓ
 # (for example the recipe's four plus relu4_1, the layer the evaluator's style loss is made of:
 # results/fidelity_layers, results/style_balance).
+# STYLE_SCALES=s1,...,s8 multiplies β per style for dumoulin_8styles (its eight --style images' order;
+# results/style_scales).
 # RECIPE=name trains with an nst.recipes loss (layers, per-layer weights, pooling; docs/recipes.md;
 # without it, TrainConfig's default loss); the batch sizes and iterations below still apply
 # (explicit options win over a recipe).
@@ -85,7 +87,7 @@ job() {
             --style $S/kandinsky_composition_vii.jpg --style $S/picabia_udnie.jpg \
             --style $S/turner_shipwreck_of_the_minotaur.jpg --style $S/leger_contrast_of_forms.jpg \
             --style $S/vangogh_olive_orchard.jpg --style $S/cezanne_peppermint_bottle.jpg \
-            --image-size 256 --batch-size 8 --max-iterations 20000 ;;
+            --image-size 256 --batch-size 8 --max-iterations 20000 ${STYLE_SCALES:+--style-scales "$STYLE_SCALES"} ;;
     add_style)  # a new style by fine-tuning γ/β only, against a network trained from scratch on it
         [ -f "$work/dumoulin_8styles.nst" ] || { echo "[skipped add_style: no dumoulin_8styles]" | tee -a "$out/gpu.txt"; return 1; }
         train dumoulin_9styles "$add_style_seconds" "$johnson_setup" --add-style $S/munch_the_scream.jpg \
