@@ -11,8 +11,8 @@
 # Each training stops at its target (Johnson: 10k iterations, batch 4; Dumoulin: 20k iterations,
 # batch 8; 256 px crops; the papers ran 40k) or when the DEADLINE (seconds from this script's start)
 # minus a saving margin and the job's set-up (JOHNSON_SETUP, DUMOULIN_SETUP below) is reached,
-# whichever comes first; the model metadata records the iterations actually done.  A job that has no time left is skipped; add_style's two runs are capped
-# at ADD_STYLE_SECONDS each (default 40).
+# whichever comes first; the model metadata records the iterations actually done.  A job that has no
+# time left is skipped; add_style's two runs are capped at ADD_STYLE_SECONDS each (default 40).
 # TV=γ adds a total-variation term from the start (default 0).  STYLE_WEIGHT=β scales the recipe's
 # per-layer style weights (default 1): results/fidelity shows the networks' SSIM above Gatys' for every
 # style, so a next run can trade some of it for style.
