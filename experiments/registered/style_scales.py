@@ -78,7 +78,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     if item["kind"] == "train":
         ref = nst.load(ROOT / MODEL)
         scales = ([1.0] * ref.num_styles if item["variant"] == "control" else
-                  scales_from_ratios(ref.styles, read_rows(ROOT / cfg["gatys_source"] / "raw.csv"), "dumoulin_8styles"))
+                  scales_from_ratios(ref.styles, read_rows(ROOT / cfg["gatys_source"] / "raw.csv"), Path(MODEL).stem))
         styles = [ROOT / "data" / "styles" / f"{s}.jpg" for s in ref.styles]
         model = ref.fine_tune(styles, ROOT / "data" / "content" / "train", cfg["iterations"], verbose=False,
                               style_scales=tuple(scales), batch_size=cfg["batch_size"], image_size=cfg["image_size"],
