@@ -113,6 +113,12 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     return row
 
 
+def rated(scored: dict, variant: str, styles: list[str]) -> list[tuple[str, dict]]:
+    """``(style, row)`` for each style of ``variant`` that has a ratio to Gatys, in ``styles`` order."""
+    return [(s, scored[(variant, s)]) for s in styles
+            if (variant, s) in scored and scored[(variant, s)].get("ratio") not in (None, "")]
+
+
 def plot(rows: list[dict], out: Path) -> list[Path]:
     from nst.io.images import labelled_grid, load_image, painting_name, save_image
 
@@ -129,8 +135,8 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
           f"`{source}` (commit {run_config_commit(ROOT / source)}). Regenerate with "
           "`python -m experiments run style_scales --preset cpu`.\n"]
     if "scaled" in trained:
-        md.append("s_k per style: " + ", ".join(f"{s} {v}" for s, v in zip(styles, trained["scaled"]["style_scales"].split()))
-                  + ".\n")
+        scales = trained["scaled"]["style_scales"].split()
+        md.append("s_k per style: " + ", ".join(f"{s} {v}" for s, v in zip(styles, scales)) + ".\n")
     header = ["style", "Gatys SSIM"] + [f"{v} {c}" for v in variants for c in ("÷ Gatys", "SSIM")] + \
         [f"{v} grid" for v in variants]
     table = []
@@ -146,7 +152,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     md.append(markdown_table(header, table))
     summary_rows = []
     for v in variants:
-        mine = [scored[(v, s)] for s in styles if (v, s) in scored and scored[(v, s)].get("ratio") not in (None, "")]
+        mine = [r for _, r in rated(scored, v, styles)]
         if not mine:
             continue
         ratios = [float(r["ratio"]) for r in mine]
@@ -162,12 +168,11 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     if styles and any(scored.get((v, styles[0])) for v in variants):
         fig, ax = subplots(figsize=(9, 4.2), dpi=100)
         for s in styles:  # each style's path from the reference model through the fine-tunes
-            path = [scored[(v, s)] for v in variants if (v, s) in scored and scored[(v, s)].get("ratio") not in (None, "")]
+            path = [r for v in variants for _, r in rated(scored, v, [s])]
             ax.plot([float(r["ssim"]) - float(r["gatys_ssim"]) for r in path], [float(r["ratio"]) for r in path],
                     color="0.8", lw=0.8, zorder=0)
         for v, marker in zip(variants, "Dos^"):
-            pts = [(float(scored[(v, s)]["ssim"]) - float(scored[(v, s)]["gatys_ssim"]), float(scored[(v, s)]["ratio"]), s)
-                   for s in styles if (v, s) in scored and scored[(v, s)].get("ratio") not in (None, "")]
+            pts = [(float(r["ssim"]) - float(r["gatys_ssim"]), float(r["ratio"]), s) for s, r in rated(scored, v, styles)]
             ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=marker, label=v)
             if v == variants[-1]:
                 for x, y, s in pts:
