@@ -101,6 +101,16 @@ def test_style_scales_multiply_each_examples_style_term(content_dir, vgg):
                                                        **TINY), vgg=vgg, verbose=False)
 
 
+def test_loss_history_csv_reads_back_what_was_written(tmp_path):
+    from nst.methods.training import read_history, write_history
+
+    h = np.column_stack([np.arange(1, 6), np.random.default_rng(0).uniform(1e3, 1e7, (5, 4))])
+    write_history(h, tmp_path / "m.nst")
+    back = read_history(tmp_path / "m.nst")
+    assert back.shape == (5, 5) and list(back[:, 0]) == [1, 2, 3, 4, 5]
+    np.testing.assert_allclose(back, h, rtol=1e-5)  # the CSV keeps 6 significant digits
+
+
 def test_save_load_roundtrip_bit_exact(content_dir, vgg, tmp_path):
     res = train([STARRY], content_dir, TrainConfig(method="johnson", max_iterations=2, **TINY), vgg=vgg,
                 verbose=False)

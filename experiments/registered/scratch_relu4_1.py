@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from experiments.registered import recipe_study
 from experiments.runner import ROOT, Experiment, markdown_table, read_rows, register, save_figure, subplots
 
@@ -46,14 +44,14 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
 
     if "folder" not in item:  # the Gatys baseline and the committed model, as recipe_study scores them
         return recipe_study.run_item(item, cfg, cache)
+    from nst.methods.training import read_history
+
     _, style_path = recipe_study.reference_and_style(item, cache)
-    model = nst.load(model_path(item["model"], item["folder"]))
+    path = model_path(item["model"], item["folder"])
+    model = nst.load(path)
     if model.styles != [style_path.stem]:
-        raise ValueError(f"{model_path(item['model'], item['folder'])} was trained on {model.styles}, "
-                         f"not {style_path.stem}")
-    # a loaded model carries no loss history: training wrote it beside the model (MODEL.loss.csv)
-    model.history = np.loadtxt(model_path(item["model"], item["folder"]).with_suffix(".loss.csv"), delimiter=",",
-                               skiprows=1, ndmin=2)
+        raise ValueError(f"{path} was trained on {model.styles}, not {style_path.stem}")
+    model.history = read_history(path)  # a loaded model carries none: training wrote it beside the model
     t = model.meta["training"]
     name = f"{item['model']}_{recipe_study.slug(item['variant'])}"
     return {**recipe_study.model_row(model, name, cfg, cache, style_path), **recipe_study.training_columns(model),

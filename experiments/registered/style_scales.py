@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.registered import recipe_study
 from experiments.runner import (ROOT, Experiment, markdown_table, read_rows, register, run_config, run_config_commit,
                                 save_figure, subplots)
 
@@ -85,9 +86,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
                               tv_weight=cfg["tv_weight"], learning_rate=cfg["learning_rate"], seed=0,
                               checkpoint_every=10**9)
         model.save(model_file(out, item["variant"]))
-        tail = model.history[-min(20, len(model.history)):]
-        return {"style_scales": " ".join(f"{s:g}" for s in scales), "train_loss": float(tail[:, 1].mean()),
-                "train_seconds": model.meta["training_seconds"]}
+        return {"style_scales": " ".join(f"{s:g}" for s in scales), **recipe_study.training_columns(model)}
     from nst.evaluate import Evaluator
     from nst.io.images import load_image, save_image
 

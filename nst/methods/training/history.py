@@ -42,3 +42,9 @@ def write_history(history: np.ndarray, path: str | os.PathLike, title: str = "")
         fig.savefig(tmp, format="png")
     plt.close(fig)
     return csv_path, png_path
+
+
+def read_history(path: str | os.PathLike) -> np.ndarray:
+    """The loss history `write_history` wrote beside the model ``path`` (``MODEL.loss.csv``): an (N, 5)
+    array of iteration, loss, content, style, TV, as `FeedforwardStylizer.history` holds it."""
+    return np.loadtxt(Path(path).with_suffix(".loss.csv"), delimiter=",", skiprows=1, ndmin=2)
