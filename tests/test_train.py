@@ -75,6 +75,7 @@ def test_two_style_model_lowers_both_styles_losses(content_dir, vgg):
         assert after < 0.7 * before, (s, before, after)
 
 
+@pytest.mark.slow  # fast-tier budget; the fast tier trains with style_scales in test_create_trains_feedforward_models_turi_create_style
 def test_style_scales_multiply_each_examples_style_term(content_dir, vgg):
     """s_k scales the style term of the examples trained towards style k, and nothing else."""
     import jax.numpy as jnp
