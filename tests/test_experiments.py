@@ -444,3 +444,54 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     summary = (layers_out / "summary.md").read_text()
     assert "relu4_1" in summary and "How far each method moves the photo" in summary
     assert (layers_out / "headroom.png").exists()
+
+
+@pytest.mark.slow
+def test_one_photo_quick_preset(tmp_path):
+    """The reference network trained on the one photo it is scored on: each milestone is scored (0: before
+    training), L-BFGS runs on the training recipe's objective, training on Gatys' objective lowers the style loss and that objective step by step, the last
+    milestone is also scored with the stylize border, and the saved cell is the last bare output."""
+    from PIL import Image
+
+    from experiments.registered import one_photo
+
+    out = run("one_photo", "quick", tmp_path / "op", verbose=False)
+    assert not (out / "failures.csv").exists()
+    rows = {r["variant"]: r for r in read_rows(out / "raw.csv")}
+    assert set(rows) == {"gatys", "lbfgs:dumoulin2017", "reference", "dumoulin2017", "gatys_default"}
+    tuned = rows["gatys_default"]
+    assert float(rows["lbfgs:dumoulin2017"]["style"]) != float(rows["gatys"]["style"])  # another objective
+    assert int(tuned["iterations"]) == 2 and float(tuned["style"]) == float(tuned["at2_style"])
+    assert float(tuned["at2_style"]) < float(tuned["at1_style"]) < float(tuned["at0_style"])
+    objective = [one_photo.gatys_objective(tuned, f"at{n}_") for n in (0, 1, 2)]
+    assert objective[2] < objective[1] < objective[0]
+    assert float(tuned["bordered_style"]) != float(tuned["style"])  # the border changes a network's output
+    cell = np.asarray(Image.open(out / "cells" / "johnson_great_wave_skimage_chelsea_gatys_default.png"))
+    ref_cell = np.asarray(Image.open(out / "cells" / "johnson_great_wave_skimage_chelsea_reference.png"))
+    assert cell.shape == ref_cell.shape and not np.array_equal(cell, ref_cell)
+    summary = (out / "summary.md").read_text()
+    assert f"| gatys_default | {float(tuned['style']) / float(rows['gatys']['style']):.2f} | {float(tuned['ssim']):.3f} |" \
+        in summary
+    assert (out / "trajectory.png").exists() and (out / "outputs.png").exists()
+
+
+@pytest.mark.slow
+def test_one_photo_gatys_objective_is_the_objective_gatys_minimises(rng):
+    """content + β·style from the evaluator's terms equals GatysConfig's objective computed directly."""
+    import jax.numpy as jnp
+
+    from experiments.registered.one_photo import gatys_objective
+    from nst.evaluate import Evaluator
+    from nst.io.images import load_image, resize_image
+    from nst.methods.gatys import GatysConfig
+
+    photo = load_image(ROOT / "data/content/eval/skimage_chelsea.jpg", max_size=64)
+    style = load_image(ROOT / "data/styles/hokusai_great_wave.jpg", max_size=200)
+    output = np.clip(photo + 0.2 * rng.standard_normal(photo.shape).astype(np.float32), 0, 1)
+    evaluator = Evaluator.create()
+    objective = GatysConfig().objective()
+    x = jnp.asarray(output)[None]
+    total, _ = objective(evaluator.vgg, x, objective.content_targets(evaluator.vgg, jnp.asarray(photo)[None]),
+                         objective.style_targets(evaluator.vgg, [resize_image(style, max(photo.shape[:2]))]),
+                         jnp.ones((1,), jnp.float32))
+    assert gatys_objective(evaluator(output, photo, style)) == pytest.approx(float(total[0]), rel=1e-4)

@@ -21,6 +21,9 @@
 # results/fidelity_layers, results/style_balance).
 # STYLE_SCALES=s1,...,s8 multiplies β per style for dumoulin_8styles (its eight --style images' order;
 # results/style_scales).
+# WIDTH=w trains the Johnson and Dumoulin networks at channel multiplier w (default 1; results/one_photo:
+# on one photo a width-1 network reaches Gatys' objective, so the gap left is amortisation over photos,
+# which capacity may buy back).
 # RECIPE=name trains with an nst.recipes loss (layers, per-layer weights, pooling; docs/recipes.md;
 # without it, TrainConfig's default loss); the batch sizes and iterations below still apply
 # (explicit options win over a recipe).
@@ -57,7 +60,7 @@ S=data/styles
 python3 -c "import jax, flax, optax; print('jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, jax.devices())" | tee -a "$out/gpu.txt"
 # Build the VGG19 cache once, before the lanes start side by side.
 python3 -c "from nst.io.weights import weights_path; print('vgg19 cache', weights_path())" | tee -a "$out/gpu.txt" || exit 1
-echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; style layers ${STYLE_LAYERS:-recipe's} (${STYLE_LAYER_WEIGHTS:-recipe's}); TV $tv; style weight $style_weight; deadline $deadline s" | tee -a "$out/gpu.txt"
+echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; style layers ${STYLE_LAYERS:-recipe's} (${STYLE_LAYER_WEIGHTS:-recipe's}); TV $tv; style weight $style_weight; width ${WIDTH:-1}; deadline $deadline s" | tee -a "$out/gpu.txt"
 
 train() {  # train NAME CAP SETUP ARGS...: one `nst train` run with the time that is left (at most CAP s), then pack it
     # SETUP: the seconds the run spends before its time limit's clock starts (VGG, style Grams, photos)
@@ -80,14 +83,14 @@ job() {
     johnson_starry_night | johnson_great_wave)
         local style=$S/vangogh_starry_night.jpg
         [ "$1" = johnson_great_wave ] && style=$S/hokusai_great_wave.jpg
-        train "$1" 100000 "$johnson_setup" --method johnson --style "$style" --image-size 256 --batch-size 4 --max-iterations 10000 ;;
+        train "$1" 100000 "$johnson_setup" --method johnson --style "$style" --image-size 256 --batch-size 4 --max-iterations 10000 ${WIDTH:+--width "$WIDTH"} ;;
     dumoulin_8styles)
         train "$1" 100000 "$dumoulin_setup" --method dumoulin \
             --style $S/vangogh_starry_night.jpg --style $S/hokusai_great_wave.jpg \
             --style $S/kandinsky_composition_vii.jpg --style $S/picabia_udnie.jpg \
             --style $S/turner_shipwreck_of_the_minotaur.jpg --style $S/leger_contrast_of_forms.jpg \
             --style $S/vangogh_olive_orchard.jpg --style $S/cezanne_peppermint_bottle.jpg \
-            --image-size 256 --batch-size 8 --max-iterations 20000 ${STYLE_SCALES:+--style-scales "$STYLE_SCALES"} ;;
+            --image-size 256 --batch-size 8 --max-iterations 20000 ${WIDTH:+--width "$WIDTH"} ${STYLE_SCALES:+--style-scales "$STYLE_SCALES"} ;;
     add_style)  # a new style by fine-tuning γ/β only, against a network trained from scratch on it
         [ -f "$work/dumoulin_8styles.nst" ] || { echo "[skipped add_style: no dumoulin_8styles]" | tee -a "$out/gpu.txt"; return 1; }
         train dumoulin_9styles "$add_style_seconds" "$johnson_setup" --add-style $S/munch_the_scream.jpg \
