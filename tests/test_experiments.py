@@ -466,6 +466,9 @@ def test_one_photo_quick_preset(tmp_path):
     objective = [one_photo.gatys_objective(tuned, f"at{n}_") for n in (0, 1, 2)]
     assert objective[2] < objective[1] < objective[0]
     assert float(tuned["bordered_style"]) != float(tuned["style"])  # the border changes a network's output
+    assert sorted(p.name for p in (out / "cells").iterdir()) == sorted(  # no ':' in a file name
+        f"johnson_great_wave_skimage_chelsea_{v}.png" for v in ("gatys", "lbfgs-dumoulin2017", "reference",
+                                                                 "dumoulin2017", "gatys_default"))
     cell = np.asarray(Image.open(out / "cells" / "johnson_great_wave_skimage_chelsea_gatys_default.png"))
     ref_cell = np.asarray(Image.open(out / "cells" / "johnson_great_wave_skimage_chelsea_reference.png"))
     assert cell.shape == ref_cell.shape and not np.array_equal(cell, ref_cell)

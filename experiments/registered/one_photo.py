@@ -52,6 +52,10 @@ def items(cfg: dict) -> list[dict]:
     return out
 
 
+def cell_path(out: Path, model: str, photo: str, variant: str) -> Path:
+    return out / "cells" / f"{model}_{photo}_{recipe_study.slug(variant)}.png"
+
+
 def train_config(objective: str, cfg: dict):
     """The `TrainConfig` of one objective: the recipe, batch 1, the preset's learning rate and TV weight."""
     from nst.methods.training import TrainConfig
@@ -146,7 +150,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     evaluator = cache["evaluator"]
     photo = load_image(ROOT / "data" / "content" / "eval" / f"{item['photo']}.jpg", max_size=cfg["size"])
     style = load_image(style_path)
-    cell = cache["out"] / "cells" / f"{item['model']}_{item['photo']}_{item['variant']}.png"
+    cell = cell_path(cache["out"], item["model"], item["photo"], item["variant"])
 
     def evaluate(stylizer) -> tuple[dict, np.ndarray]:
         out = stylizer.stylize(photo, style=0)
@@ -267,7 +271,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         ax.set_title(f"{model.replace('johnson_', '')} on {photo}", fontsize=9)
         ax.legend(fontsize=7)
         columns = list(mine)
-        paths = [out / "cells" / f"{model}_{photo}_{v}.png" for v in columns]
+        paths = [cell_path(out, model, photo, v) for v in columns]
         if all(c.exists() for c in paths):
             size = config.get("size") or 256
             sheet.append([load_image(ROOT / "data/content/eval" / f"{photo}.jpg", max_size=size),
