@@ -458,7 +458,10 @@ def test_one_photo_quick_preset(tmp_path):
     out = run("one_photo", "quick", tmp_path / "op", verbose=False)
     assert not (out / "failures.csv").exists()
     rows = {r["variant"]: r for r in read_rows(out / "raw.csv")}
-    assert set(rows) == {"gatys", "lbfgs:dumoulin2017", "reference", "dumoulin2017", "gatys_default"}
+    assert set(rows) == {"gatys", "lbfgs:dumoulin2017", "reference", "dumoulin2017", "gatys_default", "dumoulin2017@2"}
+    # the same two steps, the second on another photo: a different network from the one-photo run's
+    assert float(rows["dumoulin2017@2"]["at1_style"]) == pytest.approx(float(rows["dumoulin2017"]["at1_style"]), rel=1e-4)
+    assert float(rows["dumoulin2017@2"]["at2_style"]) != float(rows["dumoulin2017"]["at2_style"])
     tuned = rows["gatys_default"]
     assert float(rows["lbfgs:dumoulin2017"]["style"]) != float(rows["gatys"]["style"])  # another objective
     assert int(tuned["iterations"]) == 2 and float(tuned["style"]) == float(tuned["at2_style"])
@@ -468,7 +471,7 @@ def test_one_photo_quick_preset(tmp_path):
     assert float(tuned["bordered_style"]) != float(tuned["style"])  # the border changes a network's output
     assert sorted(p.name for p in (out / "cells").iterdir()) == sorted(  # no ':' in a file name
         f"johnson_great_wave_skimage_chelsea_{v}.png" for v in ("gatys", "lbfgs-dumoulin2017", "reference",
-                                                                 "dumoulin2017", "gatys_default"))
+                                                                 "dumoulin2017", "gatys_default", "dumoulin2017_at2"))
     cell = np.asarray(Image.open(out / "cells" / "johnson_great_wave_skimage_chelsea_gatys_default.png"))
     ref_cell = np.asarray(Image.open(out / "cells" / "johnson_great_wave_skimage_chelsea_reference.png"))
     assert cell.shape == ref_cell.shape and not np.array_equal(cell, ref_cell)

@@ -19,9 +19,14 @@ Gatys is left is the architecture's (and Adam's, at this learning rate and lengt
 * ``gatys_default``: the very objective the Gatys baseline minimises (γ = 0, as Gatys), so the
   network and L-BFGS chase the same number.
 
+``OBJECTIVE@N`` shares the same training steps among N photos (the evaluation photo and the first N − 1
+training photos, each cropped to its shape, one photo per step in turn): the same compute, less of it
+for the photo that is scored, as a network trained on many photos gets.  How fast the gain falls
+with N is the cost of amortisation.
+
 For each training objective other than Gatys' own, ``lbfgs:OBJECTIVE`` optimises the photo's pixels on
-that objective with Gatys' L-BFGS (``gatys_steps`` steps from the photo): where that objective itself
-puts this photo, whatever network is trained on it.
+that objective with Gatys' L-BFGS (``gatys_steps`` steps from the photo): how far the same number of
+Gatys steps gets on the training objective, next to a network trained on the photo.
 
 A Gatys result (default settings, ``gatys_steps`` L-BFGS steps, as `fidelity`) and the reference
 network score the same photo.  Not from a paper: Johnson et al. 2016 and Ulyanov et al. 2016 train on
@@ -46,7 +51,8 @@ def items(cfg: dict) -> list[dict]:
     out = []
     for model in cfg["models"]:
         for photo in cfg["photos"]:
-            lbfgs = [f"lbfgs:{o}" for o in cfg["objectives"] if o != "gatys_default"]  # gatys_default's is "gatys"
+            # L-BFGS on each training objective but Gatys' own (that is the "gatys" row)
+            lbfgs = [f"lbfgs:{o}" for o in cfg["objectives"] if o != "gatys_default" and "@" not in o]
             out += [{"id": f"{model}/{photo}/{v}", "model": model, "photo": photo, "variant": v}
                     for v in ("gatys", *lbfgs, "reference", *cfg["objectives"])]
     return out
@@ -61,6 +67,7 @@ def train_config(objective: str, cfg: dict):
     from nst.methods.training import TrainConfig
     from nst.recipes import with_recipe
 
+    objective = objective.partition("@")[0]
     tv = cfg["tv_weight"][objective]
     return TrainConfig.from_dict(with_recipe({"recipe": objective, "batch_size": 1, "tv_weight": tv,
                                               "learning_rate": cfg["learning_rate"],
@@ -88,8 +95,31 @@ def scored(evaluator, output: np.ndarray, photo: np.ndarray, style: np.ndarray) 
     return {m: float(r[m]) for m in METRICS}
 
 
+def cropped_like(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``image`` scaled to cover ``shape`` (H, W), then its centre cropped to it."""
+    from nst.io.images import resize_image
+
+    h, w = shape
+    scale = max(h / image.shape[0], w / image.shape[1])
+    big = resize_image(image, (max(h, round(image.shape[0] * scale)), max(w, round(image.shape[1] * scale))))
+    top, left = (big.shape[0] - h) // 2, (big.shape[1] - w) // 2
+    return big[top:top + h, left:left + w]
+
+
+def shared_photos(photo: np.ndarray, objective: str) -> list[np.ndarray]:
+    """The photos an ``OBJECTIVE@N`` run takes its steps on in turn: ``photo``, then N − 1 training photos."""
+    from nst.io.images import list_images, load_image
+
+    n = int(objective.partition("@")[2] or 1)
+    others = list_images(ROOT / "data" / "content" / "train")[: n - 1]
+    if len(others) < n - 1:
+        raise ValueError(f"{objective}: only {len(others)} training photos")
+    return [photo] + [cropped_like(load_image(p, max_size=2 * max(photo.shape[:2])), photo.shape[:2]) for p in others]
+
+
 def on_one_photo(ref, photo: np.ndarray, style_path: Path, objective: str, cfg: dict, evaluate) -> dict:
-    """Train ``ref``'s network further on ``photo`` alone; ``evaluate(stylizer)`` scores it at each milestone.
+    """Train ``ref``'s network further on ``photo`` (``OBJECTIVE@N``: in turn with N − 1 training photos);
+    ``evaluate(stylizer)`` scores it at each milestone.
 
     Milestones are scored as the network was trained, without the stylize border (``at{N}_{metric}``,
     N = 0: the reference network); the last one also with it (``bordered_{metric}``): a network fitted
@@ -117,7 +147,8 @@ def on_one_photo(ref, photo: np.ndarray, style_path: Path, objective: str, cfg: 
     tx = optax.adam(tc.learning_rate)
     state = TrainState(params, tx.init(params), jnp.zeros((), jnp.int32))
     step = make_train_step(graphdef, tx, vgg, grams, tc)
-    batch = {"images": jnp.asarray(photo)[None], "style_weights": jnp.ones((1, 1), jnp.float32)}
+    batches = [{"images": jnp.asarray(p)[None], "style_weights": jnp.ones((1, 1), jnp.float32)}
+               for p in shared_photos(photo, objective)]
 
     def network() -> Any:
         return nnx.merge(graphdef, jax.tree.map(jnp.array, state.params))
@@ -128,7 +159,7 @@ def on_one_photo(ref, photo: np.ndarray, style_path: Path, objective: str, cfg: 
     for n in range(milestones[-1] + 1):
         if n:
             t0 = time.perf_counter()
-            state, metrics = step(state, batch)
+            state, metrics = step(state, batches[(n - 1) % len(batches)])
             jax.block_until_ready(metrics["loss"])
             seconds += time.perf_counter() - t0
         if n in milestones:
@@ -188,7 +219,8 @@ def label(variant: str) -> str:
         return {"gatys": "Gatys", "reference": "reference network"}[variant]
     if variant.startswith("lbfgs:"):
         return f"L-BFGS on {variant[6:]}"
-    return f"trained on it: {variant}"
+    name, _, n = variant.partition("@")
+    return f"trained on it: {name}" + (f" (1 of {n} photos)" if n else "")
 
 
 def gatys_objective(row: dict, prefix: str = "") -> float:
@@ -215,7 +247,9 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
           "Gatys`: Gatys' default objective (content + 10⁻³·style, the number the Gatys baseline minimises and the "
           "`gatys_default` variant trains on) over the Gatys result's. The trained networks are scored as they were "
           "trained, without the stylize border (the reference row is the model as `nst stylize` runs it); "
-          "`bordered` repeats the last milestone with the default border. `lbfgs:OBJECTIVE`: Gatys' L-BFGS "
+          "`bordered` repeats the last milestone with the default border. `OBJECTIVE@N`: the same steps taken in "
+          "turn on the photo and N − 1 training photos (cropped to its shape), so the scored photo gets 1/N of them. "
+          "`lbfgs:OBJECTIVE`: Gatys' L-BFGS "
           "on that training objective (and its TV weight) instead of Gatys' default one, the same steps. `own "
           "objective`: the value of the objective the row optimised (a trained network: its training loss at the "
           "last iteration; `lbfgs:OBJECTIVE`: that objective on its output). Reference models: `results/models/` at "
@@ -246,6 +280,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                markdown_table(["variant", "style ÷ Gatys", "SSIM", "grid", "objective ÷ Gatys", "own objective",
                                "bordered: style ÷ Gatys", "SSIM", "grid", "objective ÷ Gatys",
                                "iterations on the photo", "training s"], table)]
+        line_colours = iter(["C0", "C1", "C2", "C4", "C5", "C6", "C7", "C8", "C9"])  # C3 (red): Gatys' star
         for variant in [v for v, r in mine.items() if milestones(r)]:
             r = mine[variant]
             ms = milestones(r)
@@ -255,7 +290,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                                   [[n, *cells(r, f"at{n}_"),
                                     f"{float(r[f'at{n}_loss']):.4g}" if f"at{n}_loss" in r else "—"] for n in ms])]
             ax.plot([float(r[f"at{n}_ssim"]) for n in ms], [float(r[f"at{n}_style"]) / g_style for n in ms],
-                    "o-", label=variant, ms=3)
+                    "o-", label=variant, ms=3, color=next(line_colours, "0.5"))
             ax.annotate(str(ms[-1]), (float(r[f"at{ms[-1]}_ssim"]), float(r[f"at{ms[-1]}_style"]) / g_style),
                         fontsize=7)
         if "reference" in mine:
@@ -297,11 +332,12 @@ EXPERIMENT = register(Experiment(
     name="one_photo",
     description="the network trained on the one photo it is scored on: does it reach Gatys without amortisation?",
     presets={"quick": {"models": ["johnson_great_wave"], "photos": ["skimage_chelsea"],
-                       "objectives": ["dumoulin2017", "gatys_default"], "milestones": [1, 2], "size": 64,
+                       "objectives": ["dumoulin2017", "gatys_default", "dumoulin2017@2"], "milestones": [1, 2], "size": 64,
                        "learning_rate": 1e-3, "tv_weight": {"dumoulin2017": 1e7, "gatys_default": 0.0},
                        "gatys_steps": 2},
              "cpu": {"models": ["johnson_starry_night", "johnson_great_wave"], "photos": ["kodak_kodim23"],
-                     "objectives": ["dumoulin2017", "gatys_default"], "milestones": [30, 100, 300, 600, 1000],
+                     "objectives": ["dumoulin2017", "gatys_default", "dumoulin2017@4", "dumoulin2017@16"],
+                     "milestones": [30, 100, 300, 600, 1000],
                      "size": 256, "learning_rate": 1e-3,
                      "tv_weight": {"dumoulin2017": 1e7, "gatys_default": 0.0}, "gatys_steps": 300}},
     items=items, run_item=run_item, plot=plot))
