@@ -60,7 +60,7 @@ S=data/styles
 python3 -c "import jax, flax, optax; print('jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, jax.devices())" | tee -a "$out/gpu.txt"
 # Build the VGG19 cache once, before the lanes start side by side.
 python3 -c "from nst.io.weights import weights_path; print('vgg19 cache', weights_path())" | tee -a "$out/gpu.txt" || exit 1
-echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; style layers ${STYLE_LAYERS:-recipe's} (${STYLE_LAYER_WEIGHTS:-recipe's}); TV $tv; style weight $style_weight; width ${WIDTH:-1}; deadline $deadline s" | tee -a "$out/gpu.txt"
+echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; style layers ${STYLE_LAYERS:-as in the recipe} (weights ${STYLE_LAYER_WEIGHTS:-as in the recipe}); TV $tv; style weight $style_weight; width ${WIDTH:-1}; deadline $deadline s" | tee -a "$out/gpu.txt"
 
 train() {  # train NAME CAP SETUP ARGS...: one `nst train` run with the time that is left (at most CAP s), then pack it
     # SETUP: the seconds the run spends before its time limit's clock starts (VGG, style Grams, photos)
