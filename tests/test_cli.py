@@ -76,6 +76,7 @@ def test_weights_command_prints_path():
     assert r.returncode == 0 and r.stdout.strip().endswith(".safetensors")
 
 
+@pytest.mark.slow  # full tier: keeps the fast tier within its budget
 def test_demo_says_what_it_does_and_lists_every_file(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "-o", str(out), "--size", "48", "--steps", "1"]) == 0

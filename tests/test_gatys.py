@@ -49,6 +49,7 @@ def test_init_from_an_image_array_starts_there(vgg, content_path, style_path):
     assert res.history[0] <= at_start * 1.0001 and abs(at_start - at_content) > 0.01 * at_content
 
 
+@pytest.mark.slow  # full tier: keeps the fast tier within its budget
 def test_style_blend_weights_interpolate_objective(vgg, content_path, style_path):
     import jax
     import jax.numpy as jnp

@@ -112,6 +112,7 @@ def test_loss_history_csv_reads_back_what_was_written(tmp_path):
     np.testing.assert_allclose(back, h, rtol=1e-5)  # the CSV keeps 6 significant digits
 
 
+@pytest.mark.slow  # full tier: keeps the fast tier within its budget
 def test_save_load_roundtrip_bit_exact(content_dir, vgg, tmp_path):
     res = train([STARRY], content_dir, TrainConfig(method="johnson", max_iterations=2, **TINY), vgg=vgg,
                 verbose=False)
@@ -129,6 +130,7 @@ def test_save_load_roundtrip_bit_exact(content_dir, vgg, tmp_path):
     assert again.stylize(img, style=0, max_size=97).shape == (65, 97, 3)
 
 
+@pytest.mark.slow  # full tier: keeps the fast tier within its budget
 def test_resume_equals_uninterrupted_run(content_dir, vgg, tmp_path):
     cfg = TrainConfig(method="johnson", max_iterations=6, **{**TINY, "checkpoint_every": 3})
     full = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False)
@@ -163,6 +165,7 @@ def test_time_limit_leaves_a_checkpoint_that_resumes_to_the_full_run(content_dir
     np.testing.assert_array_equal(resumed.history, full.history)
 
 
+@pytest.mark.slow  # full tier: keeps the fast tier within its budget
 def test_add_style_changes_only_new_rows(content_dir, vgg):
     from flax import nnx
     from nst.io.modelfile import flatten_tree
