@@ -163,8 +163,8 @@ def on_one_photo(ref, photo: np.ndarray, style_path: Path, objective: str, cfg: 
             jax.block_until_ready(metrics["loss"])
             seconds += time.perf_counter() - t0
         if n in milestones:
-            if n:  # the objective on the training step's own forward pass, before that step's update
-                row[f"at{n}_loss"] = float(metrics["loss"])
+            if n and (n - 1) % len(batches) == 0:  # a step on the scored photo (not another of OBJECTIVE@N's):
+                row[f"at{n}_loss"] = float(metrics["loss"])  # the objective on its forward pass, before its update
             scores, output = evaluate(FeedforwardStylizer(network(), ref.meta, border=0))
             row.update({f"at{n}_{m}": v for m, v in scores.items()})
     bordered, _ = evaluate(FeedforwardStylizer(network(), ref.meta))
