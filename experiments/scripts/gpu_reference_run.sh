@@ -21,6 +21,8 @@
 # results/fidelity_layers, results/style_balance).
 # STYLE_SCALES=s1,...,s8 multiplies β per style for dumoulin_8styles (its eight --style images' order;
 # results/style_scales).
+# JOHNSON_ITERATIONS=n sets the Johnson runs' target (default 10000; the papers ran 40k), so a length
+# control can run beside a width change.
 # WIDTH=w trains the Johnson and Dumoulin networks at channel multiplier w (default 1; results/one_photo:
 # on one photo a width-1 network reaches Gatys' objective, so the gap left is amortisation over photos,
 # which capacity may buy back).
@@ -60,7 +62,7 @@ S=data/styles
 python3 -c "import jax, flax, optax; print('jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, jax.devices())" | tee -a "$out/gpu.txt"
 # Build the VGG19 cache once, before the lanes start side by side.
 python3 -c "from nst.io.weights import weights_path; print('vgg19 cache', weights_path())" | tee -a "$out/gpu.txt" || exit 1
-echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; style layers ${STYLE_LAYERS:-as in the recipe} (weights ${STYLE_LAYER_WEIGHTS:-as in the recipe}); TV $tv; style weight $style_weight; width ${WIDTH:-1}; deadline $deadline s" | tee -a "$out/gpu.txt"
+echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; style layers ${STYLE_LAYERS:-as in the recipe} (weights ${STYLE_LAYER_WEIGHTS:-as in the recipe}); TV $tv; style weight $style_weight; width ${WIDTH:-1}; Johnson iterations ${JOHNSON_ITERATIONS:-10000}; deadline $deadline s" | tee -a "$out/gpu.txt"
 
 train() {  # train NAME CAP SETUP ARGS...: one `nst train` run with the time that is left (at most CAP s), then pack it
     # SETUP: the seconds the run spends before its time limit's clock starts (VGG, style Grams, photos)
@@ -83,7 +85,7 @@ job() {
     johnson_starry_night | johnson_great_wave)
         local style=$S/vangogh_starry_night.jpg
         [ "$1" = johnson_great_wave ] && style=$S/hokusai_great_wave.jpg
-        train "$1" 100000 "$johnson_setup" --method johnson --style "$style" --image-size 256 --batch-size 4 --max-iterations 10000 ${WIDTH:+--width "$WIDTH"} ;;
+        train "$1" 100000 "$johnson_setup" --method johnson --style "$style" --image-size 256 --batch-size 4 --max-iterations "${JOHNSON_ITERATIONS:-10000}" ${WIDTH:+--width "$WIDTH"} ;;
     dumoulin_8styles)
         train "$1" 100000 "$dumoulin_setup" --method dumoulin \
             --style $S/vangogh_starry_night.jpg --style $S/hokusai_great_wave.jpg \
