@@ -367,6 +367,37 @@ def test_scratch_relu4_1_scores_the_gpu_trained_networks_from_their_files(tmp_pa
     assert (out / "trade_off.png").exists() and "results/style_balance" in summary
 
 
+@pytest.mark.slow
+def test_scratch_capacity_scores_the_longer_run_and_compares_training_losses(tmp_path):
+    """The width-1 longer run is scored from its file, and its training loss is compared with the reference's over equal windows."""
+    import nst
+    import experiments.registered.scratch_capacity as sc
+
+    out = run("scratch_capacity", "quick", tmp_path / "sc", verbose=False)
+    rows = {r["variant"]: r for r in read_rows(out / "raw.csv")}
+    assert set(rows) == {"gatys", "reference", "width1_longer"} and not (out / "failures.csv").exists()
+    path = sc.model_path("johnson_starry_night", "w1")
+    model = nst.load(path)
+    assert int(float(rows["width1_longer"]["iterations"])) == model.meta["iterations"] > 10000
+    assert float(rows["width1_longer"]["width"]) == model.meta["network"]["width"] == 1.0
+    summary = (out / "summary.md").read_text()
+    mine = np.loadtxt(path.with_suffix(".loss.csv"), delimiter=",", skiprows=1)
+    ref = np.loadtxt(sc.ROOT / "results/models/johnson_starry_night.loss.csv", delimiter=",", skiprows=1)
+    a, b = mine[9000:10000, 1].mean(), ref[9000:10000, 1].mean()  # iterations 9001–10000 (the CSV starts at 1)
+    assert f"its 9001–10000: {a:.4g} against {b:.4g} ({100 * (a / b - 1):+.1f} %)" in summary
+    assert (out / "loss_curves.png").exists() and "## How each network was trained" in summary
+
+
+def test_window_mean_against_numpy():
+    """Mean over an inclusive iteration window; NaN for a run that stopped before the window's end."""
+    from experiments.registered.scratch_capacity import window_mean
+
+    h = np.column_stack([np.arange(1, 21), np.arange(20) ** 2.0, np.ones(20), np.arange(20) * 3.0])
+    assert window_mean(h, 5, 10) == pytest.approx(np.mean(np.arange(4, 10) ** 2.0))
+    assert window_mean(h, 5, 10, column=3) == pytest.approx(np.mean(np.arange(4, 10) * 3.0))
+    assert np.isnan(window_mean(h, 15, 21))
+
+
 def test_style_scales_from_fidelity_ratios_against_a_numpy_oracle():
     """s_k = max(1, ratio_k / 3) over the photos the network and Gatys share; 1 for a style with no rows."""
     from experiments.registered.style_scales import scales_from_ratios

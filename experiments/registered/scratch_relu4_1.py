@@ -39,15 +39,13 @@ def items(cfg: dict) -> list[dict]:
     return out
 
 
-def run_item(item: dict, cfg: dict, cache: dict) -> dict:
+def gpu_network_row(item: dict, cfg: dict, cache: dict, path: Path) -> dict:
+    """The network a GPU call trained (``path``, its loss CSV beside it) scored as `recipe_study` scores its
+    variants, with how it was trained from its metadata."""
     import nst
-
-    if "folder" not in item:  # the Gatys baseline and the committed model, as recipe_study scores them
-        return recipe_study.run_item(item, cfg, cache)
     from nst.methods.training import read_history
 
     _, style_path = recipe_study.reference_and_style(item, cache)
-    path = model_path(item["model"], item["folder"])
     model = nst.load(path)
     if model.styles != [style_path.stem]:
         raise ValueError(f"{path} was trained on {model.styles}, not {style_path.stem}")
@@ -56,8 +54,14 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     name = f"{item['model']}_{recipe_study.slug(item['variant'])}"
     return {**recipe_study.model_row(model, name, cfg, cache, style_path), **recipe_study.training_columns(model),
             "iterations": model.meta["iterations"], "batch_size": t["batch_size"], "backend": model.meta["backend"],
-            "style_layers": " ".join(t["style_layers"]),
+            "width": model.meta["network"]["width"], "style_layers": " ".join(t["style_layers"]),
             "style_layer_weights": " ".join(f"{w:g}" for w in t["style_layer_weights"])}
+
+
+def run_item(item: dict, cfg: dict, cache: dict) -> dict:
+    if "folder" not in item:  # the Gatys baseline and the committed model, as recipe_study scores them
+        return recipe_study.run_item(item, cfg, cache)
+    return gpu_network_row(item, cfg, cache, model_path(item["model"], item["folder"]))
 
 
 #: the CPU fine-tunes of the same models whose committed rows the trade-off figure shows beside this run's
@@ -65,11 +69,11 @@ EARLIER = {"style_balance": "CPU fine-tunes, 150 iterations (style_balance)",
            "style_length": "CPU fine-tune continued, relu4_1 3e-5 (style_length)"}
 
 
-def trade_off(rows: list[dict], out: Path) -> Path | None:
+def trade_off(rows: list[dict], out: Path, earlier: dict[str, str] = EARLIER) -> Path | None:
     """Style ÷ Gatys against SSIM for every network variant measured on these photos: this run's and the
-    CPU fine-tunes' (their committed ``raw.csv``, each ratio against its own run's Gatys row)."""
-    sources = {"trained from scratch on a GPU (this run)": rows}
-    for name, label in EARLIER.items():
+    ``earlier`` experiments' (their committed ``raw.csv``, each ratio against its own run's Gatys row)."""
+    sources = {"trained on a GPU (this run)": rows}
+    for name, label in earlier.items():
         path = ROOT / "results" / name / "raw.csv"
         if path.exists():
             sources[label] = read_rows(path)
@@ -87,10 +91,10 @@ def trade_off(rows: list[dict], out: Path) -> Path | None:
             ax.scatter([float(r["eval_ssim"]) for r in pts],
                        [float(r["eval_style"]) / float(gatys["eval_style"]) for r in pts], marker=marker, label=label)
             if rs is rows:
-                for r in pts:
+                for j, r in enumerate(pts):  # alternate above and below, so close points keep their labels apart
                     ax.annotate(r["variant"].removeprefix("scratch+"), (float(r["eval_ssim"]),
                                 float(r["eval_style"]) / float(gatys["eval_style"])), fontsize=7,
-                                xytext=(4, 4), textcoords="offset points")
+                                xytext=(4, 4 if j % 2 == 0 else -10), textcoords="offset points")
                 ref = next(r for r in mine if r["variant"] == "reference")
                 ax.scatter([float(ref["eval_ssim"])], [float(ref["eval_style"]) / float(gatys["eval_style"])],
                            marker="D", color="k", label="reference model")
@@ -109,31 +113,39 @@ def trade_off(rows: list[dict], out: Path) -> Path | None:
     return save_figure(fig, out / "trade_off.png")
 
 
-def plot(rows: list[dict], out: Path) -> list[Path]:
-    written = recipe_study.plot(rows, out, INTRO, "scratch_relu4_1", control="reference",
-                                seconds_label="training s")
-    figure = trade_off(rows, out)
+def plot_gpu_run(rows: list[dict], out: Path, intro: str, name: str, models_dir: Path,
+                 earlier: dict[str, str]) -> list[Path]:
+    """`recipe_study`'s tables and sheets, the trade-off figure against the ``earlier`` runs, and how each
+    network was trained (from its metadata; ``models_dir`` holds the GPU call's record)."""
+    written = recipe_study.plot(rows, out, intro, name, control="reference", seconds_label="training s")
+    figure = trade_off(rows, out, earlier)
     if figure is not None:
         written.append(figure)
+        cited = ", ".join(f"`results/{e}`" for e in earlier)
         with written[0].open("a") as f:
             f.write("\n## Every variant against Gatys\n\nStyle loss as a multiple of Gatys' against SSIM, for this "
-                    "run's networks and for the CPU fine-tunes of the same models on the same photos "
-                    "(`results/style_balance`, `results/style_length`, read from their committed `raw.csv`):\n\n"
+                    f"run's networks and for earlier variants of the same models on the same photos ({cited}, "
+                    "read from their committed `raw.csv`):\n\n"
                     "![style ÷ Gatys against SSIM, every variant](trade_off.png)\n")
     trained = [r for r in rows if r.get("iterations") not in (None, "")]
     if trained:
         md = ["\n## How each network was trained\n",
               "From the model files' metadata (the GPU call's record: "
-              f"`{MODELS_DIR.as_posix()}/gpu_run.txt`).\n",
-              markdown_table(["model", "variant", "iterations", "batch", "backend", "style layers (w_ℓ)",
+              f"`{models_dir.as_posix()}/gpu_run.txt`).\n",
+              markdown_table(["model", "variant", "iterations", "batch", "backend", "width", "style layers (w_ℓ)",
                               "training s"],
                              [[r["model"], r["variant"], str(int(float(r["iterations"]))), str(int(float(r["batch_size"]))),
-                               r["backend"], ", ".join(f"{n} ({w})" for n, w in zip(r["style_layers"].split(),
-                                                                                  r["style_layer_weights"].split())),
+                               r["backend"], f"{float(r['width']):g}" if r.get("width") not in (None, "") else "1",
+                               ", ".join(f"{n} ({w})" for n, w in zip(r["style_layers"].split(),
+                                                                     r["style_layer_weights"].split())),
                                f"{float(r['train_seconds']):.0f}"] for r in trained])]
         with written[0].open("a") as f:
             f.write("\n".join(md) + "\n")
     return written
+
+
+def plot(rows: list[dict], out: Path) -> list[Path]:
+    return plot_gpu_run(rows, out, INTRO, "scratch_relu4_1", MODELS_DIR, EARLIER)
 
 
 PHOTOS = ["kodak_kodim23", "kodak_kodim21", "skimage_chelsea", "kodak_kodim08"]
