@@ -77,19 +77,23 @@ def trade_off(rows: list[dict], out: Path, earlier: dict[str, str] = EARLIER) ->
         path = ROOT / "results" / name / "raw.csv"
         if path.exists():
             sources[label] = read_rows(path)
+    if len(sources) > 5:  # one marker and colour each, below
+        raise ValueError(f"{len(sources)} sources for the trade-off figure; it draws at most 5")
     models = sorted({r["model"] for r in rows if r["variant"] == "gatys"})
     if not models:
         return None
     fig, axes = subplots(1, len(models), figsize=(5.2 * len(models) + 2.6, 4.0), dpi=100, squeeze=False)
     for k, (ax, model) in enumerate(zip(axes[0], models)):
-        for (label, rs), marker in zip(sources.items(), "o^s"):
+        for (label, rs), marker, color in zip(sources.items(), "o^svP", ("tab:blue", "tab:orange", "tab:green",
+                                                                         "tab:purple", "tab:brown")):
             mine = [r for r in rs if r["model"] == model]
             gatys = next((r for r in mine if r["variant"] == "gatys"), None)
             if gatys is None:
                 continue
             pts = [r for r in mine if r["variant"] not in ("gatys", "reference")]
             ax.scatter([float(r["eval_ssim"]) for r in pts],
-                       [float(r["eval_style"]) / float(gatys["eval_style"]) for r in pts], marker=marker, label=label)
+                       [float(r["eval_style"]) / float(gatys["eval_style"]) for r in pts], marker=marker, color=color,
+                       label=label)
             if rs is rows:
                 for j, r in enumerate(pts):  # alternate above and below, so close points keep their labels apart
                     ax.annotate(r["variant"].removeprefix("scratch+"), (float(r["eval_ssim"]),
