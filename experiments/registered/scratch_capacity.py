@@ -3,8 +3,9 @@
 `one_photo` found that a width-1 Johnson network trained on one photo reaches Gatys' style on it,
 while the committed network, which must serve every photo, stays far from it: the gap is
 amortisation.  Two GPU-sized remedies are left: more capacity (Johnson et al.'s network at channel
-multiplier 2, four times the parameters) and the papers' longer training (Johnson et al. 2016 §4.1
-and Dumoulin et al. 2017 §3 ran 40k iterations; the committed models ran 10k).  One GPU call
+multiplier 2, four times the parameters) and the papers' longer training (40k iterations: Johnson et al. 2016
+§4.1, and Magenta's image_stylization ``train_steps`` for Dumoulin et al. 2017; docs/recipes.md; the
+committed models ran 10k).  One GPU call
 trained, from scratch and with exactly the committed models' recipe (``dumoulin2017``, γ = 1e7 from
 the start, batch 4, 256-px crops, seed 0; ``experiments/scripts/gpu_reference_run.sh`` with
 ``WIDTH=2``, and ``JOHNSON_ITERATIONS=20000`` for the longer run; the call's record:
