@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.registered import recipe_study, scratch_relu4_1
+from experiments.registered import scratch_relu4_1
 from experiments.runner import ROOT, Experiment, markdown_table, register, run_config, save_figure, subplots
 
 MODELS_DIR = Path("results/models/scratch_capacity")
@@ -49,23 +49,11 @@ WINDOWS = 2
 
 
 def model_path(model: str, folder: str) -> Path:
-    return ROOT / MODELS_DIR / folder / f"{model}.nst"
-
-
-def items(cfg: dict) -> list[dict]:
-    out = []
-    for model in cfg["models"]:
-        out.append({"id": f"{model}/gatys", "model": model, "variant": "gatys"})
-        out.append({"id": f"{model}/reference", "model": model, "variant": "reference"})
-        out += [{"id": f"{model}/{v}", "model": model, "variant": v, "folder": folder}
-                for v, (folder, models, _) in cfg["variants"].items() if model in models]
-    return out
+    return scratch_relu4_1.model_path(model, folder, MODELS_DIR)
 
 
 def run_item(item: dict, cfg: dict, cache: dict) -> dict:
-    if "folder" not in item:
-        return recipe_study.run_item(item, cfg, cache)
-    return scratch_relu4_1.gpu_network_row(item, cfg, cache, model_path(item["model"], item["folder"]))
+    return scratch_relu4_1.run_item(item, cfg, cache, MODELS_DIR)
 
 
 def loss_history(row: dict) -> np.ndarray:
@@ -179,4 +167,4 @@ EXPERIMENT = register(Experiment(
                      "eval_photos": PHOTOS, "train_photos": 4, "eval_size": 256, "gatys_steps": 300},
              "gpu": {"models": ["johnson_starry_night", "johnson_great_wave"], "variants": VARIANTS,
                      "eval_photos": PHOTOS, "train_photos": 8, "eval_size": 512, "gatys_steps": 300}},
-    items=items, run_item=run_item, plot=plot))
+    items=scratch_relu4_1.items, run_item=run_item, plot=plot))

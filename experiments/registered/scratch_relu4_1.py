@@ -25,8 +25,19 @@ INTRO = ("Each `scratch+relu4_1:W` network was trained from scratch on a GPU wit
          "SSIM`: −Δlog10(style loss) ÷ −ΔSSIM against the reference model.")
 
 
-def model_path(model: str, folder: str) -> Path:
-    return ROOT / MODELS_DIR / folder / f"{model}.nst"
+def model_path(model: str, folder: str, models_dir: Path = MODELS_DIR) -> Path:
+    return ROOT / models_dir / folder / f"{model}.nst"
+
+
+def variant_folders(cfg: dict, model: str) -> dict[str, str]:
+    """The variants ``model`` has, with their folders: ``cfg["variants"]`` maps a variant to its folder
+    (every model has it) or to ``[folder, models, ...]`` (only those models have it)."""
+    out = {}
+    for variant, spec in cfg["variants"].items():
+        folder, models = (spec, None) if isinstance(spec, str) else (spec[0], spec[1])
+        if models is None or model in models:
+            out[variant] = folder
+    return out
 
 
 def items(cfg: dict) -> list[dict]:
@@ -35,7 +46,7 @@ def items(cfg: dict) -> list[dict]:
         out.append({"id": f"{model}/gatys", "model": model, "variant": "gatys"})
         out.append({"id": f"{model}/reference", "model": model, "variant": "reference"})
         out += [{"id": f"{model}/{v}", "model": model, "variant": v, "folder": folder}
-                for v, folder in cfg["variants"].items()]
+                for v, folder in variant_folders(cfg, model).items()]
     return out
 
 
@@ -58,10 +69,10 @@ def gpu_network_row(item: dict, cfg: dict, cache: dict, path: Path) -> dict:
             "style_layer_weights": " ".join(f"{w:g}" for w in t["style_layer_weights"])}
 
 
-def run_item(item: dict, cfg: dict, cache: dict) -> dict:
+def run_item(item: dict, cfg: dict, cache: dict, models_dir: Path = MODELS_DIR) -> dict:
     if "folder" not in item:  # the Gatys baseline and the committed model, as recipe_study scores them
         return recipe_study.run_item(item, cfg, cache)
-    return gpu_network_row(item, cfg, cache, model_path(item["model"], item["folder"]))
+    return gpu_network_row(item, cfg, cache, model_path(item["model"], item["folder"], models_dir))
 
 
 #: the CPU fine-tunes of the same models whose committed rows the trade-off figure shows beside this run's
