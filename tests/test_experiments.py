@@ -388,6 +388,15 @@ def test_scratch_capacity_scores_the_longer_run_and_compares_training_losses(tmp
     assert (out / "loss_curves.png").exists() and "## How each network was trained" in summary
 
 
+def test_gpu_network_not_in_the_checkout_says_how_to_get_it():
+    """A width-2 network is not committed (over 8 MB): scoring it names the GPU call's record, before any VGG work."""
+    import experiments.registered.scratch_capacity as sc
+
+    item = {"id": "johnson_great_wave/width2", "model": "johnson_great_wave", "variant": "width2", "folder": "no_such"}
+    with pytest.raises(FileNotFoundError, match=r"scratch_capacity/gpu_run\.txt"):
+        sc.run_item(item, {}, {})
+
+
 def test_window_mean_against_numpy():
     """Mean over an inclusive iteration window; NaN for a run that stopped before the window's end."""
     from experiments.registered.scratch_capacity import window_mean

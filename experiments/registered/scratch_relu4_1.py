@@ -56,6 +56,9 @@ def gpu_network_row(item: dict, cfg: dict, cache: dict, path: Path) -> dict:
     import nst
     from nst.methods.training import read_history
 
+    if not path.exists():  # checked before the evaluator is built
+        raise FileNotFoundError(f"{path} is not in the checkout (files over 8 MB are not committed; its loss CSV "
+                                f"and .meta.json are): train it again as {path.parent.parent / 'gpu_run.txt'} records")
     _, style_path = recipe_study.reference_and_style(item, cache)
     model = nst.load(path)
     if model.styles != [style_path.stem]:

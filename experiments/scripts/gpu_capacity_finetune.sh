@@ -7,7 +7,7 @@
 set -u
 out=${OUT:?}
 export NST_VGG19_WEIGHTS=${NST_VGG19_WEIGHTS:-$PWD/.gpu/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin}
-export NST_CACHE=${NST_CACHE:-/tmp/nstcache} XLA_PYTHON_CLIENT_MEM_FRACTION=0.4 PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
+export XLA_PYTHON_CLIENT_MEM_FRACTION=0.4 PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 iters=${ITERS:-3000} limit=${LIMIT:-150}
 python3 -c "from nst.io.weights import weights_path; print('vgg19 cache', weights_path())" || exit 1
 (nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true) > "$out/gpu.txt"
