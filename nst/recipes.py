@@ -177,7 +177,41 @@ def _dumoulin2017() -> Recipe:
             "tv": "learning.total_variation_loss exists but the trainer does not add it",
         },
         departures=("slim's VGG-16 takes RGB minus the mean; our Caffe VGG19 takes BGR minus the mean (same "
-                    "pixel scale)",),
+                    "pixel scale)",
+                    "max pooling in the loss network, where Magenta's vgg.py averages (`vgg_16(..., pooling='avg')`, "
+                    "and learning.total_loss passes no other)",
+                    "style Grams from each painting resized to a 256-px long side, where Magenta computes them "
+                    "once from the style file at its stored size (image_stylization_create_dataset.py)",
+                    "this recipe keeps the two values this project first converted it with, because the committed "
+                    "reference models and the studies that fine-tune them were trained with them; `magenta` is "
+                    "the reference implementation with both as Magenta runs them",),
+    )
+
+
+def _magenta() -> Recipe:
+    # dumoulin2017's weights and layers with the two settings Magenta's code fixes and the paper does not
+    # state: vgg.py vgg_16(inputs, reuse, pooling='avg', ...) is what learning.total_loss and
+    # precompute_gram_matrices call; image_stylization_create_dataset.py computes each style's Grams from
+    # image_utils.load_np_image(style_file), the file at its own size (the 256-px square crop in
+    # style_image_inputs only feeds the TensorBoard summary).
+    base = _dumoulin2017()
+    return Recipe(
+        name="magenta",
+        citation=base.citation,
+        content_layers=base.content_layers, style_layers=base.style_layers,
+        style_layer_weights=base.style_layer_weights, tv_weight=0.0, pooling="avg",
+        training={**base.training, "style_size": None},
+        sources={
+            **base.sources,
+            "pooling": "vgg.py: vgg_16(..., pooling='avg') (\"max-pooling operations are replaced with "
+                       "average-pooling operations\"); learning.total_loss calls vgg_16 without a pooling argument",
+            "style_size": "image_stylization_create_dataset.py: learning.precompute_gram_matrices("
+                          "image_utils.load_np_image(style_file)), no resize",
+            "style_coefficients": "image_stylization_train.py --style_coefficients: a β multiplier per style, "
+                                  "default 1 for each (our --style-scales)",
+        },
+        departures=(base.departures[0],
+                    "the style files are this project's (data/styles, at most 1024 px on a side), not Magenta's"),
     )
 
 
@@ -203,7 +237,9 @@ def _turicreate() -> Recipe:
                             "max_iterations = 10000 × number of styles",
         },
         departures=("its loss is ours × 0.5e-4 (`paper_scale`); we keep α = 1, which only changes Adam's ε "
-                    "relative to the gradients",),
+                    "relative to the gradients",
+                    "Turi Create stretches each style image to 256 × 256 (style_transfer.py: _SFrameSTIter(..., "
+                    "loader_type='stretch')); we keep its aspect ratio, at a 256-px long side",),
     )
 
 
@@ -239,7 +275,8 @@ def _gatys_default() -> Recipe:
     )
 
 
-RECIPES: dict[str, Recipe] = {r.name: r for r in (_gatys2016(), _johnson2016(), _dumoulin2017(), _turicreate(),
+RECIPES: dict[str, Recipe] = {r.name: r for r in (_gatys2016(), _johnson2016(), _dumoulin2017(), _magenta(),
+                                                  _turicreate(),
                                                   _nst2026(), _gatys_default())}
 
 
@@ -272,7 +309,8 @@ def markdown_table() -> str:
     for r in RECIPES.values():
         t, g = r.training, r.gatys
         style = ", ".join(f"{n} {w:.3g}" for n, w in zip(r.style_layers, r.style_layer_weights))
-        sizes = f"{t['image_size']} / {t['style_size']}" if t else f"{g.get('size')} / {g.get('size')}"
+        style_px = "stored" if t and t.get("style_size", 0) is None else t.get("style_size")
+        sizes = f"{t['image_size']} / {style_px}" if t else f"{g.get('size')} / {g.get('size')}"
         opt = f"{g['init']}, {g['optimizer']}" if g else "Adam"
         rows.append(f"| `{r.name}` | {', '.join(r.content_layers)} | {style} | {r.tv_weight:.4g} | {r.pooling} | "
                     f"{t.get('batch_size', '—')} | {t.get('learning_rate', '—')} | {t.get('max_iterations', '—')} | "

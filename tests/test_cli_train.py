@@ -176,6 +176,27 @@ def test_reference_models_draw_no_line_along_the_edges(name):
     assert np.mean(bare) > np.mean(bordered) + 0.5, (bare, bordered)
 
 
+@pytest.mark.slow
+def test_fine_tune_with_magentas_recipe_takes_the_style_files_as_stored(two_style_model, content_dir, tmp_path):
+    """`--recipe magenta` (average pooling, style Grams from the files at their stored size) fine-tunes a
+    model trained at a 64-px style size: the styles are recognised at the size the model was trained with."""
+    from nst.interface.feedforward import load
+
+    s1, s2 = str(STYLES / "vangogh_starry_night.jpg"), str(STYLES / "hokusai_great_wave.jpg")
+    out = tmp_path / "magenta.nst"
+    assert main(["train", "--from", str(two_style_model), "--style", s1, "--style", s2, "--content-dir",
+                 str(content_dir), "--recipe", "magenta", "--max-iterations", "1", "--image-size", "48",
+                 "--batch-size", "2", "-o", str(out), "-q"]) == 0
+    t = load(out).meta["training"]
+    assert t["recipe"] == "magenta" and t["pooling"] == "avg" and t["style_size"] is None
+    assert load(out).meta["init_from"]["training"]["style_size"] == 64
+    assert main(["train", "--from", str(out), "--style", s1, "--style", s2, "--content-dir", str(content_dir),
+                 "--style-size", "stored", "--max-iterations", "1", "--image-size", "48", "--batch-size", "2",
+                 "-o", str(tmp_path / "again.nst"), "-q"]) == 0
+    r = _run("train", "--style", s1, "--style-size", "big", "-o", tmp_path / "z.nst")
+    assert r.returncode != 0 and "--style-size" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_train_from_fine_tunes_the_whole_model(two_style_model, content_dir, tmp_path, capsys):
     """`nst train --from MODEL --style ...` (no --add-style): same method, styles and width; TV term recorded."""
     from nst.interface.feedforward import load

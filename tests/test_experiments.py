@@ -301,8 +301,11 @@ def test_style_balance_quick_preset(tmp_path):
 
     out = run("style_balance", "quick", tmp_path / "sb", verbose=False)
     rows = {r["variant"]: r for r in read_rows(out / "raw.csv")}
-    assert set(rows) == {"gatys", "reference", "dumoulin2017*3", "gatys_default", "dumoulin2017+relu4_1:1e-5"}
+    assert set(rows) == {"gatys", "reference", "dumoulin2017*3", "gatys_default", "dumoulin2017+relu4_1:1e-5",
+                         "magenta"}
     assert not (out / "failures.csv").exists()
+    m = nst.load(out / "models" / "johnson_great_wave_magenta.nst").meta["training"]
+    assert m["pooling"] == "avg" and m["style_size"] is None and m["tv_weight"] == 1e7  # not the preset's 256
     t = nst.load(out / "models" / "johnson_great_wave_dumoulin2017x3.nst").meta["training"]
     assert t["style_weight"] == 3.0 and t["tv_weight"] == 1e7 and t["recipe"] == "dumoulin2017"
     g = nst.load(out / "models" / "johnson_great_wave_gatys_default.nst").meta["training"]

@@ -100,6 +100,27 @@ def test_dumoulin2017_magenta_equals_ours_exactly(vgg, images):
     assert ours(vgg, r, x, p, a)[0] == pytest.approx(content + style, rel=REL)
 
 
+def test_magenta_recipe_is_dumoulin2017_with_magentas_pooling_and_style_size(vgg, images):
+    """Magenta's vgg_16 averages (pooling='avg' by default) and its style Grams come from the file as
+    stored: the loss, computed as learning.py does on average-pooled features, equals ours under the
+    recipe's pooling, and the recipe trains with the style image unresized."""
+    from nst.methods.training import TrainConfig
+
+    x, p, a = images
+    r, d = get_recipe("magenta"), get_recipe("dumoulin2017")
+    assert r.objective() == d.objective() and (r.pooling, d.pooling) == ("avg", "max")
+    v = vgg.with_pooling("avg")
+    fx, fp, fa = (features(v, im, ("relu3_3",) + r.style_layers) for im in (x, p, a))
+    content = ((fx["relu3_3"] - fp["relu3_3"]) ** 2).mean()
+    style = sum(1e-4 * ((fx[n].T @ fx[n] / len(fx[n]) - fa[n].T @ fa[n] / len(fa[n])) ** 2).mean()
+                for n in r.style_layers)
+    assert ours(vgg, r, x, p, a, r.pooling)[0] == pytest.approx(content + style, rel=REL)
+    assert ours(vgg, r, x, p, a, "max")[0] != pytest.approx(content + style, rel=1e-3)  # pooling matters
+    cfg = TrainConfig(**with_recipe({"recipe": "magenta"}, "train")).validate()
+    assert cfg.style_size is None and cfg.pooling == "avg"
+    assert "style_coefficients" in r.sources and any("pooling" in t for t in d.departures)
+
+
 def test_turicreate_equals_ours_times_its_scale(vgg, images):
     x, p, a = images
     r = get_recipe("turicreate")

@@ -90,13 +90,15 @@ def fine_tuned(ref, style_path: Path, variant: str, cfg: dict, iterations: int, 
     # explicit options win over the recipe: the reference models' γ (most recipes have γ = 0) and
     # the variant's extra style layers
     overrides = {"tv_weight": cfg["tv_weight"]} if cfg.get("tv_weight") is not None else {}
+    r = get_recipe(recipe)
+    # the preset's style size, unless the recipe takes the style file as stored (``magenta``)
+    style_size = None if r.training.get("style_size", 0) is None else cfg["style_size"]
     if extra_layers:
-        r = get_recipe(recipe)
         overrides["style_layers"] = r.style_layers + tuple(extra_layers)
         overrides["style_layer_weights"] = r.style_layer_weights + tuple(extra_layers.values())
     return ref.fine_tune([style_path], ROOT / "data" / "content" / "train", iterations, verbose=False,
                          recipe=recipe, style_weight=factor, batch_size=cfg["batch_size"],
-                         image_size=cfg["image_size"], style_size=cfg["style_size"],
+                         image_size=cfg["image_size"], style_size=style_size,
                          learning_rate=cfg["learning_rate"], seed=0, checkpoint_every=10**9, **overrides, **run)
 
 

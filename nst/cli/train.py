@@ -18,6 +18,14 @@ TRAIN_OPTIONS = {
 }
 
 
+def style_size_arg(text: str) -> int | str:
+    """``--style-size``: a positive number of pixels, or ``stored`` (no resizing; `TrainConfig.style_size` None)."""
+    return STORED if text.strip().lower() == STORED else positive_int(text)
+
+
+STORED = "stored"
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from ..methods.training import TrainConfig
 
@@ -36,8 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="default: 4,000 (johnson), 2,000 × (1 + styles/4) (dumoulin), 1,000 (--add-style)")
     t.add_argument("--batch-size", type=positive_int, default=None, help=f"(default {d('batch_size')})")
     t.add_argument("--image-size", type=positive_int, default=None, help=f"content crops, px (default {d('image_size')})")
-    t.add_argument("--style-size", type=positive_int, default=None,
-                   help=f"long side of each style image, px (default {d('style_size')})")
+    t.add_argument("--style-size", type=style_size_arg, default=None,
+                   help=f"long side of each style image, px, or 'stored': the file as it is (default {d('style_size')})")
     add_objective_options(t, TrainConfig, "a paper's loss and optimisation settings (nst.recipes; docs/recipes.md); "
                                           "explicit options win")
     t.add_argument("--style-scales", type=float_list, default=None,
@@ -63,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     out = check_output_file(args.output)
     ckpt = check_output_file(args.checkpoint, "--checkpoint") if args.checkpoint else out.with_suffix(".ckpt")
     options = given(args, TRAIN_OPTIONS)
+    if options.get("style_size") == STORED:
+        options["style_size"] = None
     content = args.content_dir or default_content_dir()
     run_opts = {"checkpoint": ckpt, "resume": args.resume, "breakdown": args.breakdown}
     verbose = not args.quiet

@@ -46,7 +46,9 @@ class TrainConfig:
     max_iterations: int | None = None  # None: default_max_iterations(method, num_styles)
     batch_size: int = 4
     image_size: int = 256  # content crops, px
-    style_size: int = 256  # long side of each style image when its Grams are computed
+    # long side of each style image when its Grams are computed; None: the file as stored (Magenta
+    # computes its style Grams once, from each style file at its own size: recipe "magenta")
+    style_size: int | None = 256
     content_weight: float = 1.0
     style_weight: float = 1.0  # β; the balance is in the per-layer weights below
     tv_weight: float = 0.0
@@ -58,9 +60,10 @@ class TrainConfig:
     style_layers: tuple[str, ...] = TRAIN_STYLE_LAYERS
     style_layer_weights: tuple[float, ...] | None = TRAIN_STYLE_LAYER_WEIGHTS  # w_ℓ; None: equal, summing to 1
     pooling: str = "max"  # the loss network's pooling ("avg": Turi Create, Gatys et al.)
-    # β multiplier per style, in the model's style order (Dumoulin); None: 1 for every style.  Not in the
-    # papers (Dumoulin et al. 2017 and Magenta weight every style alike): styles a network leaves far from
-    # Gatys, with SSIM to spare, can be given more (results/style_scales)
+    # β multiplier per style, in the model's style order (Dumoulin); None: 1 for every style.  Magenta's
+    # trainer has the same knob (image_stylization_train.py --style_coefficients, default 1 for every
+    # style); Dumoulin et al.'s paper weights every style alike.  Styles a network leaves far from Gatys,
+    # with SSIM to spare, can be given more (results/style_scales)
     style_scales: tuple[float, ...] | None = None
     recipe: str | None = None  # the nst.recipes entry these options came from (a record; the fields rule)
     time_limit: float | None = None  # seconds; stop early (and save) when exceeded
@@ -73,7 +76,7 @@ class TrainConfig:
                 raise NSTError(f"{name} must be at least 1")
         if self.max_iterations is not None and self.max_iterations < 1:
             raise NSTError("max_iterations must be at least 1")
-        if self.image_size < 32 or self.style_size < 32:
+        if self.image_size < 32 or (self.style_size is not None and self.style_size < 32):
             raise NSTError("image_size and style_size must be at least 32 px")
         if not 0 < self.width <= 4:
             raise NSTError("width must be in (0, 4]")

@@ -118,9 +118,13 @@ def train(
         init_model, init_meta = init
         if init_meta["method"] != cfg.method:
             raise NSTError(f"cannot fine-tune a {init_meta['method']} model as {cfg.method}")
-        if list(init_meta["style_sha256"]) != [i.sha256 for i in infos]:
-            raise NSTError("fine-tuning needs the style images the model was trained on, in the same order "
-                           f"and at the same style size ({init_meta['training'].get('style_size')} px)")
+        # A style's identity is its pixels at the size the model was trained with, so a fine-tune may
+        # compute its Grams at another style size (recipe "magenta": the file as stored).
+        trained_size = init_meta["training"].get("style_size", cfg.style_size)
+        same = infos if trained_size == cfg.style_size else [
+            describe_style(s, i, load_image(s, size=trained_size)) for i, s in enumerate(style_list)]
+        if list(init_meta["style_sha256"]) != [i.sha256 for i in same]:
+            raise NSTError("fine-tuning needs the style images the model was trained on, in the same order")
         cfg = replace(cfg, width=init_model.config.width)
         init_record = {k: init_meta.get(k) for k in ("iterations", "training_seconds", "final_loss", "training",
                                                      "backend", "jax_version", "init_from")}
