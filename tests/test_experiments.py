@@ -277,7 +277,7 @@ def test_fidelity_layers_headroom_against_a_numpy_oracle():
 
 
 def test_style_balance_variants_name_a_recipe_and_a_style_weight_factor():
-    from experiments.registered.recipe_study import parse_variant, slug
+    from experiments.registered.recipe_study import parse_variant, slug, split_style_size
 
     assert parse_variant("dumoulin2017") == ("dumoulin2017", 1.0, {})
     assert parse_variant("gatys_default*0.3") == ("gatys_default", 0.3, {})
@@ -285,6 +285,8 @@ def test_style_balance_variants_name_a_recipe_and_a_style_weight_factor():
         "dumoulin2017", 2.0, {"relu4_1": 1e-5, "relu5_1": 2e-6})
     assert slug("dumoulin2017*10") == "dumoulin2017x10"
     assert slug("dumoulin2017+relu4_1:1e-5") == "dumoulin2017_relu4_1-1e-5"
+    assert slug("magenta^256") == "magenta_style256"
+    assert split_style_size("magenta^256") == ("magenta", 256) and split_style_size("magenta") == ("magenta", None)
     from experiments.registered.recipe_study import style_per_ssim
 
     control = {"eval_style": 100.0, "eval_ssim": 0.5}

@@ -46,9 +46,18 @@ def parse_variant(variant: str) -> tuple[str, float, dict[str, float]]:
     return name, float(factor) if factor else 1.0, layers
 
 
+def split_style_size(variant: str) -> tuple[str, int | None]:
+    """``VARIANT^PX`` → (VARIANT, PX): the style resized to a PX-px long side whatever the recipe says
+    (``magenta^256`` is Magenta's average pooling with the default's style size); no ``^``: (variant, None)."""
+    head, sep, px = variant.partition("^")
+    return head, (int(px) if sep else None)
+
+
 def slug(variant: str) -> str:
-    """A variant as a file-name part: ``dumoulin2017*3`` → ``dumoulin2017x3``, ``…@400`` → ``…_at400`` (no glob characters)."""
-    return variant.replace("*", "x").replace("+", "_").replace(":", "-").replace("@", "_at")
+    """A variant as a file-name part: ``dumoulin2017*3`` → ``dumoulin2017x3``, ``…@400`` → ``…_at400``,
+    ``…^256`` → ``…_style256`` (no glob characters)."""
+    return (variant.replace("*", "x").replace("+", "_").replace(":", "-").replace("@", "_at")
+            .replace("^", "_style"))
 
 
 def items(cfg: dict) -> list[dict]:
@@ -86,6 +95,7 @@ def fine_tuned(ref, style_path: Path, variant: str, cfg: dict, iterations: int, 
     """
     from nst.recipes import get_recipe
 
+    variant, fixed_style_size = split_style_size(variant)
     recipe, factor, extra_layers = parse_variant(variant)
     # explicit options win over the recipe: the reference models' γ (most recipes have γ = 0) and
     # the variant's extra style layers
@@ -93,6 +103,7 @@ def fine_tuned(ref, style_path: Path, variant: str, cfg: dict, iterations: int, 
     r = get_recipe(recipe)
     # the preset's style size, unless the recipe takes the style file as stored (``magenta``)
     style_size = None if r.training.get("style_size", 0) is None else cfg["style_size"]
+    style_size = fixed_style_size or style_size
     if extra_layers:
         overrides["style_layers"] = r.style_layers + tuple(extra_layers)
         overrides["style_layer_weights"] = r.style_layer_weights + tuple(extra_layers.values())

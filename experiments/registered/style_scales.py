@@ -3,8 +3,9 @@
 `results/fidelity` finds the Dumoulin model's worst ratios to Gatys on the paintings that come out as
 a tint (Olive Orchard, Turner, Cézanne), and `results/fidelity_layers` shows why: the network lowers
 every painting's style loss by a similar factor, Gatys lowers those far more.  Those styles also keep
-the most SSIM above Gatys'.  Dumoulin et al. (2017) and Magenta weight every style alike; here each
-style k gets its own multiplier s_k of β (`TrainConfig.style_scales`, ``nst train --style-scales``).
+the most SSIM above Gatys'.  Dumoulin et al. (2017) weight every style alike, and so does Magenta's
+trainer by default; its ``--style_coefficients`` flag gives style k its own multiplier s_k of β, which is
+`TrainConfig.style_scales` here (``nst train --style-scales``).
 
 The ``scaled`` variant sets s_k = max(1, r_k / 3), r_k being style k's ratio in the committed
 ``results/fidelity`` run: each style is pushed by the factor by which it misses issue #13's ≤ 3.  The
