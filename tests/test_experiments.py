@@ -60,8 +60,11 @@ def test_quality_vs_time_quick_preset(tmp_path):
     r = subprocess.run([sys.executable, "-m", "experiments", "run", "quality_vs_time", "--preset", "quick", "--out",
                         str(out)], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
-    row, noise = read_rows(out / "raw.csv")
+    row, noise, larger = read_rows(out / "raw.csv")
     assert row["gatys_final"] > 0 and row["johnson_objective"] > 0 and row["dumoulin_objective"] > 0
+    # Fig. 5's larger panels: the same comparison at another output size, reported per size
+    assert larger["size"] == 96 and larger["id"].endswith("-noise-96px") and larger["johnson_objective"] > 0
+    assert "| gatys | noise | 96 |" in (out / "summary.md").read_text()
     # the white-noise start (Gatys et al.'s) is scored on the same objective: its first step is far worse
     assert noise["init"] == "noise" and noise["id"].endswith("-noise")
     noise_hist = [float(line.split(",")[1]) for line in
@@ -75,6 +78,17 @@ def test_quality_vs_time_quick_preset(tmp_path):
         assert values[k - 1] <= row["johnson_objective"] and all(v > row["johnson_objective"] for v in values[: k - 1])
     assert noise_hist[0] > values[0]
     assert "Johnson" in (out / "summary.md").read_text() and "| noise |" in (out / "summary.md").read_text()
+
+
+def test_training_objective_keeps_the_style_size_the_networks_learned():
+    """At 512 px the networks' own objective takes the painting at the 256 px they were trained with."""
+    from experiments.registered.quality_vs_time import objective_overrides
+
+    cache: dict = {}
+    at256, at512 = objective_overrides("training", cache, 256), objective_overrides("training", cache, 512)
+    assert at256["style_scale"] == 1.0 and at512["style_scale"] == 0.5
+    assert {k: v for k, v in at256.items() if k != "style_scale"} == {k: v for k, v in at512.items() if k != "style_scale"}
+    assert objective_overrides("gatys", cache, 512) == {}
 
 
 @pytest.mark.slow

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.runner import ROOT, Experiment, markdown_table, register, save_figure, subplots
+from experiments.runner import ROOT, Experiment, markdown_table, register, run_config, save_figure, subplots
 
 MODELS = {"johnson": {"vangogh_starry_night": "results/models/johnson_starry_night.nst",
                       "hokusai_great_wave": "results/models/johnson_great_wave.nst"},
@@ -38,11 +38,22 @@ def items(cfg: dict) -> list[dict]:
            for o in cfg.get("objectives", ["gatys"]) for c in cfg["contents"] for s in cfg["styles"]]
     out += [{"id": f"{c}-{s}-{o}-noise", "content": c, "style": s, "objective": o, "init": "noise"}
             for o in cfg.get("noise_objectives", []) for c in cfg["contents"] for s in cfg["styles"]]
+    # Johnson et al.'s Fig. 5 repeats the comparison at 512 and 1024 px with the networks trained at 256:
+    # the noise start on the networks' own objective at each larger size
+    out += [{"id": f"{c}-{s}-{o}-noise-{px}px", "content": c, "style": s, "objective": o, "init": "noise",
+             "size": px}
+            for px in cfg.get("larger_sizes", []) for o in cfg.get("noise_objectives", [])
+            for c in cfg["contents"] for s in cfg["styles"]]
     return out
 
 
-def objective_overrides(objective: str, cache: dict) -> dict:
-    """GatysConfig overrides that define the objective (empty for the Gatys defaults)."""
+def objective_overrides(objective: str, cache: dict, size: int = 256) -> dict:
+    """GatysConfig overrides that define the objective at an output of ``size`` px (empty for the Gatys defaults).
+
+    The training objective includes the style image's size: the networks learned Grams of the painting at
+    the metadata's ``style_size`` (a 256-px long side), whatever the output size, so at a larger output
+    the style keeps that size (``style_scale`` = style size ÷ output size; 1 at 256 px).
+    """
     if objective == "gatys":
         return {}
     import nst
@@ -52,9 +63,11 @@ def objective_overrides(objective: str, cache: dict) -> dict:
     t = model.meta["training"]
     extra = {k: (tuple(t[k]) if isinstance(t[k], list) else t[k]) for k in ("style_layer_weights", "pooling")
              if t.get(k) is not None}
+    if t.get("style_size") is None:
+        raise ValueError(f"{path}: trained on style files as stored; give its style size to compare at {size} px")
     return {"content_layers": tuple(t["content_layers"]), "style_layers": tuple(t["style_layers"]),
             "content_weight": t["content_weight"], "style_weight": t["style_weight"], "tv_weight": t["tv_weight"],
-            **extra}
+            "style_scale": t["style_size"] / size, **extra}
 
 
 def run_item(item: dict, cfg: dict, cache: dict) -> dict:
@@ -64,10 +77,11 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     from nst.core.vgg import VGG19
 
     vgg = cache.setdefault("vgg", VGG19.pretrained())
-    content = load_image(ROOT / "data/content/eval" / f"{item['content']}.jpg", size=cfg["size"])
+    size = int(item.get("size") or cfg["size"])
+    content = load_image(ROOT / "data/content/eval" / f"{item['content']}.jpg", size=size)
     style = ROOT / "data/styles" / f"{item['style']}.jpg"
-    objective = objective_overrides(item.get("objective", "gatys"), cache)
-    res = gatys_transfer(content, style, size=cfg["size"], steps=cfg["steps"], vgg=vgg, verbose=False,
+    objective = objective_overrides(item.get("objective", "gatys"), cache, size)
+    res = gatys_transfer(content, style, size=size, steps=cfg["steps"], vgg=vgg, verbose=False,
                          init=item.get("init", "content"), seed=0, **objective)
     step = statistics.median(res.step_seconds) if res.step_seconds else res.seconds
     history = np.asarray(res.history)
@@ -81,7 +95,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     if item["style"] in dmodel.styles:
         ff["dumoulin"] = dmodel.stylize(content, style=dmodel.styles.index(item["style"]))
     for name, image in ff.items():
-        value = gatys_loss(image, content, style, vgg=vgg, size=cfg["size"], **objective)["total"]
+        value = gatys_loss(image, content, style, vgg=vgg, size=size, **objective)["total"]
         below = np.nonzero(history <= value)[0]
         out[f"{name}_objective"] = value
         out[f"{name}_equivalent_iterations"] = int(below[0]) + 1 if len(below) else -1
@@ -95,9 +109,24 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     return out
 
 
+def median_rows(rows: list[dict], px) -> list[list]:
+    """One row per (objective, start, size): the median, min and max equivalent iterations of every pass."""
+    groups: dict[tuple, list[float]] = {}
+    for r in rows:
+        key = (r.get("objective") or "gatys", r.get("init") or "content", px(r))
+        for name in ("johnson", "dumoulin"):
+            v = r.get(f"{name}_equivalent_iterations", "")
+            if v not in ("", None):
+                groups.setdefault(key, []).append(float("inf") if int(v) < 0 else float(v))
+    show = lambda v: "> all" if v == float("inf") else f"{v:g}"  # noqa: E731
+    return [[*key, len(v), show(float(np.median(v))), show(min(v)), show(max(v))] for key, v in groups.items()]
+
+
 def plot(rows: list[dict], out: Path) -> list[Path]:
     eq = lambda r, k: (int(r[k]) if r.get(k, "") not in ("", None) and int(r[k]) > 0 else "> all")  # noqa: E731
-    table = [[f"{r['content']}-{r['style']}", r.get("objective") or "gatys", r.get("init") or "content",
+    base_size = run_config(out).get("size", "")
+    px = lambda r: int(r.get("size") or base_size or 0)  # noqa: E731 - rows before larger_sizes have no size
+    table = [[f"{r['content']}-{r['style']}", r.get("objective") or "gatys", r.get("init") or "content", px(r),
               f"{r['gatys_final']:.4g}", f"{r.get('johnson_objective', float('nan')):.4g}",
               eq(r, "johnson_equivalent_iterations") if "johnson_objective" in r and r["johnson_objective"] != ""
               else "—", f"{r.get('dumoulin_objective', float('nan')):.4g}",
@@ -106,10 +135,14 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     md = out / "summary.md"
     md.write_text("Gatys objective (lower is better) after the last L-BFGS step, and where the feedforward "
                   "outputs land on the same objective; 'equivalent iterations' = first Gatys step that does "
-                  "at least as well.\n\n" + markdown_table(
-                      ["photo-style", "objective", "Gatys start", "Gatys final", "Johnson", "Johnson ≡ Gatys it.",
-                       "Dumoulin",
-                       "Dumoulin ≡ Gatys it."], table))
+                  "at least as well. Johnson et al. (Fig. 5) report 50–100 iterations from a noise start on "
+                  "their networks' objective, at 256, 512 and 1024 px with networks trained at 256.\n\n"
+                  + markdown_table(["photo-style", "objective", "Gatys start", "px", "Gatys final", "Johnson",
+                                    "Johnson ≡ Gatys it.", "Dumoulin", "Dumoulin ≡ Gatys it."], table)
+                  + "\n\nMedian equivalent iterations per objective, start and size (both networks' passes together; "
+                  "'> all' counts as more than the run's steps):\n\n" + markdown_table(
+                      ["objective", "Gatys start", "px", "passes", "median ≡ Gatys it.", "min", "max"],
+                      median_rows(rows, px)))
     n = len(rows)
     fig, axes = subplots(n, 2, figsize=(10, 2.8 * n), dpi=90, squeeze=False)
     for ax_row, r in zip(axes, rows):
@@ -133,10 +166,11 @@ EXPERIMENT = register(Experiment(
     name="quality_vs_time",
     description="Gatys objective vs iterations and time, with Johnson/Dumoulin outputs on the same objective",
     presets={"quick": {"contents": ["skimage_chelsea"], "styles": ["vangogh_starry_night"], "size": 64,
-                       "steps": 8, "noise_objectives": ["gatys"]},
+                       "steps": 8, "noise_objectives": ["gatys"], "larger_sizes": [96]},
              "cpu": {"contents": ["kodak_kodim23", "skimage_chelsea"],
                      "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 256, "steps": 300,
-                     "objectives": ["gatys", "training"], "noise_objectives": ["training"]},
+                     "objectives": ["gatys", "training"], "noise_objectives": ["training"],
+                     "larger_sizes": [512]},
              "gpu": {"contents": ["kodak_kodim08", "kodak_kodim13", "kodak_kodim21", "kodak_kodim22",
                                   "kodak_kodim23", "skimage_chelsea"],
                      "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 512, "steps": 500,
