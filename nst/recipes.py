@@ -203,8 +203,8 @@ def _magenta() -> Recipe:
         training={**base.training, "style_size": None},
         sources={
             **base.sources,
-            "pooling": "vgg.py: vgg_16(..., pooling='avg') (\"max-pooling operations are replaced with "
-                       "average-pooling operations\"); learning.total_loss calls vgg_16 without a pooling argument",
+            "pooling": "vgg.py: vgg_16(..., pooling='avg'), its module docstring says the VGG-16 averages; "
+                       "learning.total_loss calls vgg_16 without a pooling argument",
             "style_size": "image_stylization_create_dataset.py: learning.precompute_gram_matrices("
                           "image_utils.load_np_image(style_file)), no resize",
             "style_coefficients": "image_stylization_train.py --style_coefficients: a β multiplier per style, "

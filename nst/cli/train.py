@@ -18,12 +18,12 @@ TRAIN_OPTIONS = {
 }
 
 
+STORED = "stored"  # --style-size stored: the style file as it is (TrainConfig.style_size None)
+
+
 def style_size_arg(text: str) -> int | str:
-    """``--style-size``: a positive number of pixels, or ``stored`` (no resizing; `TrainConfig.style_size` None)."""
+    """``--style-size``: a positive number of pixels, or ``stored`` (no resizing)."""
     return STORED if text.strip().lower() == STORED else positive_int(text)
-
-
-STORED = "stored"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -4,10 +4,11 @@ The default loss is the ``dumoulin2017`` recipe (`nst.recipes`; Magenta's image_
 defaults): content at relu3_3, style at relu1_2, relu2_2, relu3_3, relu4_3 with w_ℓ = 1e-4 each,
 α = β = 1, no TV, with max pooling and 256-px style images where Magenta's code averages and keeps the
 style files unresized (recipe ``magenta``; ``results/style_balance`` measured that change moving the
-networks away from Gatys on the evaluator, so the default keeps both).  ``results/recipe_study`` picked it: fine-tuning the same reference model for the
-same iterations, it gave the lowest evaluator style loss and palette distance of the recipes, at an
-SSIM above Gatys'; the committed reference models are trained with it (and γ = 1e7).  The first
-default is ``--recipe nst2026`` (content relu2_2, style relu1_1 … relu4_1, β = 1e-5 over equal weights).  Batch size and iterations
+networks away from Gatys on the evaluator, so the default keeps both).  ``results/recipe_study``
+picked it: fine-tuning the same reference model for the same iterations, it gave the lowest
+evaluator style loss and palette distance of the recipes, at an SSIM above Gatys'; the committed
+reference models are trained with it (and γ = 1e7).  The first default is ``--recipe nst2026``
+(content relu2_2, style relu1_1 … relu4_1, β = 1e-5 over equal weights).  Batch size and iterations
 stay CPU-sized here; the recipe's own (batch 16, 40k iterations) come with ``--recipe dumoulin2017``.
 """
 
