@@ -60,11 +60,14 @@ def test_quality_vs_time_quick_preset(tmp_path):
     r = subprocess.run([sys.executable, "-m", "experiments", "run", "quality_vs_time", "--preset", "quick", "--out",
                         str(out)], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
-    row, noise, larger = read_rows(out / "raw.csv")
+    row, noise, train, larger = read_rows(out / "raw.csv")
     assert row["gatys_final"] > 0 and row["johnson_objective"] > 0 and row["dumoulin_objective"] > 0
     # Fig. 5's larger panels: the same comparison at another output size, reported per size
     assert larger["size"] == 96 and larger["id"].endswith("-noise-96px") and larger["johnson_objective"] > 0
-    assert "| gatys | noise | 96 |" in (out / "summary.md").read_text()
+    assert "| eval | gatys | noise | 96 |" in (out / "summary.md").read_text()
+    # a training photo, scored the same way, is reported apart from the unseen ones
+    assert train["split"] == "train" and train["content"] == "skimage_coffee" and train["johnson_objective"] > 0
+    assert "| train | gatys | noise | 64 |" in (out / "summary.md").read_text()
     # the white-noise start (Gatys et al.'s) is scored on the same objective: its first step is far worse
     assert noise["init"] == "noise" and noise["id"].endswith("-noise")
     noise_hist = [float(line.split(",")[1]) for line in

@@ -37,7 +37,14 @@ def items(cfg: dict) -> list[dict]:
             "init": "content"}
            for o in cfg.get("objectives", ["gatys"]) for c in cfg["contents"] for s in cfg["styles"]]
     out += [{"id": f"{c}-{s}-{o}-noise", "content": c, "style": s, "objective": o, "init": "noise"}
-            for o in cfg.get("noise_objectives", []) for c in cfg["contents"] for s in cfg["styles"]]
+            for o in cfg.get("noise_objectives", []) for c in cfg.get("noise_contents", cfg["contents"])
+            for s in cfg["styles"]]
+    # the same on photos the networks were trained on: the per-photo Gatys curve takes out how hard each
+    # photo is, so more equivalent iterations there than on unseen photos is what the networks owe to
+    # having seen them (the generalisation gap more training photos would close)
+    out += [{"id": f"{c}-{s}-{o}-noise", "content": c, "style": s, "objective": o, "init": "noise",
+             "split": "train"}
+            for o in cfg.get("noise_objectives", []) for c in cfg.get("train_contents", []) for s in cfg["styles"]]
     # Johnson et al.'s Fig. 5 repeats the comparison at 512 and 1024 px with the networks trained at 256:
     # the noise start on the networks' own objective at each larger size
     out += [{"id": f"{c}-{s}-{o}-noise-{px}px", "content": c, "style": s, "objective": o, "init": "noise",
@@ -78,7 +85,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
 
     vgg = cache.setdefault("vgg", VGG19.pretrained())
     size = int(item.get("size") or cfg["size"])
-    content = load_image(ROOT / "data/content/eval" / f"{item['content']}.jpg", size=size)
+    content = load_image(ROOT / "data/content" / item.get("split", "eval") / f"{item['content']}.jpg", size=size)
     style = ROOT / "data/styles" / f"{item['style']}.jpg"
     objective = objective_overrides(item.get("objective", "gatys"), cache, size)
     res = gatys_transfer(content, style, size=size, steps=cfg["steps"], vgg=vgg, verbose=False,
@@ -110,10 +117,12 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
 
 
 def median_rows(rows: list[dict], px) -> list[list]:
-    """One row per (objective, start, size): the median, min and max equivalent iterations of every pass."""
+    """One row per (photos, objective, start, size): the median, min and max equivalent iterations of every pass.
+
+    ``photos`` is ``eval`` (never seen in training) or ``train`` (among the networks' training photos)."""
     groups: dict[tuple, list[float]] = {}
     for r in rows:
-        key = (r.get("objective") or "gatys", r.get("init") or "content", px(r))
+        key = (r.get("split") or "eval", r.get("objective") or "gatys", r.get("init") or "content", px(r))
         for name in ("johnson", "dumoulin"):
             v = r.get(f"{name}_equivalent_iterations", "")
             if v not in ("", None):
@@ -126,7 +135,8 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     eq = lambda r, k: (int(r[k]) if r.get(k, "") not in ("", None) and int(r[k]) > 0 else "> all")  # noqa: E731
     base_size = run_config(out).get("size", "")
     px = lambda r: int(r.get("size") or base_size or 0)  # noqa: E731 - rows before larger_sizes have no size
-    table = [[f"{r['content']}-{r['style']}", r.get("objective") or "gatys", r.get("init") or "content", px(r),
+    table = [[f"{r['content']}-{r['style']}", r.get("split") or "eval", r.get("objective") or "gatys",
+              r.get("init") or "content", px(r),
               f"{r['gatys_final']:.4g}", f"{r.get('johnson_objective', float('nan')):.4g}",
               eq(r, "johnson_equivalent_iterations") if "johnson_objective" in r and r["johnson_objective"] != ""
               else "—", f"{r.get('dumoulin_objective', float('nan')):.4g}",
@@ -136,12 +146,14 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     md.write_text("Gatys objective (lower is better) after the last L-BFGS step, and where the feedforward "
                   "outputs land on the same objective; 'equivalent iterations' = first Gatys step that does "
                   "at least as well. Johnson et al. (Fig. 5) report 50–100 iterations from a noise start on "
-                  "their networks' objective, at 256, 512 and 1024 px with networks trained at 256.\n\n"
-                  + markdown_table(["photo-style", "objective", "Gatys start", "px", "Gatys final", "Johnson",
+                  "their networks' objective, at 256, 512 and 1024 px with networks trained at 256. `photos`: "
+                  "`eval` photos were never seen in training, `train` photos are among the networks' training "
+                  "photos.\n\n"
+                  + markdown_table(["photo-style", "photos", "objective", "Gatys start", "px", "Gatys final", "Johnson",
                                     "Johnson ≡ Gatys it.", "Dumoulin", "Dumoulin ≡ Gatys it."], table)
                   + "\n\nMedian equivalent iterations per objective, start and size (both networks' passes together; "
                   "'> all' counts as more than the run's steps):\n\n" + markdown_table(
-                      ["objective", "Gatys start", "px", "passes", "median ≡ Gatys it.", "min", "max"],
+                      ["photos", "objective", "Gatys start", "px", "passes", "median ≡ Gatys it.", "min", "max"],
                       median_rows(rows, px)))
     n = len(rows)
     fig, axes = subplots(n, 2, figsize=(10, 2.8 * n), dpi=90, squeeze=False)
@@ -166,10 +178,14 @@ EXPERIMENT = register(Experiment(
     name="quality_vs_time",
     description="Gatys objective vs iterations and time, with Johnson/Dumoulin outputs on the same objective",
     presets={"quick": {"contents": ["skimage_chelsea"], "styles": ["vangogh_starry_night"], "size": 64,
-                       "steps": 8, "noise_objectives": ["gatys"], "larger_sizes": [96]},
+                       "steps": 8, "noise_objectives": ["gatys"], "larger_sizes": [96],
+                       "train_contents": ["skimage_coffee"]},
              "cpu": {"contents": ["kodak_kodim23", "skimage_chelsea"],
                      "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 256, "steps": 300,
                      "objectives": ["gatys", "training"], "noise_objectives": ["training"],
+                     "noise_contents": ["kodak_kodim23", "skimage_chelsea", "kodak_kodim21", "kodak_kodim08"],
+                     "train_contents": ["kodak_kodim03", "kodak_kodim20", "coco_val2017_000000000872",
+                                        "skimage_coffee"],
                      "larger_sizes": [512]},
              "gpu": {"contents": ["kodak_kodim08", "kodak_kodim13", "kodak_kodim21", "kodak_kodim22",
                                   "kodak_kodim23", "skimage_chelsea"],
