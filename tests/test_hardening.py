@@ -367,3 +367,21 @@ def test_a_feedforward_input_beyond_memory_is_refused_naming_max_size(monkeypatc
         model.stylize(image, style=0)
     monkeypatch.setattr(F, "available_memory", lambda: need + 1)  # room for one copy: styles run one at a time
     assert model.stylize(image, style=0).shape == (64, 64, 3)
+
+
+def test_a_style_file_taken_as_stored_beyond_memory_is_refused_naming_style_size(monkeypatch, tmp_path):
+    """``--style-size stored`` keeps a painting at its own size: one too large for the free memory is
+    refused with the option that fixes it, before any network is built or trained, and no file is written."""
+    from nst.methods.training import loop
+
+    from tests.conftest import DATA
+
+    style = DATA / "styles" / "vangogh_olive_orchard.jpg"  # 400 × 316 as stored
+    need = 400 * 316 * loop.STYLE_GRAMS_BYTES_PER_PIXEL
+    monkeypatch.setattr(loop, "available_memory", lambda: need - 1)
+    with pytest.raises(NSTError, match=r"vangogh_olive_orchard: a 400x316 px style image .*--style-size"):
+        nst.create("johnson", [style], DATA / "content" / "eval", max_iterations=1, style_size=None,
+                   batch_size=1, image_size=32, width=0.25, verbose=False, checkpoint=tmp_path / "m.ckpt")
+    assert not list(tmp_path.iterdir())
+    monkeypatch.setattr(loop, "available_memory", lambda: need)  # exactly enough: the check passes
+    loop.check_style_memory([style], [nst.load_image(style)])

@@ -24,6 +24,7 @@ from ..core.networks import BORDER_STAGES, STYLIZE_BORDER, STYLIZE_BORDER_STAGE,
 from ..errors import NSTError
 from ..io.files import default_content_dir
 from ..io.images import ImageLike, check_image_file, expand_sources, image_name, load_image
+from ..io.memory import available_memory
 from ..io.modelfile import flatten_tree, load_tensors, save_tensors, unflatten_like
 from ..methods.training.metadata import check_model_meta, describe_training, extended_meta
 from ..recipes import with_recipe
@@ -36,17 +37,6 @@ _STYLE_CHUNK = 4
 # results/stylize_memory (python -m experiments.benchmarks.stylize_memory); the largest buffer is the
 # final 9×9 conv's 243-channel intermediate (networks.conv_few_outputs).
 STYLIZE_BYTES_PER_PIXEL = 1300
-
-
-def available_memory() -> int | None:
-    """Bytes the kernel says a new allocation can get (MemAvailable), or None where unknown."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 class FeedforwardStylizer(Stylizer):

@@ -34,7 +34,8 @@ from ...core.networks import NetworkConfig, TransformerNet
 from ...core.vgg import VGG19
 from ...errors import NSTError
 from ...io.data import ContentBatches
-from ...io.images import ImageLike, load_image
+from ...io.images import ImageLike, image_name, load_image
+from ...io.memory import available_memory
 from ...io.modelfile import flatten_tree, load_tensors, save_tensors, unflatten_like
 from ...io.progress import ProgressTable
 from .config import TrainConfig, default_max_iterations
@@ -57,6 +58,24 @@ def mesh_put(state: TrainState) -> tuple[TrainState, Any, int]:
     replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
     data = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
     return jax.device_put(state, replicated), data, len(devices)
+
+
+# Peak memory of the VGG19 pass that computes a style's Grams (to relu4_3), per style-image pixel: the two
+# 64-channel float32 maps at full resolution are 512 bytes, the convolutions' workspace about as much again.
+STYLE_GRAMS_BYTES_PER_PIXEL = 1100
+
+
+def check_style_memory(sources: Sequence[ImageLike], images: Sequence[np.ndarray]) -> None:
+    """Refuse, before any training work, a style image whose Grams would need more memory than is free
+    (``style_size=None`` keeps a painting file as stored, however large it is)."""
+    available = available_memory()
+    for i, (source, image) in enumerate(zip(sources, images)):
+        h, w = image.shape[:2]
+        need = h * w * STYLE_GRAMS_BYTES_PER_PIXEL
+        if available is not None and need > available:
+            raise NSTError(f"{image_name(source, i)}: a {w}x{h} px style image needs about {need / 1e9:.1f} GB for "
+                           f"its Grams and {available / 1e9:.1f} GB are available: give --style-size "
+                           "(style_size= in Python)")
 
 
 def train(
@@ -103,6 +122,7 @@ def train(
     if cfg.method == "johnson" and len(style_list) != 1 and base is None:
         raise NSTError(f"a johnson model learns exactly one style; got {len(style_list)} (use method dumoulin)")
     style_imgs = [load_image(s, size=cfg.style_size) for s in style_list]
+    check_style_memory(style_list, style_imgs)
     infos = [describe_style(s, i, im) for i, (s, im) in enumerate(zip(style_list, style_imgs))]
     if ckpt_meta is not None and [i.sha256 for i in infos] != ckpt_meta["checkpoint"]["new_style_sha256"]:
         raise NSTError(f"{resume}: the checkpoint was trained on other style images")
