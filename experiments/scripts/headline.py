@@ -54,7 +54,9 @@ def headline(results: Path) -> str:
         return f"{float(r[f'onnx_ms_{size}']):.0f} ms" if r else "—"
 
     def of(obj: str, init: str = "content") -> list[dict]:
-        return [r for r in qvt if (r.get("objective") or "gatys") == obj and (r.get("init") or "content") == init]
+        # unseen photos at the preset's 256 px: the training-photo and 512-px rows are quality_vs_time's own
+        return [r for r in qvt if (r.get("objective") or "gatys") == obj and (r.get("init") or "content") == init
+                and not r.get("split") and not r.get("size")]
 
     def objective(col: str, obj: str = "gatys") -> str:
         vals = [float(r[col]) for r in of(obj) if r.get(col) not in (None, "")]
