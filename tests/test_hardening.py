@@ -380,7 +380,7 @@ def test_a_style_file_taken_as_stored_beyond_memory_is_refused_naming_style_size
     need = 400 * 316 * loop.STYLE_GRAMS_BYTES_PER_PIXEL
     monkeypatch.setattr(loop, "available_memory", lambda: need - 1)
     with pytest.raises(NSTError, match=r"vangogh_olive_orchard: a 400x316 px style image .*--style-size"):
-        nst.create("johnson", [style], DATA / "content" / "eval", max_iterations=1, style_size=None,
+        nst.create([style], DATA / "content" / "eval", method="johnson", max_iterations=1, style_size=None,
                    batch_size=1, image_size=32, width=0.25, verbose=False, checkpoint=tmp_path / "m.ckpt")
     assert not list(tmp_path.iterdir())
     monkeypatch.setattr(loop, "available_memory", lambda: need)  # exactly enough: the check passes
