@@ -201,6 +201,7 @@ def test_model_file_errors(tmp_path):
         nst.load(tmp_path / "foreign.nst")
 
 
+@pytest.mark.slow  # full tier: keeps the fast tier under its 4-minute budget
 def test_truncated_model_file(content_dir, vgg, tmp_path):
     res = train([STARRY], content_dir, TrainConfig(method="johnson", max_iterations=1, **TINY), vgg=vgg,
                 verbose=False)
@@ -237,6 +238,7 @@ def test_johnson_needs_exactly_one_style(content_dir):
         train([STARRY, WAVE], content_dir, TrainConfig(method="johnson", max_iterations=1, **TINY), verbose=False)
 
 
+@pytest.mark.slow  # full tier: keeps the fast tier under its 4-minute budget
 def test_create_trains_feedforward_models_turi_create_style(content_dir, vgg):
     model = nst.create([STARRY], content_dir, method="johnson", max_iterations=2, verbose=False, vgg=vgg, **TINY)
     assert model.method == "johnson" and model.meta["iterations"] == 2
