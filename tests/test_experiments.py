@@ -60,7 +60,8 @@ def test_quality_vs_time_quick_preset(tmp_path):
     r = subprocess.run([sys.executable, "-m", "experiments", "run", "quality_vs_time", "--preset", "quick", "--out",
                         str(out)], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
-    row, noise, train, larger = read_rows(out / "raw.csv")
+    rows = read_rows(out / "raw.csv")
+    row, noise, train, larger, grey, grey_larger, grey100, _ = [r for r in rows if r.get("kind") != "pass"]
     assert row["gatys_final"] > 0 and row["johnson_objective"] > 0 and row["dumoulin_objective"] > 0
     # Fig. 5's larger panels: the same comparison at another output size, reported per size
     assert larger["size"] == 96 and larger["id"].endswith("-noise-96px") and larger["johnson_objective"] > 0
@@ -80,7 +81,29 @@ def test_quality_vs_time_quick_preset(tmp_path):
     if k > 0:
         assert values[k - 1] <= row["johnson_objective"] and all(v > row["johnson_objective"] for v in values[: k - 1])
     assert noise_hist[0] > values[0]
+    # neural-style's near-constant start, the code closest to Johnson et al.'s baseline, at both sizes
+    assert grey["init"] == "mean_pixel_noise" and grey["id"].endswith("-mean_pixel_noise")
+    assert grey_larger["size"] == 96 and grey_larger["id"].endswith("-mean_pixel_noise-96px")
+    grey_hist = [float(line.split(",")[1]) for line in
+                 (out / "histories" / f"{grey['id']}.csv").read_text().splitlines()[1:]]
+    assert len(grey_hist) == 8 and grey_hist[0] != noise_hist[0] and grey["johnson_objective"] > 0
+    assert "| eval | gatys | mean_pixel_noise | 64 |" in (out / "summary.md").read_text()
+    # ... and with neural-style's L-BFGS history (torch's optim.lbfgs keeps 100 pairs); 8 steps fit in either
+    # history, so the path is the same (test_gatys checks that the history length reaches the optimiser)
+    assert grey100["id"].endswith("-mean_pixel_noise-memory100") and int(grey100["lbfgs_memory"]) == 100
+    grey100_hist = [float(line.split(",")[1]) for line in
+                    (out / "histories" / f"{grey100['id']}.csv").read_text().splitlines()[1:]]
+    assert grey100_hist == pytest.approx(grey_hist, rel=1e-4)
+    assert "| eval | gatys | mean_pixel_noise, memory 100 | 64 |" in (out / "summary.md").read_text()
     assert "Johnson" in (out / "summary.md").read_text() and "| noise |" in (out / "summary.md").read_text()
+    # another network read off the saved curves: the committed one again must land where its curve row says
+    curves = {r["id"]: r for r in rows}
+    passes = [r for r in rows if r.get("kind") == "pass"]
+    assert len(passes) == 6 and {curves[p["curve"]]["init"] for p in passes} == {"noise", "mean_pixel_noise"}
+    for p in passes:
+        assert p["network_objective"] == pytest.approx(curves[p["curve"]]["johnson_objective"], rel=1e-5)
+        assert p["network_equivalent_iterations"] == curves[p["curve"]]["johnson_equivalent_iterations"]
+    assert "| johnson_again |" in (out / "summary.md").read_text()
 
 
 def test_training_objective_keeps_the_style_size_the_networks_learned():
@@ -171,6 +194,13 @@ def test_headline_table_comes_from_committed_runs():
     gatys_256 = next(r for r in read_rows(ROOT / "results/speed/raw.csv") if r["id"] == "gatys-256")
     assert f"{float(gatys_256['seconds']):.0f} s (500 L-BFGS steps)" in text
     assert "| styles per model | any (no training) | 1 | 8 |" in text
+    # the neural-style baseline row ranges over its unseen-photo, 256-px curves only (no passes of other networks)
+    grey = [r for r in read_rows(ROOT / "results/quality_vs_time/raw.csv") if r.get("lbfgs_memory") == 100
+            and r.get("kind") != "pass" and not r.get("size") and not r.get("split")]
+    cells = [f"{min(int(r[c]) for r in grey)}–{max(int(r[c]) for r in grey)}"
+             for c in ("johnson_equivalent_iterations", "dumoulin_equivalent_iterations")]
+    row = next(line for line in text.splitlines() if "neural-style" in line)
+    assert len(grey) == 8 and row.endswith(f"| {cells[0]} | {cells[1]} |")
 
 
 @pytest.mark.slow

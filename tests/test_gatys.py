@@ -37,6 +37,48 @@ def test_same_seed_same_result(vgg, content_path, style_path):
     assert not np.array_equal(a.image, c.image)
 
 
+def test_mean_pixel_noise_is_neural_styles_random_start():
+    # neural_style.lua: randn * 0.001 in the Caffe input space, so the VGG input of the start is that noise.
+    from nst.core.vgg import preprocess
+    from nst.methods.gatys import mean_pixel_noise
+
+    x = mean_pixel_noise((40, 50, 3), seed=7)
+    caffe = np.asarray(preprocess(x))
+    z = np.random.default_rng(7).standard_normal((40, 50, 3))[..., ::-1]  # preprocess reorders to BGR
+    np.testing.assert_allclose(caffe, 0.001 * z, atol=5e-5)  # float32 rounding of the start, on 0-255
+    np.testing.assert_array_equal(x, mean_pixel_noise((40, 50, 3), seed=7))
+    assert not np.array_equal(x, mean_pixel_noise((40, 50, 3), seed=8))
+
+
+@pytest.mark.slow  # full tier: keeps the fast tier within its budget
+def test_each_named_start_begins_the_optimisation_where_it_says(vgg, content_path, style_path):
+    from nst.methods.gatys import INIT_STARTS, gatys_loss, mean_pixel_noise
+
+    assert INIT_STARTS == ("content", "noise", "mean_pixel_noise")
+    first = {init: gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, init=init, seed=2, size=48,
+                                  steps=1).history[0] for init in INIT_STARTS}
+    grey = gatys_loss(mean_pixel_noise((32, 48, 3), 2), content_path, style_path, vgg=vgg, size=48)["total"]
+    assert first["mean_pixel_noise"] <= grey * 1.0001
+    assert len({round(float(v), 3) for v in first.values()}) == 3  # three different starts
+
+
+def test_a_flat_start_never_takes_a_step_that_raises_the_objective(vgg, content_path, style_path):
+    # From neural-style's near-constant start on a small image the L-BFGS line search can fail outright;
+    # the optimiser restarts its history instead of accepting a worse point.
+    res = gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, init="mean_pixel_noise", size=32, steps=4)
+    assert all(b <= a for a, b in zip(res.history, res.history[1:]))
+    assert res.history[-1] < 0.5 * res.history[0]
+
+
+@pytest.mark.slow  # full tier: three compilations; keeps the fast tier within its budget
+def test_lbfgs_memory_changes_the_path_only_once_the_history_is_full(vgg, content_path, style_path):
+    run = lambda memory: gatys_transfer(content_path, style_path, vgg=vgg, verbose=False, size=32, steps=5,  # noqa: E731
+                                        lbfgs_memory=memory).history
+    short, default, long = run(2), run(10), run(100)
+    assert short[:2] == pytest.approx(default[:2], rel=1e-5) and short[-1] != pytest.approx(default[-1], rel=1e-5)
+    assert long == pytest.approx(default, rel=1e-5)  # 5 steps fit in both histories
+
+
 def test_init_from_an_image_array_starts_there(vgg, content_path, style_path):
     # An array start (e.g. a feedforward model's output): the first objective is that image's.
     from nst.io.images import load_image

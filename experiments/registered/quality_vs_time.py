@@ -5,9 +5,11 @@ against warm wall time, with horizontal lines where the Johnson and Dumoulin ref
 outputs land on the *same* objective (`nst.methods.gatys.gatys_loss`).  The "equivalent Gatys iterations"
 of a feedforward model is the first iteration at which Gatys does at least as well.
 
-Two starts for Gatys: the content photo (our default) and white noise (``noise_objectives``: Gatys
-et al.'s own start), so the equivalent iterations are reported for both; Johnson et al.'s Fig. 5
-compares their networks with an optimisation-based baseline on the networks' own objective.
+Starts for Gatys: the content photo (our default), uniform white noise (``noise_objectives``: Gatys
+et al.'s own start), and further named starts (``more_starts``): ``mean_pixel_noise`` is the random
+start of Johnson's ``neural-style`` (the ImageNet mean colour with faint noise), the published code
+closest to the baseline of Johnson et al.'s Fig. 5, which compares their networks with an
+optimisation-based baseline started from "white noise" on the networks' own objective.
 
 Two objectives (``objectives`` in the preset): ``gatys`` — the Gatys defaults (content relu4_2,
 style relu1_1…relu5_1, β = 1e-3); ``training`` — the objective the reference networks were trained
@@ -51,6 +53,28 @@ def items(cfg: dict) -> list[dict]:
              "size": px}
             for px in cfg.get("larger_sizes", []) for o in cfg.get("noise_objectives", [])
             for c in cfg["contents"] for s in cfg["styles"]]
+    # further baselines (``more_starts``: a start, and optionally an L-BFGS history length) on the unseen
+    # photos, at the base size and each larger one; e.g. neural-style's near-grey random start
+    # (``mean_pixel_noise``) alone, then with the 100 pairs of history torch's optim.lbfgs keeps
+    # (neural-style's L-BFGS): the published code closest to Johnson et al.'s baseline
+    for start in cfg.get("more_starts", []):
+        init, memory = start["init"], start.get("lbfgs_memory")
+        tag = init + (f"-memory{memory}" if memory else "")
+        extra = {"lbfgs_memory": memory} if memory else {}
+        out += [{"id": f"{c}-{s}-{o}-{tag}", "content": c, "style": s, "objective": o, "init": init, **extra}
+                for o in cfg.get("noise_objectives", []) for c in cfg.get("noise_contents", cfg["contents"])
+                for s in cfg["styles"]]
+        out += [{"id": f"{c}-{s}-{o}-{tag}-{px}px", "content": c, "style": s, "objective": o, "init": init,
+                 "size": px, **extra}
+                for px in cfg.get("larger_sizes", []) for o in cfg.get("noise_objectives", [])
+                for c in cfg["contents"] for s in cfg["styles"]]
+    # other networks of the same objective (``more_networks``, e.g. one trained for longer) read off the
+    # noise-start curves already run on unseen photos: one pass each, no new L-BFGS run
+    for net in cfg.get("more_networks", []):
+        out += [{**{k: v for k, v in curve.items() if k != "id"}, "id": f"{curve['id']}-pass-{net['label']}",
+                 "kind": "pass", "network": net["label"], "curve": curve["id"]}
+                for curve in list(out) if curve["init"] != "content" and curve["style"] == net["style"]
+                and not curve.get("split") and curve.get("kind") != "pass"]
     return out
 
 
@@ -67,7 +91,11 @@ def objective_overrides(objective: str, cache: dict, size: int = 256) -> dict:
 
     path = next(iter(MODELS["johnson"].values()))
     model = cache.setdefault(path, nst.load(ROOT / path))
-    t = model.meta["training"]
+    return training_objective(model.meta["training"], size, path)
+
+
+def training_objective(t: dict, size: int, path: str) -> dict:
+    """GatysConfig overrides for the objective a model's ``training`` metadata describes, at ``size`` px."""
     extra = {k: (tuple(t[k]) if isinstance(t[k], list) else t[k]) for k in ("style_layer_weights", "pooling")
              if t.get(k) is not None}
     if t.get("style_size") is None:
@@ -77,8 +105,44 @@ def objective_overrides(objective: str, cache: dict, size: int = 256) -> dict:
             "style_scale": t["style_size"] / size, **extra}
 
 
+def read_history(out: Path, curve_id: str) -> np.ndarray:
+    """The objective after each L-BFGS iteration of one saved curve."""
+    return np.genfromtxt(out / "histories" / f"{curve_id}.csv", delimiter=",", names=True)["objective"]
+
+
+def equivalent_iterations(history: np.ndarray, value: float) -> int:
+    """The first iteration (from 1) whose objective is at most ``value``; -1 if none is."""
+    below = np.nonzero(history <= value)[0]
+    return int(below[0]) + 1 if len(below) else -1
+
+
+def network_pass(item: dict, cfg: dict, cache: dict) -> dict:
+    """One pass of a ``more_networks`` entry, scored on its curve's objective and read off that curve."""
+    import nst
+    from nst.io.images import load_image
+    from nst.methods.gatys import gatys_loss
+    from nst.core.vgg import VGG19
+
+    net = next(n for n in cfg["more_networks"] if n["label"] == item["network"])
+    vgg = cache.setdefault("vgg", VGG19.pretrained())
+    size = int(item.get("size") or cfg["size"])
+    content = load_image(ROOT / "data/content/eval" / f"{item['content']}.jpg", size=size)
+    model = cache.setdefault(net["path"], nst.load(ROOT / net["path"]))
+    objective = objective_overrides(item["objective"], cache, size)
+    if item["objective"] == "training" and training_objective(model.meta["training"], size, net["path"]) != objective:
+        raise ValueError(f"{net['path']} was trained on another objective than the reference models")
+    image = model.stylize(content, style=model.styles.index(item["style"]))
+    value = gatys_loss(image, content, ROOT / "data/styles" / f"{item['style']}.jpg", vgg=vgg, size=size,
+                       **objective)["total"]
+    return {"network_objective": value, "network_iterations": int(model.meta["iterations"]),
+            "network_equivalent_iterations": equivalent_iterations(read_history(cache["out"], item["curve"]), value)}
+
+
 def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     import nst
+
+    if item.get("kind") == "pass":
+        return network_pass(item, cfg, cache)
     from nst.methods.gatys import gatys_loss, gatys_transfer
     from nst.io.images import load_image
     from nst.core.vgg import VGG19
@@ -88,8 +152,9 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     content = load_image(ROOT / "data/content" / item.get("split", "eval") / f"{item['content']}.jpg", size=size)
     style = ROOT / "data/styles" / f"{item['style']}.jpg"
     objective = objective_overrides(item.get("objective", "gatys"), cache, size)
+    memory = {"lbfgs_memory": int(item["lbfgs_memory"])} if item.get("lbfgs_memory") else {}
     res = gatys_transfer(content, style, size=size, steps=cfg["steps"], vgg=vgg, verbose=False,
-                         init=item.get("init", "content"), seed=0, **objective)
+                         init=item.get("init", "content"), seed=0, **memory, **objective)
     step = statistics.median(res.step_seconds) if res.step_seconds else res.seconds
     history = np.asarray(res.history)
     out = {"gatys_final": float(history[-1]), "gatys_step_seconds": step}
@@ -103,9 +168,8 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         ff["dumoulin"] = dmodel.stylize(content, style=dmodel.styles.index(item["style"]))
     for name, image in ff.items():
         value = gatys_loss(image, content, style, vgg=vgg, size=size, **objective)["total"]
-        below = np.nonzero(history <= value)[0]
         out[f"{name}_objective"] = value
-        out[f"{name}_equivalent_iterations"] = int(below[0]) + 1 if len(below) else -1
+        out[f"{name}_equivalent_iterations"] = equivalent_iterations(history, value)
     hdir = cache["out"] / "histories"
     hdir.mkdir(exist_ok=True)
     with open(hdir / f"{item['id']}.csv", "w", newline="") as f:
@@ -116,13 +180,19 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     return out
 
 
+def start_label(r: dict) -> str:
+    """The Gatys start of a row, with its L-BFGS history length where it is not the default 10."""
+    memory = r.get("lbfgs_memory")
+    return (r.get("init") or "content") + (f", memory {int(float(memory))}" if memory not in (None, "") else "")
+
+
 def median_rows(rows: list[dict], px) -> list[list]:
     """One row per (photos, objective, start, size): the median, min and max equivalent iterations of every pass.
 
     ``photos`` is ``eval`` (never seen in training) or ``train`` (among the networks' training photos)."""
     groups: dict[tuple, list[float]] = {}
     for r in rows:
-        key = (r.get("split") or "eval", r.get("objective") or "gatys", r.get("init") or "content", px(r))
+        key = (r.get("split") or "eval", r.get("objective") or "gatys", start_label(r), px(r))
         for name in ("johnson", "dumoulin"):
             v = r.get(f"{name}_equivalent_iterations", "")
             if v not in ("", None):
@@ -131,12 +201,45 @@ def median_rows(rows: list[dict], px) -> list[list]:
     return [[*key, len(v), show(float(np.median(v))), show(min(v)), show(max(v))] for key, v in groups.items()]
 
 
+def pass_rows(passes: list[dict], curves: dict[str, dict], px) -> tuple[list[list], list[list]]:
+    """The ``more_networks`` passes, one row each, and their medians per (network, start, size), each next to
+    the committed Johnson network on the same curves."""
+    show = lambda v: "> all" if v < 0 else str(int(v))  # noqa: E731
+    table, groups = [], {}
+    for r in passes:
+        ref = curves[r["curve"]].get("johnson_equivalent_iterations", "")
+        table.append([f"{r['content']}-{r['style']}", start_label(r), px(r), r["network"], int(r["network_iterations"]),
+                      f"{r['network_objective']:.4g}", show(int(r["network_equivalent_iterations"])),
+                      show(int(ref)) if ref != "" else "—"])
+        g = groups.setdefault((r["network"], int(r["network_iterations"]), start_label(r), px(r)), ([], []))
+        value = int(r["network_equivalent_iterations"])
+        g[0].append(float("inf") if value < 0 else float(value))
+        if ref != "":
+            g[1].append(float("inf") if int(ref) < 0 else float(ref))
+    med = lambda v: ("> all" if np.median(v) == float("inf") else f"{np.median(v):g}") if v else "—"  # noqa: E731
+    return table, [[*key, len(a), med(a), med(b)] for key, (a, b) in groups.items()]
+
+
+def more_networks_section(passes: list[dict], curves: dict[str, dict], px) -> str:
+    table, medians = pass_rows(passes, curves, px)
+    return ("\n\nOther networks trained on the same objective (`more_networks`), one pass each, read off the same "
+            "curves; `Johnson ≡` is the committed Johnson network on that curve. `training it.`: the network's "
+            "training iterations (the committed one's are in its metadata).\n\n"
+            + markdown_table(["photo-style", "Gatys start", "px", "network", "training it.", "objective",
+                              "≡ Gatys it.", "Johnson ≡"], table)
+            + "\n\nMedians per network, start and size:\n\n"
+            + markdown_table(["network", "training it.", "Gatys start", "px", "passes", "median ≡ Gatys it.",
+                              "committed Johnson's median"], medians))
+
+
 def plot(rows: list[dict], out: Path) -> list[Path]:
     eq = lambda r, k: (int(r[k]) if r.get(k, "") not in ("", None) and int(r[k]) > 0 else "> all")  # noqa: E731
     base_size = run_config(out).get("size", "")
     px = lambda r: int(r.get("size") or base_size or 0)  # noqa: E731 - rows before larger_sizes have no size
+    passes = [r for r in rows if r.get("kind") == "pass"]
+    rows = [r for r in rows if r.get("kind") != "pass"]
     table = [[f"{r['content']}-{r['style']}", r.get("split") or "eval", r.get("objective") or "gatys",
-              r.get("init") or "content", px(r),
+              start_label(r), px(r),
               f"{r['gatys_final']:.4g}", f"{r.get('johnson_objective', float('nan')):.4g}",
               eq(r, "johnson_equivalent_iterations") if "johnson_objective" in r and r["johnson_objective"] != ""
               else "—", f"{r.get('dumoulin_objective', float('nan')):.4g}",
@@ -148,13 +251,17 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                   "at least as well. Johnson et al. (Fig. 5) report 50–100 iterations from a noise start on "
                   "their networks' objective, at 256, 512 and 1024 px with networks trained at 256. `photos`: "
                   "`eval` photos were never seen in training, `train` photos are among the networks' training "
-                  "photos.\n\n"
+                  "photos. `Gatys start`: `content` is the photo, `noise` uniform white noise over the pixel range, "
+                  "`mean_pixel_noise` neural-style's random start (the ImageNet mean colour with faint noise); "
+                  "`memory 100`: L-BFGS keeps 100 pairs of history, as torch's optim.lbfgs does in neural-style "
+                  "(10 otherwise).\n\n"
                   + markdown_table(["photo-style", "photos", "objective", "Gatys start", "px", "Gatys final", "Johnson",
                                     "Johnson ≡ Gatys it.", "Dumoulin", "Dumoulin ≡ Gatys it."], table)
                   + "\n\nMedian equivalent iterations per objective, start and size (both networks' passes together; "
                   "'> all' counts as more than the run's steps):\n\n" + markdown_table(
                       ["photos", "objective", "Gatys start", "px", "passes", "median ≡ Gatys it.", "min", "max"],
-                      median_rows(rows, px)))
+                      median_rows(rows, px))
+                  + (more_networks_section(passes, {r["id"]: r for r in rows}, px) if passes else ""))
     n = len(rows)
     fig, axes = subplots(n, 2, figsize=(10, 2.8 * n), dpi=90, squeeze=False)
     for ax_row, r in zip(axes, rows):
@@ -179,16 +286,25 @@ EXPERIMENT = register(Experiment(
     description="Gatys objective vs iterations and time, with Johnson/Dumoulin outputs on the same objective",
     presets={"quick": {"contents": ["skimage_chelsea"], "styles": ["vangogh_starry_night"], "size": 64,
                        "steps": 8, "noise_objectives": ["gatys"], "larger_sizes": [96],
-                       "train_contents": ["skimage_coffee"]},
+                       "train_contents": ["skimage_coffee"],
+                       "more_starts": [{"init": "mean_pixel_noise"}, {"init": "mean_pixel_noise", "lbfgs_memory": 100}],
+                       # the committed network again: its pass must land where the curve row says
+                       "more_networks": [{"label": "johnson_again", "style": "vangogh_starry_night",
+                                          "path": MODELS["johnson"]["vangogh_starry_night"]}]},
              "cpu": {"contents": ["kodak_kodim23", "skimage_chelsea"],
                      "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 256, "steps": 300,
                      "objectives": ["gatys", "training"], "noise_objectives": ["training"],
                      "noise_contents": ["kodak_kodim23", "skimage_chelsea", "kodak_kodim21", "kodak_kodim08"],
                      "train_contents": ["kodak_kodim03", "kodak_kodim20", "coco_val2017_000000000872",
                                         "skimage_coffee"],
-                     "larger_sizes": [512]},
+                     "larger_sizes": [512],
+                     "more_starts": [{"init": "mean_pixel_noise"}, {"init": "mean_pixel_noise", "lbfgs_memory": 100}],
+                     # scratch_capacity's width1_longer: the committed recipe and seed, trained past 10k iterations
+                     "more_networks": [{"label": "width1_longer", "style": "vangogh_starry_night",
+                                        "path": "results/models/scratch_capacity/w1/johnson_starry_night.nst"}]},
              "gpu": {"contents": ["kodak_kodim08", "kodak_kodim13", "kodak_kodim21", "kodak_kodim22",
                                   "kodak_kodim23", "skimage_chelsea"],
                      "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 512, "steps": 500,
-                     "objectives": ["gatys", "training"], "noise_objectives": ["training"]}},
+                     "objectives": ["gatys", "training"], "noise_objectives": ["training"],
+                     "more_starts": [{"init": "mean_pixel_noise"}, {"init": "mean_pixel_noise", "lbfgs_memory": 100}]}},
     items=items, run_item=run_item, plot=plot))

@@ -53,17 +53,23 @@ def headline(results: Path) -> str:
         r = _by(export, model=method, precision="float32")
         return f"{float(r[f'onnx_ms_{size}']):.0f} ms" if r else "—"
 
-    def of(obj: str, init: str = "content") -> list[dict]:
-        # unseen photos at the preset's 256 px: the training-photo and 512-px rows are quality_vs_time's own
+    from nst.methods.gatys import GatysConfig
+
+    default_memory = GatysConfig().lbfgs_memory
+
+    def of(obj: str, init: str = "content", memory: int = default_memory) -> list[dict]:
+        # unseen photos at the preset's 256 px: the training-photo and 512-px rows are quality_vs_time's own;
+        # ``memory``: the L-BFGS history length (rows without one kept GatysConfig's default)
         return [r for r in qvt if (r.get("objective") or "gatys") == obj and (r.get("init") or "content") == init
-                and not r.get("split") and not r.get("size")]
+                and not r.get("split") and not r.get("size") and r.get("kind") != "pass"
+                and int(r.get("lbfgs_memory") or default_memory) == memory]
 
     def objective(col: str, obj: str = "gatys") -> str:
         vals = [float(r[col]) for r in of(obj) if r.get(col) not in (None, "")]
         return f"{statistics.mean(vals):.3g}" if vals else "—"
 
-    def equiv(col: str, obj: str = "gatys", init: str = "content") -> str:
-        vals = [int(float(r[col])) for r in of(obj, init) if r.get(col) not in (None, "")]
+    def equiv(col: str, obj: str = "gatys", init: str = "content", memory: int = default_memory) -> str:
+        vals = [int(float(r[col])) for r in of(obj, init, memory) if r.get(col) not in (None, "")]
         if not vals:
             return "—"
         text = lambda v: str(v) if v > 0 else "more than all"  # noqa: E731 - -1: never matched
@@ -98,6 +104,10 @@ def headline(results: Path) -> str:
         ["… the same, Gatys started from white noise (Johnson et al.'s Fig. 5 baseline; they report 50–100)", "—",
          equiv("johnson_equivalent_iterations", "training", "noise"),
          equiv("dumoulin_equivalent_iterations", "training", "noise")],
+        ["… the same, Gatys run as Johnson's own code, neural-style, runs it (near-grey random start, "
+         "100 pairs of L-BFGS history)", "—",
+         equiv("johnson_equivalent_iterations", "training", "mean_pixel_noise", 100),
+         equiv("dumoulin_equivalent_iterations", "training", "mean_pixel_noise", 100)],
         ["styles per model", "any (no training)", "1", str(models["dumoulin"].num_styles)],
         ["parameters per style", "—", f"{models['johnson'].parameter_counts()['total']:,}",
          f"{int(per_style['per_style']):,}" if per_style else "—"],

@@ -21,7 +21,7 @@ GATYS_OPTIONS = {
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from ..core.networks import BORDER_STAGES, STYLIZE_BORDER, STYLIZE_BORDER_STAGE
     from ..io.images import MIN_SIDE
-    from ..methods.gatys import GatysConfig
+    from ..methods.gatys import INIT_STARTS, GatysConfig
 
     d = lambda name: default_of(GatysConfig, name)  # noqa: E731
     s = sub.add_parser("stylize", help="stylize images", description="Stylize content images.")
@@ -57,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"Adam step size (default {d('learning_rate')})")
     add_objective_options(s, GatysConfig, "a paper's layers and weights (nst.recipes; docs/recipes.md); "
                                           "explicit options win")
-    s.add_argument("--init", default=None, help=f"content, noise, or an image file (default {d('init')})")
+    s.add_argument("--init", default=None, help=f"{', '.join(INIT_STARTS)}, or an image file (default {d('init')})")
     s.add_argument("--style-scale", type=nonneg_float, default=None,
                    help=f"style image size relative to the output (default {d('style_scale')})")
     s.add_argument("--preserve-color", nargs="?", const="luminance", default=None, choices=["luminance", "histogram"],
@@ -130,6 +130,7 @@ def run_model(args: argparse.Namespace) -> int:
 def run_gatys(args: argparse.Namespace) -> int:
     from ..api import create
     from ..io.images import expand_sources, image_name, load_image, save_image
+    from ..methods.gatys import INIT_STARTS
 
     if not args.style:
         raise NSTError("gatys needs at least one --style image (or give --model)")
@@ -143,7 +144,7 @@ def run_gatys(args: argparse.Namespace) -> int:
     weights = args.style_weight or [1.0] * len(args.style)
     if sum(weights) <= 0:
         raise NSTError("all --style-weight values are zero")
-    if args.init not in (None, "content", "noise"):
+    if args.init not in (None, *INIT_STARTS):
         load_image(args.init)  # fail early, before any optimisation
     used = [i for i, w in enumerate(weights) if w > 0]
     sources = expand_sources(args.content)

@@ -9,7 +9,9 @@ Gatys et al. 2016: content relu4_2, style relu1_1 … relu5_1 equally weighted,
 L-BFGS.  Departures from the paper, each a common and documented choice:
 
 * initialisation from the content image (the paper starts from white noise;
-  ``init="noise"`` restores it) — it converges in far fewer steps;
+  ``init="noise"`` restores it) — it converges in far fewer steps; ``init="mean_pixel_noise"`` is the
+  start of Johnson's own reimplementation, ``neural-style`` (``-init random``), the baseline's code
+  closest to Johnson et al. 2016's Fig. 5: the ImageNet mean colour with faint Gaussian noise;
 * max pooling by default (the paper prefers average pooling for synthesis;
   ``pooling="avg"`` is available);
 * loss weights are on our normalisation (`nst.core.losses`): α = 1, β = 1e-3 with
@@ -36,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from ..core import color
 from ..core.objective import PerceptualObjective
-from ..core.vgg import VGG19
+from ..core.vgg import CAFFE_MEAN_BGR, VGG19
 from ..errors import NSTError
 from ..io.images import ImageLike, load_image, resize_image, scaled_size
 from ..io.progress import ProgressBar
@@ -44,6 +46,11 @@ from .optimizers import LINESEARCHES, OPTIMIZERS, ImageOptimizer
 
 GATYS_CONTENT_LAYERS = ("relu4_2",)
 GATYS_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+#: The named starting images; any other ``init`` string is an image file.
+INIT_STARTS = ("content", "noise", "mean_pixel_noise")
+#: neural_style.lua, ``-init random``: ``torch.randn(...):mul(0.001)`` in the Caffe input space (0-255
+#: scale, ImageNet mean subtracted), i.e. the mean colour plus noise of this σ on the 0-255 scale.
+NEURAL_STYLE_INIT_STD = 0.001
 
 
 @dataclass
@@ -60,7 +67,7 @@ class GatysConfig:
     content_layers: tuple[str, ...] = GATYS_CONTENT_LAYERS
     style_layers: tuple[str, ...] = GATYS_STYLE_LAYERS
     style_layer_weights: tuple[float, ...] | None = None  # default equal, summing to 1
-    init: str | np.ndarray = "content"  # "content", "noise", or an image (a path or an (H, W, 3) array)
+    init: str | np.ndarray = "content"  # one of INIT_STARTS, or an image (a path or an (H, W, 3) array)
     style_scale: float = 1.0  # style image long side = style_scale × output long side
     preserve_color: str | None = None  # None, "luminance" or "histogram"
     scales: int = 1  # coarse-to-fine levels: size/2^(scales-1), …, size/2, size
@@ -158,12 +165,27 @@ def _optimizer_for(cfg: GatysConfig) -> ImageOptimizer:
     return _OPT_CACHE[key]
 
 
+def mean_pixel_noise(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    r"""neural-style's random start: :math:`x = (\mu + \sigma z) / 255`, :math:`z \sim N(0, 1)` per pixel.
+
+    :math:`\mu` is the ImageNet mean colour the VGG input subtracts (`nst.core.vgg.CAFFE_MEAN_BGR`, in RGB
+    order) and :math:`\sigma` = `NEURAL_STYLE_INIT_STD` on the 0-255 scale, so the image is zero, up to
+    the noise, after VGG preprocessing: a flat grey-brown picture, unlike ``init="noise"``'s uniform
+    noise over the whole pixel range.  (neural-style scales by 256 where our VGG input scales by 255.)
+    """
+    z = np.random.default_rng(seed).standard_normal(shape)
+    mean_rgb = np.asarray(CAFFE_MEAN_BGR[::-1])
+    return ((mean_rgb + NEURAL_STYLE_INIT_STD * z) / 255.0).astype(np.float32)
+
+
 def _initial_image(cfg: GatysConfig, content: np.ndarray) -> np.ndarray:
     if isinstance(cfg.init, str) and cfg.init == "content":
         return content
     if isinstance(cfg.init, str) and cfg.init == "noise":
         rng = np.random.default_rng(cfg.seed)
         return rng.uniform(0.0, 1.0, size=content.shape).astype(np.float32)
+    if isinstance(cfg.init, str) and cfg.init == "mean_pixel_noise":
+        return mean_pixel_noise(content.shape, cfg.seed)
     return load_image(cfg.init, size=content.shape[:2])
 
 

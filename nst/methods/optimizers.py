@@ -95,17 +95,40 @@ class ImageOptimizer:
     def _host_lbfgs_step(self, x, carry, targets):
         state, value, grad = carry
         d, slope, state, x1 = self._direction(x, grad, state)
-        v1, g1 = self._vg(x1, targets)
         f0, slope = float(value), float(slope)
         if slope >= 0:  # not a descent direction (numerical trouble): fall back to steepest descent
             d, slope = -grad, -float(jnp.vdot(grad, grad))
             x1 = x + d * (1.0 / max(1.0, float(jnp.linalg.norm(grad))))
-            v1, g1 = self._vg(x1, targets)
+        found, x1, v1, g1 = self._backtrack(x, x1, d, f0, slope, targets)
+        if not found and not float(v1) < f0:
+            # After MAX_BACKTRACK halvings the L-BFGS direction still does not go down at all (a last trial
+            # that is merely lower without Armijo's sufficient decrease is kept, as always): its curvature
+            # pairs mislead (seen from a flat start, init="mean_pixel_noise", on small images). Restart the
+            # history, as L-BFGS codes do after a failed line search, and try the normalised steepest-descent
+            # step; where even that does not go down, stay put rather than accept a worse point.
+            state = self.opt.init(x)
+            d, slope = self._steepest(grad)
+            found, x1, v1, g1 = self._backtrack(x, x + d, d, f0, slope, targets)
+            if not found and not float(v1) < f0:
+                x1, v1, g1 = x, value, grad
+        return x1, (state, v1, g1), v1
+
+    @staticmethod
+    def _steepest(grad):
+        """Steepest descent scaled to at most unit length, and its slope."""
+        norm = float(jnp.linalg.norm(grad))
+        d = -grad * (1.0 / max(1.0, norm))
+        return d, float(jnp.vdot(grad, d))
+
+    def _backtrack(self, x, x1, d, f0, slope, targets):
+        """Armijo backtracking from the trial ``x1``, then along ``x + t d`` for t = 1/2, 1/4, …:
+        (found, point, value, gradient)."""
         t = 1.0
+        v1, g1 = self._vg(x1, targets)
         for _ in range(self.MAX_BACKTRACK):
             if np.isfinite(float(v1)) and float(v1) <= f0 + self.ARMIJO_C1 * t * slope:
-                break
+                return True, x1, v1, g1
             t *= 0.5
             x1 = x + t * d
             v1, g1 = self._vg(x1, targets)
-        return x1, (state, v1, g1), v1
+        return bool(np.isfinite(float(v1)) and float(v1) <= f0 + self.ARMIJO_C1 * t * slope), x1, v1, g1
