@@ -12,7 +12,9 @@
 * ``lbfgs`` with ``linesearch="backtracking"`` (the default): the same `optax.lbfgs` direction
   (two-loop recursion, ``linesearch=None``) and an Armijo backtracking line search driven from
   Python, so every VGG pass is a plain jitted call.  L-BFGS directions are well scaled, so the
-  unit step is accepted almost always: one forward+backward per step.
+  unit step is accepted almost always: one forward+backward per step.  Where no halving of the step
+  lowers the objective at all, the history restarts from a normalised steepest-descent step, so the
+  objective never rises from one step to the next.
 """
 
 from __future__ import annotations
