@@ -41,6 +41,7 @@ def test_train_writes_model_history_and_no_checkpoint(two_style_model):
     assert rows[0] == "iteration,loss,content,style,tv" and len(rows) == 3
 
 
+@pytest.mark.slow  # full tier: keeps the fast tier within its budget
 def test_stylize_model_styles_blend_and_all(two_style_model, tmp_path):
     assert main(["stylize", "--model", str(two_style_model), str(CAT), "--style", "1", "-o",
                  str(tmp_path / "one.png"), "-q"]) == 0

@@ -178,6 +178,7 @@ def test_corrupt_onnx_file_is_a_clear_error(tmp_path):
         E.onnx_session(bad)
 
 
+@pytest.mark.slow  # full tier: keeps the fast tier within its budget
 def test_cli_export_and_verify(tiny3, tmp_path, capsys):
     from nst.cli import main
 

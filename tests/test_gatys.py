@@ -62,6 +62,7 @@ def test_each_named_start_begins_the_optimisation_where_it_says(vgg, content_pat
     assert len({round(float(v), 3) for v in first.values()}) == 3  # three different starts
 
 
+@pytest.mark.slow  # full tier: keeps the fast tier within its budget
 def test_a_flat_start_never_takes_a_step_that_raises_the_objective(vgg, content_path, style_path):
     # From neural-style's near-constant start on a small image the L-BFGS line search can fail outright;
     # the optimiser restarts its history instead of accepting a worse point.

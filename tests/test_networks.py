@@ -74,6 +74,7 @@ def test_one_hot_blend_equals_index_selection_and_blends_are_continuous(rng):
     assert np.abs(mid - outs[0]).mean() < np.abs(outs[1] - outs[0]).mean()
 
 
+@pytest.mark.slow  # full tier: keeps the fast tier within its budget
 def test_inference_fast_path_matches_training_path(rng):
     net = _perturbed(2)
     x = jnp.asarray(rng.uniform(size=(2, 37, 53, 3)), jnp.float32)

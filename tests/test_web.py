@@ -45,6 +45,7 @@ def site(tiny_models, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # full tier: keeps the fast tier within its budget
 @NEEDS_ORT_ASSETS
 def test_build_writes_page_runtime_models_and_manifest(site, tiny_models):
     manifest = json.loads((site / MANIFEST_NAME).read_text())
