@@ -53,14 +53,15 @@ def items(cfg: dict) -> list[dict]:
              "size": px}
             for px in cfg.get("larger_sizes", []) for o in cfg.get("noise_objectives", [])
             for c in cfg["contents"] for s in cfg["styles"]]
-    # further baselines (``more_starts``: a start, and optionally an L-BFGS history length) on the unseen
-    # photos, at the base size and each larger one; e.g. neural-style's near-grey random start
-    # (``mean_pixel_noise``) alone, then with the 100 pairs of history torch's optim.lbfgs keeps
-    # (neural-style's L-BFGS): the published code closest to Johnson et al.'s baseline
+    # further baselines (``more_starts``: a start, and optionally an L-BFGS history length and line search)
+    # on the unseen photos, at the base size and each larger one; e.g. neural-style's near-grey random start
+    # (``mean_pixel_noise``) alone, then with the 100 pairs of history torch's optim.lbfgs keeps, then
+    # with torch's L-BFGS as a whole (``linesearch="none"``): neural-style, the published code closest to
+    # Johnson et al.'s baseline
     for start in cfg.get("more_starts", []):
-        init, memory = start["init"], start.get("lbfgs_memory")
-        tag = init + (f"-memory{memory}" if memory else "")
-        extra = {"lbfgs_memory": memory} if memory else {}
+        init, memory, linesearch = start["init"], start.get("lbfgs_memory"), start.get("linesearch")
+        tag = init + (f"-memory{memory}" if memory else "") + (f"-linesearch_{linesearch}" if linesearch else "")
+        extra = {**({"lbfgs_memory": memory} if memory else {}), **({"linesearch": linesearch} if linesearch else {})}
         out += [{"id": f"{c}-{s}-{o}-{tag}", "content": c, "style": s, "objective": o, "init": init, **extra}
                 for o in cfg.get("noise_objectives", []) for c in cfg.get("noise_contents", cfg["contents"])
                 for s in cfg["styles"]]
@@ -153,6 +154,8 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     style = ROOT / "data/styles" / f"{item['style']}.jpg"
     objective = objective_overrides(item.get("objective", "gatys"), cache, size)
     memory = {"lbfgs_memory": int(item["lbfgs_memory"])} if item.get("lbfgs_memory") else {}
+    if item.get("linesearch"):
+        memory["linesearch"] = item["linesearch"]
     res = gatys_transfer(content, style, size=size, steps=cfg["steps"], vgg=vgg, verbose=False,
                          init=item.get("init", "content"), seed=0, **memory, **objective)
     step = statistics.median(res.step_seconds) if res.step_seconds else res.seconds
@@ -181,9 +184,11 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
 
 
 def start_label(r: dict) -> str:
-    """The Gatys start of a row, with its L-BFGS history length where it is not the default 10."""
-    memory = r.get("lbfgs_memory")
-    return (r.get("init") or "content") + (f", memory {int(float(memory))}" if memory not in (None, "") else "")
+    """The Gatys start of a row, with its L-BFGS history length where it is not the default 10 and its line
+    search where it is not the default backtracking (``none``: torch's optim.lbfgs, as neural-style)."""
+    memory, linesearch = r.get("lbfgs_memory"), r.get("linesearch")
+    return ((r.get("init") or "content") + (f", memory {int(float(memory))}" if memory not in (None, "") else "")
+            + (f", line search {linesearch}" if linesearch not in (None, "") else ""))
 
 
 def median_rows(rows: list[dict], px) -> list[list]:
@@ -281,13 +286,18 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [md, save_figure(fig, out / "quality_vs_time.png")]
 
 
+# neural-style's start alone, with torch's 100 pairs of history, then with torch's L-BFGS as a whole
+# (unit steps, no line search, negative-curvature pairs skipped): neural-style's own protocol
+NEURAL_STYLE_STARTS = [{"init": "mean_pixel_noise"}, {"init": "mean_pixel_noise", "lbfgs_memory": 100},
+                       {"init": "mean_pixel_noise", "lbfgs_memory": 100, "linesearch": "none"}]
+
 EXPERIMENT = register(Experiment(
     name="quality_vs_time",
     description="Gatys objective vs iterations and time, with Johnson/Dumoulin outputs on the same objective",
     presets={"quick": {"contents": ["skimage_chelsea"], "styles": ["vangogh_starry_night"], "size": 64,
                        "steps": 8, "noise_objectives": ["gatys"], "larger_sizes": [96],
                        "train_contents": ["skimage_coffee"],
-                       "more_starts": [{"init": "mean_pixel_noise"}, {"init": "mean_pixel_noise", "lbfgs_memory": 100}],
+                       "more_starts": NEURAL_STYLE_STARTS,
                        # the committed network again: its pass must land where the curve row says
                        "more_networks": [{"label": "johnson_again", "style": "vangogh_starry_night",
                                           "path": MODELS["johnson"]["vangogh_starry_night"]}]},
@@ -298,7 +308,7 @@ EXPERIMENT = register(Experiment(
                      "train_contents": ["kodak_kodim03", "kodak_kodim20", "coco_val2017_000000000872",
                                         "skimage_coffee"],
                      "larger_sizes": [512],
-                     "more_starts": [{"init": "mean_pixel_noise"}, {"init": "mean_pixel_noise", "lbfgs_memory": 100}],
+                     "more_starts": NEURAL_STYLE_STARTS,
                      # scratch_capacity's width1_longer: the committed recipe and seed, trained past 10k iterations
                      "more_networks": [{"label": "width1_longer", "style": "vangogh_starry_night",
                                         "path": "results/models/scratch_capacity/w1/johnson_starry_night.nst"}]},
@@ -306,5 +316,5 @@ EXPERIMENT = register(Experiment(
                                   "kodak_kodim23", "skimage_chelsea"],
                      "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 512, "steps": 500,
                      "objectives": ["gatys", "training"], "noise_objectives": ["training"],
-                     "more_starts": [{"init": "mean_pixel_noise"}, {"init": "mean_pixel_noise", "lbfgs_memory": 100}]}},
+                     "more_starts": NEURAL_STYLE_STARTS}},
     items=items, run_item=run_item, plot=plot))

@@ -74,7 +74,9 @@ class GatysConfig:
     pooling: str = "max"
     seed: int = 0
     lbfgs_memory: int = 10
-    linesearch: str = "backtracking"  # L-BFGS only: "backtracking" (host-driven Armijo) or "zoom" (optax's)
+    # L-BFGS only: "backtracking" (host-driven Armijo), "zoom" (optax's) or "none" (torch's optim.lbfgs as
+    # neural-style runs it: unit steps, negative-curvature pairs skipped; see nst.methods.optimizers)
+    linesearch: str = "backtracking"
     recipe: str | None = None  # the nst.recipes entry these options came from (a record; the fields rule)
 
     def validate(self) -> "GatysConfig":

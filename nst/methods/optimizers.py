@@ -1,4 +1,4 @@
-"""Optimisers over an image: one driver for Adam and L-BFGS, used by the Gatys method.
+r"""Optimisers over an image: one driver for Adam and L-BFGS, used by the Gatys method.
 
 ``ImageOptimizer(value_fn, ...)`` minimises ``value_fn(x, targets) -> scalar`` over the image
 ``x``; ``init(x, targets) -> state`` and ``step(x, state, targets) -> (x, state, value)``.
@@ -15,6 +15,12 @@
   unit step is accepted almost always: one forward+backward per step.  Where no halving of the step
   lowers the objective at all, the history restarts from a normalised steepest-descent step, so the
   objective never rises from one step to the next.
+* ``lbfgs`` with ``linesearch="none"``: torch's ``optim.lbfgs`` as neural-style (Johnson's Gatys code,
+  the closest published code to Johnson et al. 2016's Fig. 5 baseline) runs it: unit steps with no line
+  search, curvature pairs with :math:`s^\top y \le 10^{-10}` left out of the history (optax keeps them,
+  and a negative pair can turn its direction uphill), the initial inverse Hessian
+  :math:`s^\top y / y^\top y` of the newest kept pair, and a first step of one grey level in L1 length.
+  The objective may rise from one step to the next, as in torch.  See `torch_lbfgs_direction`.
 """
 
 from __future__ import annotations
@@ -29,7 +35,57 @@ import optax
 from ..errors import NSTError
 
 OPTIMIZERS = ("lbfgs", "adam")
-LINESEARCHES = ("backtracking", "zoom")
+LINESEARCHES = ("backtracking", "zoom", "none")
+
+#: torch optim.lbfgs: a pair (s, y) joins the history only if s·y exceeds this (``if ys > 1e-10``)
+TORCH_MIN_CURVATURE = 1e-10
+#: neural-style passes tolX = -1 to optim.lbfgs, which stops when g·d > -tolX = 1 (no descent left)
+TORCH_MAX_SLOPE = 1.0
+#: neural-style's images are on the 0-255 scale (Caffe); ours on 0-1. torch's first step,
+#: t = min(1, 1/‖g‖₁) along -g, is taken in that scale
+NEURAL_STYLE_PIXEL_SCALE = 255.0
+
+
+def torch_lbfgs_direction(grad: jax.Array, s_mem: jax.Array, y_mem: jax.Array, rho: jax.Array,
+                          head: jax.Array, count: jax.Array, hdiag: jax.Array) -> jax.Array:
+    r"""The L-BFGS direction :math:`d = -H g` by the two-loop recursion (Nocedal & Wright, Alg. 7.4).
+
+    The history is a ring: ``s_mem[i], y_mem[i]`` with ``rho[i] = 1 / (s_i^\top y_i)``, the newest at
+    ``head - 1``, ``count`` pairs in all; :math:`H_0 = ` ``hdiag`` × I.  With ``count = 0`` this is
+    ``-hdiag * grad``.  As torch's ``optim.lbfgs`` computes it.
+    """
+    memory = s_mem.shape[0]
+
+    def newest_first(j, carry):
+        q, alphas = carry
+        i = (head - 1 - j) % memory
+        alpha = jnp.where(j < count, rho[i] * jnp.vdot(s_mem[i], q), 0.0)
+        return q - alpha * y_mem[i], alphas.at[i].set(alpha)
+
+    q, alphas = jax.lax.fori_loop(0, memory, newest_first, (-grad, jnp.zeros(memory, grad.dtype)))
+
+    def oldest_first(j, r):
+        i = (head - 1 - (memory - 1 - j)) % memory
+        beta = rho[i] * jnp.vdot(y_mem[i], r)
+        return r + jnp.where(memory - 1 - j < count, alphas[i] - beta, 0.0) * s_mem[i]
+
+    return jax.lax.fori_loop(0, memory, oldest_first, q * hdiag)
+
+
+def torch_lbfgs_remember(s: jax.Array, y: jax.Array, s_mem: jax.Array, y_mem: jax.Array, rho: jax.Array,
+                         head: jax.Array, count: jax.Array, hdiag: jax.Array):
+    r"""Add the pair (s, y) to the ring if its curvature ``s·y`` exceeds `TORCH_MIN_CURVATURE`, as torch
+    does, and take :math:`H_0 = s^\top y / y^\top y` from it; otherwise leave everything as it was."""
+    ys = jnp.vdot(y, s)
+    keep = ys > TORCH_MIN_CURVATURE
+    memory = s_mem.shape[0]
+    s_mem = s_mem.at[head].set(jnp.where(keep, s, s_mem[head]))
+    y_mem = y_mem.at[head].set(jnp.where(keep, y, y_mem[head]))
+    rho = rho.at[head].set(jnp.where(keep, 1.0 / jnp.where(keep, ys, 1.0), rho[head]))
+    hdiag = jnp.where(keep, ys / jnp.vdot(y, y), hdiag)
+    head = jnp.where(keep, (head + 1) % memory, head)
+    count = jnp.where(keep, jnp.minimum(count + 1, memory), count)
+    return s_mem, y_mem, rho, head, count, hdiag
 
 #: ``value_fn(x, targets)``: the scalar objective of an image x (1, H, W, 3)
 ValueFn = Callable[[jax.Array, Any], jax.Array]
@@ -68,6 +124,16 @@ class ImageOptimizer:
                 return optax.apply_updates(x, updates), state, value
 
             self._step = jax.jit(zoom_step)
+        elif linesearch == "none":
+            self.memory = lbfgs_memory
+
+            def next_direction(x, x_prev, grad, g_prev, history):
+                history = torch_lbfgs_remember(x - x_prev, grad - g_prev, *history)
+                d = torch_lbfgs_direction(grad, *history)
+                return d, jnp.vdot(grad, d), history
+
+            self._torch_next = jax.jit(next_direction)
+            self._step = self._torch_lbfgs_step
         else:
             self.opt = optax.lbfgs(memory_size=lbfgs_memory, linesearch=None)
 
@@ -85,6 +151,13 @@ class ImageOptimizer:
         return self.optimizer == "lbfgs" and self.linesearch == "backtracking"
 
     def init(self, x: jax.Array, targets: Any) -> Any:
+        if self.optimizer == "lbfgs" and self.linesearch == "none":
+            value, grad = self._vg(x, targets)
+            zeros = jnp.zeros((self.memory,) + x.shape, x.dtype)
+            history = (zeros, zeros, jnp.zeros(self.memory, x.dtype), jnp.asarray(0), jnp.asarray(0),
+                       jnp.asarray(1.0, x.dtype))
+            # (history, previous point, previous gradient, value, gradient, iterations done, stopped)
+            return (history, x, grad, value, grad, 0, False)
         state = self.opt.init(x)
         if self.host_line_search:
             value, grad = self._vg(x, targets)
@@ -114,6 +187,26 @@ class ImageOptimizer:
             if not found and not float(v1) < f0:
                 x1, v1, g1 = x, value, grad
         return x1, (state, v1, g1), v1
+
+    def _torch_lbfgs_step(self, x, carry, targets):
+        """One iteration of torch's ``optim.lbfgs`` with neural-style's settings (module docstring)."""
+        history, x_prev, g_prev, value, grad, done, stopped = carry
+        if stopped:
+            return x, carry, value
+        if done == 0:
+            # torch: d = -g, t = min(1, 1/‖g‖₁) in neural-style's 0-255 scale; converted to ours
+            # (x = x₂₅₅ / P, g = P g₂₅₅) that is -g · min(1, P/‖g‖₁) / P²
+            scale = NEURAL_STYLE_PIXEL_SCALE
+            d = -grad * (min(1.0, scale / float(jnp.sum(jnp.abs(grad)))) / scale ** 2)
+            slope = float(jnp.vdot(grad, d))
+        else:
+            d, slope, history = self._torch_next(x, x_prev, grad, g_prev, history)
+            slope = float(slope)
+        if slope > TORCH_MAX_SLOPE:  # torch breaks out of its loop: no further step is taken
+            return x, (history, x_prev, g_prev, value, grad, done, True), value
+        x1 = x + d
+        v1, g1 = self._vg(x1, targets)
+        return x1, (history, x, grad, v1, g1, done + 1, False), v1
 
     @staticmethod
     def _steepest(grad):
