@@ -25,6 +25,24 @@ def test_stylize_writes_output_and_intermediates(tmp_path, content_path, style_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.png", "o_step00002.png"]
 
 
+@pytest.mark.slow  # full tier: two Gatys compilations
+def test_stylize_runs_neural_styles_protocol(tmp_path, content_path, style_path):
+    # neural-style's start and torch's L-BFGS from the command line: the options reach the optimiser, so the
+    # output is the Python API's, and differs from the default line search's
+    from nst.io.images import load_image
+    from nst.methods.gatys import gatys_transfer
+
+    out = tmp_path / "o.png"
+    rc = main(["stylize", str(content_path), "--style", str(style_path), "--size", "32", "--steps", "3", "--init",
+               "mean_pixel_noise", "--lbfgs-memory", "100", "--linesearch", "none", "-o", str(out), "-q"])
+    assert rc == 0
+    run = lambda **kw: np.round(gatys_transfer(content_path, style_path, size=32, steps=3, init="mean_pixel_noise",  # noqa: E731
+                                               lbfgs_memory=100, verbose=False, **kw).image * 255)
+    written = np.asarray(load_image(out)) * 255
+    assert np.abs(written - run(linesearch="none")).max() <= 1
+    assert np.abs(written - run()).max() > 1
+
+
 def test_stylize_several_contents_into_folder(tmp_path, content_path, style_path):
     from tests.conftest import DATA
 
@@ -45,6 +63,7 @@ def test_stylize_several_contents_into_folder(tmp_path, content_path, style_path
     (["stylize", "{content}", "--style", "{style}", "--style-weight", "1", "--style-weight", "2",
       "-o", "{tmp}/o.png"], 1, "2 --style-weight values for 1 --style"),
     (["stylize", "{content}", "--style", "{style}", "--optimizer", "sgd", "-o", "{tmp}/o.png"], 2, "invalid choice"),
+    (["stylize", "{content}", "--style", "{style}", "--linesearch", "exact", "-o", "{tmp}/o.png"], 2, "invalid choice"),
     (["stylize", "{content}", "--style", "{style}", "-o", "{tmp}/o.xyz", "--size", "40", "--steps", "1", "-q"], 1,
      "unknown output image format"),
     (["frobnicate"], 2, "invalid choice"),

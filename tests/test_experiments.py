@@ -61,7 +61,7 @@ def test_quality_vs_time_quick_preset(tmp_path):
                         str(out)], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     rows = read_rows(out / "raw.csv")
-    row, noise, train, larger, grey, grey_larger, grey100, _ = [r for r in rows if r.get("kind") != "pass"]
+    row, noise, train, larger, grey, grey_larger, grey100, _, torch, _ = [r for r in rows if r.get("kind") != "pass"]
     assert row["gatys_final"] > 0 and row["johnson_objective"] > 0 and row["dumoulin_objective"] > 0
     # Fig. 5's larger panels: the same comparison at another output size, reported per size
     assert larger["size"] == 96 and larger["id"].endswith("-noise-96px") and larger["johnson_objective"] > 0
@@ -95,11 +95,18 @@ def test_quality_vs_time_quick_preset(tmp_path):
                     (out / "histories" / f"{grey100['id']}.csv").read_text().splitlines()[1:]]
     assert grey100_hist == pytest.approx(grey_hist, rel=1e-4)
     assert "| eval | gatys | mean_pixel_noise, memory 100 | 64 |" in (out / "summary.md").read_text()
+    # ... and with torch's L-BFGS as a whole (no line search): its first step is torch's tiny one, so the
+    # path leaves the backtracking one at once (tests/test_optimizers.py checks the algorithm itself)
+    assert torch["id"].endswith("-mean_pixel_noise-memory100-linesearch_none") and torch["linesearch"] == "none"
+    torch_hist = [float(line.split(",")[1]) for line in
+                  (out / "histories" / f"{torch['id']}.csv").read_text().splitlines()[1:]]
+    assert len(torch_hist) == 8 and torch_hist[0] != pytest.approx(grey100_hist[0], rel=1e-4)
+    assert "| eval | gatys | mean_pixel_noise, memory 100, line search none | 64 |" in (out / "summary.md").read_text()
     assert "Johnson" in (out / "summary.md").read_text() and "| noise |" in (out / "summary.md").read_text()
     # another network read off the saved curves: the committed one again must land where its curve row says
     curves = {r["id"]: r for r in rows}
     passes = [r for r in rows if r.get("kind") == "pass"]
-    assert len(passes) == 6 and {curves[p["curve"]]["init"] for p in passes} == {"noise", "mean_pixel_noise"}
+    assert len(passes) == 8 and {curves[p["curve"]]["init"] for p in passes} == {"noise", "mean_pixel_noise"}
     for p in passes:
         assert p["network_objective"] == pytest.approx(curves[p["curve"]]["johnson_objective"], rel=1e-5)
         assert p["network_equivalent_iterations"] == curves[p["curve"]]["johnson_equivalent_iterations"]
@@ -194,9 +201,10 @@ def test_headline_table_comes_from_committed_runs():
     gatys_256 = next(r for r in read_rows(ROOT / "results/speed/raw.csv") if r["id"] == "gatys-256")
     assert f"{float(gatys_256['seconds']):.0f} s (500 L-BFGS steps)" in text
     assert "| styles per model | any (no training) | 1 | 8 |" in text
-    # the neural-style baseline row ranges over its unseen-photo, 256-px curves only (no passes of other networks)
+    # the neural-style baseline row (its start, torch's L-BFGS) ranges over its unseen-photo, 256-px curves only
+    # (no passes of other networks)
     grey = [r for r in read_rows(ROOT / "results/quality_vs_time/raw.csv") if r.get("lbfgs_memory") == 100
-            and r.get("kind") != "pass" and not r.get("size") and not r.get("split")]
+            and r.get("linesearch") == "none" and r.get("kind") != "pass" and not r.get("size") and not r.get("split")]
     cells = [f"{min(int(r[c]) for r in grey)}–{max(int(r[c]) for r in grey)}"
              for c in ("johnson_equivalent_iterations", "dumoulin_equivalent_iterations")]
     row = next(line for line in text.splitlines() if "neural-style" in line)

@@ -259,7 +259,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                   "photos. `Gatys start`: `content` is the photo, `noise` uniform white noise over the pixel range, "
                   "`mean_pixel_noise` neural-style's random start (the ImageNet mean colour with faint noise); "
                   "`memory 100`: L-BFGS keeps 100 pairs of history, as torch's optim.lbfgs does in neural-style "
-                  "(10 otherwise).\n\n"
+                  "(10 otherwise); `line search none`: torch's optim.lbfgs as a whole, as neural-style runs it "
+                  "(unit steps without a line search, negative-curvature pairs left out of the history; the "
+                  "objective may rise from one step to the next, and a panel whose curve jumps far above its start "
+                  "is cut off there, with the peak in its title).\n\n"
                   + markdown_table(["photo-style", "photos", "objective", "Gatys start", "px", "Gatys final", "Johnson",
                                     "Johnson ≡ Gatys it.", "Dumoulin", "Dumoulin ≡ Gatys it."], table)
                   + "\n\nMedian equivalent iterations per objective, start and size (both networks' passes together; "
@@ -281,7 +284,12 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
             ax.set_yscale("log")
             ax.set_xlabel(label)
             ax.set_ylabel("Gatys objective")
-            ax.set_title(r["id"], fontsize=9)
+            title = r["id"]
+            peak = int(np.argmax(h["objective"]))
+            if h["objective"][peak] > 10 * h["objective"][0]:  # torch's unit steps can overshoot by orders
+                ax.set_ylim(top=3 * h["objective"][0])
+                title += f"\n(cut off: peak {h['objective'][peak]:.2g} at iteration {peak + 1})"
+            ax.set_title(title, fontsize=9)
         ax_row[0].legend(fontsize=8)
     return [md, save_figure(fig, out / "quality_vs_time.png")]
 

@@ -57,19 +57,24 @@ def headline(results: Path) -> str:
 
     default_memory = GatysConfig().lbfgs_memory
 
-    def of(obj: str, init: str = "content", memory: int = default_memory) -> list[dict]:
+    default_linesearch = GatysConfig().linesearch
+
+    def of(obj: str, init: str = "content", memory: int = default_memory,
+           linesearch: str = default_linesearch) -> list[dict]:
         # unseen photos at the preset's 256 px: the training-photo and 512-px rows are quality_vs_time's own;
-        # ``memory``: the L-BFGS history length (rows without one kept GatysConfig's default)
+        # ``memory``, ``linesearch``: the L-BFGS settings (rows without them kept GatysConfig's defaults)
         return [r for r in qvt if (r.get("objective") or "gatys") == obj and (r.get("init") or "content") == init
                 and not r.get("split") and not r.get("size") and r.get("kind") != "pass"
-                and int(r.get("lbfgs_memory") or default_memory) == memory]
+                and int(r.get("lbfgs_memory") or default_memory) == memory
+                and (r.get("linesearch") or default_linesearch) == linesearch]
 
     def objective(col: str, obj: str = "gatys") -> str:
         vals = [float(r[col]) for r in of(obj) if r.get(col) not in (None, "")]
         return f"{statistics.mean(vals):.3g}" if vals else "—"
 
-    def equiv(col: str, obj: str = "gatys", init: str = "content", memory: int = default_memory) -> str:
-        vals = [int(float(r[col])) for r in of(obj, init, memory) if r.get(col) not in (None, "")]
+    def equiv(col: str, obj: str = "gatys", init: str = "content", memory: int = default_memory,
+              linesearch: str = default_linesearch) -> str:
+        vals = [int(float(r[col])) for r in of(obj, init, memory, linesearch) if r.get(col) not in (None, "")]
         if not vals:
             return "—"
         text = lambda v: str(v) if v > 0 else "more than all"  # noqa: E731 - -1: never matched
@@ -105,9 +110,9 @@ def headline(results: Path) -> str:
          equiv("johnson_equivalent_iterations", "training", "noise"),
          equiv("dumoulin_equivalent_iterations", "training", "noise")],
         ["… the same, Gatys run as Johnson's own code, neural-style, runs it (near-grey random start, "
-         "100 pairs of L-BFGS history)", "—",
-         equiv("johnson_equivalent_iterations", "training", "mean_pixel_noise", 100),
-         equiv("dumoulin_equivalent_iterations", "training", "mean_pixel_noise", 100)],
+         "torch's L-BFGS: 100 pairs of history, unit steps without a line search)", "—",
+         equiv("johnson_equivalent_iterations", "training", "mean_pixel_noise", 100, "none"),
+         equiv("dumoulin_equivalent_iterations", "training", "mean_pixel_noise", 100, "none")],
         ["styles per model", "any (no training)", "1", str(models["dumoulin"].num_styles)],
         ["parameters per style", "—", f"{models['johnson'].parameter_counts()['total']:,}",
          f"{int(per_style['per_style']):,}" if per_style else "—"],

@@ -13,6 +13,7 @@ from .args import OBJECTIVE_OPTIONS, add_objective_options, default_of, given, i
 # GatysConfig field -> argparse dest
 GATYS_OPTIONS = {
     "size": "size", "steps": "steps", "optimizer": "optimizer", "learning_rate": "learning_rate", "init": "init",
+    "lbfgs_memory": "lbfgs_memory", "linesearch": "linesearch",
     "style_scale": "style_scale", "preserve_color": "preserve_color", "scales": "scales", "pooling": "pooling",
     "seed": "seed", **OBJECTIVE_OPTIONS,
 }
@@ -21,7 +22,7 @@ GATYS_OPTIONS = {
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from ..core.networks import BORDER_STAGES, STYLIZE_BORDER, STYLIZE_BORDER_STAGE
     from ..io.images import MIN_SIDE
-    from ..methods.gatys import INIT_STARTS, GatysConfig
+    from ..methods.gatys import INIT_STARTS, LINESEARCHES, GatysConfig
 
     d = lambda name: default_of(GatysConfig, name)  # noqa: E731
     s = sub.add_parser("stylize", help="stylize images", description="Stylize content images.")
@@ -55,6 +56,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--optimizer", choices=["lbfgs", "adam"], default=None, help=f"(default {d('optimizer')})")
     s.add_argument("--learning-rate", type=nonneg_float, default=None,
                    help=f"Adam step size (default {d('learning_rate')})")
+    s.add_argument("--lbfgs-memory", type=positive_int, default=None,
+                   help=f"L-BFGS: pairs of history kept (default {d('lbfgs_memory')}; neural-style keeps 100)")
+    s.add_argument("--linesearch", choices=list(LINESEARCHES), default=None,
+                   help="L-BFGS: backtracking (Armijo), zoom (optax's), or none (torch's optim.lbfgs as neural-style "
+                        f"runs it: unit steps; the objective may rise) (default {d('linesearch')})")
     add_objective_options(s, GatysConfig, "a paper's layers and weights (nst.recipes; docs/recipes.md); "
                                           "explicit options win")
     s.add_argument("--init", default=None, help=f"{', '.join(INIT_STARTS)}, or an image file (default {d('init')})")

@@ -19,7 +19,11 @@ r"""Optimisers over an image: one driver for Adam and L-BFGS, used by the Gatys 
   the closest published code to Johnson et al. 2016's Fig. 5 baseline) runs it: unit steps with no line
   search, curvature pairs with :math:`s^\top y \le 10^{-10}` left out of the history (optax keeps them,
   and a negative pair can turn its direction uphill), the initial inverse Hessian
-  :math:`s^\top y / y^\top y` of the newest kept pair, and a first step of one grey level in L1 length.
+  :math:`s^\top y / y^\top y` of the newest kept pair (the identity before one is kept), and a first step
+  of one grey level in L1 length.  Steps that depend on the pixel unit (the first, and any taken with the
+  identity) are converted from neural-style's 0-255 scale.  The objective is used as given: torch's
+  curvature threshold and stopping test are absolute, so they act as in the reference code only where
+  the objective has its units (a recipe's ``paper_scale``, `nst.recipes`).
   The objective may rise from one step to the next, as in torch.  See `torch_lbfgs_direction`.
 """
 
@@ -154,8 +158,9 @@ class ImageOptimizer:
         if self.optimizer == "lbfgs" and self.linesearch == "none":
             value, grad = self._vg(x, targets)
             zeros = jnp.zeros((self.memory,) + x.shape, x.dtype)
+            # torch's H0 = I until a pair is kept, on neural-style's 0-255 scale: I / P² on ours
             history = (zeros, zeros, jnp.zeros(self.memory, x.dtype), jnp.asarray(0), jnp.asarray(0),
-                       jnp.asarray(1.0, x.dtype))
+                       jnp.asarray(1.0 / NEURAL_STYLE_PIXEL_SCALE ** 2, x.dtype))
             # (history, previous point, previous gradient, value, gradient, iterations done, stopped)
             return (history, x, grad, value, grad, 0, False)
         state = self.opt.init(x)
@@ -171,7 +176,11 @@ class ImageOptimizer:
         state, value, grad = carry
         d, slope, state, x1 = self._direction(x, grad, state)
         f0, slope = float(value), float(slope)
-        if slope >= 0:  # not a descent direction (numerical trouble): fall back to steepest descent
+        if slope >= 0:
+            # Not a descent direction (optax keeps pairs of negative curvature, which torch and SciPy leave
+            # out): fall back to steepest descent.  The first trial is the step of unit length; if Armijo
+            # refuses it, the halvings run along the raw gradient from half its length, so this is a
+            # backtracking search from a long step (on a flat start it accepts steps far longer than one).
             d, slope = -grad, -float(jnp.vdot(grad, grad))
             x1 = x + d * (1.0 / max(1.0, float(jnp.linalg.norm(grad))))
         found, x1, v1, g1 = self._backtrack(x, x1, d, f0, slope, targets)
