@@ -55,3 +55,26 @@ def test_sphinx_build_passes_with_warnings_as_errors(tmp_path):
         (html / "_generated" / "results" / "speed" / "index.html").exists()
     page = (html / "_generated" / "notebooks" / "01_gatys_old_way.html").read_text()
     assert page.count("<img") >= 5  # the executed notebook's figures are rendered, not re-computed
+
+
+def test_a_run_folder_nested_in_another_gets_a_page_in_its_parents_toctree(tmp_path, monkeypatch):
+    # An orphan page fails the -W build (it failed CI once): results/NAME/SUB/summary.md must become
+    # SUB/index.md, listed in NAME's page, with SUB's own command and commit.
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("docs_conf", ROOT / "docs" / "conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    (tmp_path / "results/outer/inner").mkdir(parents=True)
+    (tmp_path / "results/outer/summary.md").write_text("outer body\n")
+    (tmp_path / "results/outer/inner/summary.md").write_text("inner body, [link](summary.md)\n")
+    (tmp_path / "results/outer/inner/run.json").write_text(json.dumps({"command": "python -m x", "git_commit": "abcdef123"}))
+    monkeypatch.setattr(conf, "ROOT", tmp_path)
+    monkeypatch.setattr(conf, "GENERATED", tmp_path / "gen")
+    assert conf.results_pages() == ["outer"]
+    outer = (tmp_path / "gen/results/outer/index.md").read_text()
+    inner = (tmp_path / "gen/results/outer/inner/index.md").read_text()
+    assert "outer body" in outer and "```{toctree}" in outer and "\ninner/index\n" in outer
+    assert inner.startswith("# results/outer/inner") and "`python -m x`" in inner and "commit abcdef1" in inner
+    assert "[link](index.md)" in inner and not (tmp_path / "gen/results/outer/inner/summary.md").exists()
