@@ -28,6 +28,8 @@ from ..errors import NSTError
 from ..io.weights import CONV_LAYERS, load_vgg19_params
 
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+#: the Caffe input's pixel scale: RGB in [0, 1] enters VGG (and neural-style's images live) on 0-255
+CAFFE_PIXEL_SCALE = 255.0
 
 _BLOCK_SIZES = (2, 2, 4, 4, 4)
 
@@ -42,7 +44,7 @@ LAYER_INDEX = {name: i for i, name in enumerate(LAYER_NAMES)}
 
 def preprocess(images: jax.Array) -> jax.Array:
     """RGB in [0, 1] (…, H, W, 3) → Caffe input: ×255, RGB→BGR, minus the BGR mean."""
-    return images[..., ::-1] * 255.0 - jnp.asarray(CAFFE_MEAN_BGR, dtype=images.dtype)
+    return images[..., ::-1] * CAFFE_PIXEL_SCALE - jnp.asarray(CAFFE_MEAN_BGR, dtype=images.dtype)
 
 
 def check_layers(layers: Iterable[str]) -> list[str]:

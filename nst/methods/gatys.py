@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from ..core import color
 from ..core.objective import PerceptualObjective
-from ..core.vgg import CAFFE_MEAN_BGR, VGG19
+from ..core.vgg import CAFFE_MEAN_BGR, CAFFE_PIXEL_SCALE, VGG19
 from ..errors import NSTError
 from ..io.images import ImageLike, load_image, resize_image, scaled_size
 from ..io.progress import ProgressBar
@@ -177,7 +177,7 @@ def mean_pixel_noise(shape: tuple[int, ...], seed: int) -> np.ndarray:
     """
     z = np.random.default_rng(seed).standard_normal(shape)
     mean_rgb = np.asarray(CAFFE_MEAN_BGR[::-1])
-    return ((mean_rgb + NEURAL_STYLE_INIT_STD * z) / 255.0).astype(np.float32)
+    return ((mean_rgb + NEURAL_STYLE_INIT_STD * z) / CAFFE_PIXEL_SCALE).astype(np.float32)
 
 
 def _initial_image(cfg: GatysConfig, content: np.ndarray) -> np.ndarray:

@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ..core.vgg import CAFFE_PIXEL_SCALE
 from ..errors import NSTError
 
 OPTIMIZERS = ("lbfgs", "adam")
@@ -45,9 +46,9 @@ LINESEARCHES = ("backtracking", "zoom", "none")
 TORCH_MIN_CURVATURE = 1e-10
 #: neural-style passes tolX = -1 to optim.lbfgs, which stops when g·d > -tolX = 1 (no descent left)
 TORCH_MAX_SLOPE = 1.0
-#: neural-style's images are on the 0-255 scale (Caffe); ours on 0-1. torch's first step,
-#: t = min(1, 1/‖g‖₁) along -g, is taken in that scale
-NEURAL_STYLE_PIXEL_SCALE = 255.0
+#: neural-style's images are on the Caffe 0-255 scale; ours on 0-1. torch's first step,
+#: t = min(1, 1/‖g‖₁) along -g, and its H0 = I are taken in that scale
+NEURAL_STYLE_PIXEL_SCALE = CAFFE_PIXEL_SCALE
 
 
 def torch_lbfgs_direction(grad: jax.Array, s_mem: jax.Array, y_mem: jax.Array, rho: jax.Array,
