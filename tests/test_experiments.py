@@ -507,6 +507,25 @@ def test_style_scales_quick_preset(tmp_path, monkeypatch):
     assert f"| hokusai_great_wave | {float(wave['gatys_ssim']):.3f} | {float(wave['ratio']):.2f} |" in summary
     assert (out / "outputs.png").exists() and (out / "trade_off.png").exists()
 
+    # lr_decay runs the same machinery with a learning rate that decays to 0
+    from experiments.registered import lr_decay
+
+    monkeypatch.setitem(lr_decay.EXPERIMENT.presets["quick"], "gatys_source", str(gatys_run))
+    out = run("lr_decay", "quick", tmp_path / "lr", verbose=False)
+    assert not (out / "failures.csv").exists()
+    rows = {r["id"]: r for r in read_rows(out / "raw.csv")}
+    assert rows["train/decayed"]["lr_schedule"] == "linear" and rows["train/control"]["lr_schedule"] == "constant"
+    control, decayed = (nst.load(style_scales.model_file(out, v)) for v in ("control", "decayed"))
+    assert decayed.meta["training"]["lr_schedule"] == "linear" and decayed.meta["iterations"] == 2
+    h_control, h_decayed = (np.loadtxt(out / "histories" / f"{v}.loss.csv", delimiter=",", skiprows=1)
+                            for v in ("control", "decayed"))
+    # the same batches and the same first step (η_0 = η), so the same losses; the second step is half as long
+    np.testing.assert_array_equal(h_control, h_decayed)
+    photo = np.random.default_rng(0).random((40, 40, 3)).astype(np.float32)
+    assert not np.array_equal(control.stylize(photo, style=1), decayed.stylize(photo, style=1))
+    summary = (out / "summary.md").read_text()
+    assert "0.001 → 0 (linear)" in summary and (out / "training_loss.png").exists()
+
 
 @pytest.mark.slow
 def test_fidelity_quick_preset(tmp_path, monkeypatch):

@@ -151,6 +151,58 @@ def test_resume_equals_uninterrupted_run(content_dir, vgg, tmp_path):
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.parametrize("schedule", ["constant", "linear", "cosine"])
+def test_adam_steps_follow_the_learning_rate_schedule_numpy_oracle(schedule):
+    """Under a constant gradient Adam's bias-corrected step is exactly η_t per coordinate, so the updates read
+    the schedule back: η, η(1 − t/T), η(1 + cos(πt/T))/2 for t = 0 … T−1 (NumPy)."""
+    import jax.numpy as jnp
+
+    from nst.methods.training import learning_rate_at, optimizer
+
+    eta, total = 2e-3, 7
+    cfg = TrainConfig(learning_rate=eta, lr_schedule=schedule)
+    t = np.arange(total + 1, dtype=np.float64)
+    expected = {"constant": np.full_like(t, eta), "linear": eta * (1 - t / total),
+                "cosine": eta * 0.5 * (1 + np.cos(np.pi * t / total))}[schedule]
+    np.testing.assert_allclose([float(learning_rate_at(cfg, total)(k)) for k in t], expected, rtol=1e-6, atol=1e-12)
+    tx = optimizer(cfg, total)
+    params = {"w": jnp.zeros(3)}
+    state, steps = tx.init(params), []
+    grad = {"w": jnp.asarray([0.5, -2.0, 3.0])}
+    for _ in range(total):
+        upd, state = tx.update(grad, state, params)
+        steps.append(np.asarray(upd["w"]))
+    # the update's size is η_t (to Adam's ε), against the gradient's sign
+    np.testing.assert_allclose(np.abs(steps), np.repeat(expected[:total, None], 3, 1), rtol=1e-5, atol=1e-9)
+    assert np.all(np.sign(steps) == -np.sign(np.asarray(grad["w"])))
+    with pytest.raises(NSTError, match="lr_schedule"):
+        TrainConfig(lr_schedule="step").validate()
+
+
+@pytest.mark.slow  # the fast tier reads the schedule back from Adam's steps in the oracle test above
+def test_a_decaying_run_resumes_to_the_same_run_and_refuses_to_go_past_its_end(content_dir, vgg, tmp_path):
+    """A linear-decay run cut short resumes to the uninterrupted run; it cannot be extended, since its
+    learning rate was set to reach 0 at its own max_iterations."""
+    cfg = TrainConfig(method="johnson", max_iterations=3, lr_schedule="linear", **TINY)
+    full = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False)
+    constant = train([STARRY], content_dir, replace_cfg(cfg, lr_schedule="constant"), vgg=vgg, verbose=False)
+    assert full.history[0, 1] == constant.history[0, 1]  # same first step (η_0 = η) ...
+    assert not np.array_equal(full.history[1:, 1], constant.history[1:, 1])  # ... then smaller ones
+    ck = tmp_path / "run.ckpt"
+    train([STARRY], content_dir, cfg, vgg=vgg, verbose=False, checkpoint=ck, time_limit=1e-9)
+    with pytest.raises(NSTError, match="cannot go on to 5"):
+        train([STARRY], content_dir, TrainConfig(max_iterations=5), vgg=vgg, verbose=False, resume=ck)
+    resumed = train([STARRY], content_dir, TrainConfig(), vgg=vgg, verbose=False, resume=ck)
+    np.testing.assert_array_equal(resumed.history, full.history)
+    assert resumed.meta["training"]["lr_schedule"] == "linear"
+
+
+def replace_cfg(cfg: TrainConfig, **changes) -> TrainConfig:
+    import dataclasses
+
+    return dataclasses.replace(cfg, **changes)
+
+
 @pytest.mark.slow  # the fast tier resumes a finished run in test_resume_equals_uninterrupted_run
 def test_time_limit_leaves_a_checkpoint_that_resumes_to_the_full_run(content_dir, vgg, tmp_path):
     """A run cut short by its time limit checkpoints the step it stopped at; resuming finishes the same run."""

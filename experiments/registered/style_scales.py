@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -62,6 +63,18 @@ def _styles() -> list[str]:
     return list(nst.load(ROOT / MODEL).styles)
 
 
+# Each variant fine-tunes the committed model with these changes to the preset's options: ``scales``
+# sets s_k from the ratios (`scales_from_ratios`); the other keys are TrainConfig fields.  results/lr_decay
+# runs the decaying ones.
+VARIANTS: dict[str, dict] = {
+    "control": {},
+    "scaled": {"scales": True},
+    "decayed": {"lr_schedule": "linear"},
+    "decayed_low": {"lr_schedule": "linear", "learning_rate": 2e-4},
+    "scaled_decayed": {"scales": True, "lr_schedule": "linear"},
+}
+
+
 def items(cfg: dict) -> list[dict]:
     out = [{"id": f"train/{v}", "kind": "train", "variant": v} for v in cfg["variants"]]
     out += [{"id": f"{v}/{s}", "kind": "score", "variant": v, "style": s, "style_index": k}
@@ -79,15 +92,18 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     out = cache["out"]
     if item["kind"] == "train":
         ref = nst.load(ROOT / MODEL)
-        scales = ([1.0] * ref.num_styles if item["variant"] == "control" else
-                  scales_from_ratios(ref.styles, read_rows(ROOT / cfg["gatys_source"] / "raw.csv"), Path(MODEL).stem))
+        changes = dict(VARIANTS[item["variant"]])
+        scales = (scales_from_ratios(ref.styles, read_rows(ROOT / cfg["gatys_source"] / "raw.csv"), Path(MODEL).stem)
+                  if changes.pop("scales", False) else [1.0] * ref.num_styles)
+        options = {"learning_rate": cfg["learning_rate"], "lr_schedule": "constant", **changes}
         styles = [ROOT / "data" / "styles" / f"{s}.jpg" for s in ref.styles]
         model = ref.fine_tune(styles, ROOT / "data" / "content" / "train", cfg["iterations"], verbose=False,
                               style_scales=tuple(scales), batch_size=cfg["batch_size"], image_size=cfg["image_size"],
-                              tv_weight=cfg["tv_weight"], learning_rate=cfg["learning_rate"], seed=0,
-                              checkpoint_every=10**9)
+                              tv_weight=cfg["tv_weight"], seed=0, checkpoint_every=10**9, **options)
         model.save(model_file(out, item["variant"]))
-        return {"style_scales": " ".join(f"{s:g}" for s in scales), **recipe_study.training_columns(model)}
+        write_history_csv(model.history, out / "histories" / f"{item['variant']}.loss.csv")
+        return {"style_scales": " ".join(f"{s:g}" for s in scales), "lr_schedule": options["lr_schedule"],
+                "learning_rate": options["learning_rate"], **recipe_study.training_columns(model)}
     from nst.evaluate import Evaluator
     from nst.io.images import load_image, save_image
 
@@ -113,13 +129,64 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     return row
 
 
+def write_history_csv(history: np.ndarray, path: Path) -> None:
+    """A fine-tune's loss history, in the columns of `nst.methods.training.write_history` (CSV only)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savetxt(path, history, delimiter=",", header="iteration,loss,content,style,tv", comments="",
+               fmt=["%d"] + ["%.6g"] * (history.shape[1] - 1))
+
+
+def training_curves(out: Path, variants: list[str], window: int) -> Path | None:
+    """Each variant's training loss against iteration, a running mean over ``window`` iterations (log scale).
+
+    Every variant draws the same photos, crops and styles at each iteration (the same seed), so the curves
+    differ only by the variant's options.
+    """
+    found = [(v, out / "histories" / f"{v}.loss.csv") for v in variants]
+    found = [(v, np.loadtxt(p, delimiter=",", skiprows=1, ndmin=2)) for v, p in found if p.exists()]
+    if not found:
+        return None
+    fig, ax = subplots(figsize=(8, 3.6), dpi=100)
+    window = min([window] + [len(h) for _, h in found])
+    kernel = np.ones(window) / window
+    for v, h in found:
+        ax.plot(h[window - 1:, 0], np.convolve(h[:, 1], kernel, mode="valid"), label=v, lw=1.2)
+    ax.set_yscale("log")
+    ax.set_xlabel("fine-tune iteration")
+    ax.set_ylabel(f"training loss, mean of {window}")
+    ax.set_title("training loss on the same batches (scaled variants weight the style term more)", fontsize=9)
+    ax.legend(fontsize=7)
+    return save_figure(fig, out / "training_loss.png")
+
+
+def schedule(row: dict | None, cfg: dict) -> str:
+    """A fine-tune's learning rate as the summary shows it: ``0.001``, ``0.001 → 0 (linear)``.
+
+    Rows written before the variants could change it ran the preset's constant rate."""
+    if not row:
+        return "—"
+    eta = float(row.get("learning_rate") or cfg["learning_rate"])
+    kind = row.get("lr_schedule") or "constant"
+    return f"{eta:g}" if kind == "constant" else f"{eta:g} → 0 ({kind})"
+
+
 def rated(scored: dict, variant: str, styles: list[str]) -> list[tuple[str, dict]]:
     """``(style, row)`` for each style of ``variant`` that has a ratio to Gatys, in ``styles`` order."""
     return [(s, scored[(variant, s)]) for s in styles
             if (variant, s) in scored and scored[(variant, s)].get("ratio") not in (None, "")]
 
 
-def plot(rows: list[dict], out: Path) -> list[Path]:
+def intro(cfg: dict) -> str:
+    source = cfg.get("gatys_source", "results/fidelity")
+    return (f"The committed Dumoulin model (`reference`) and two fine-tunes of it for {cfg.get('iterations')} iterations "
+            f"(batch {cfg.get('batch_size')}, same seed, γ = {cfg.get('tv_weight'):g}): `control` with every style's β as "
+            "trained, `scaled` with β × s_k for style k, s_k = max(1, ratio ÷ 3) from the committed fidelity run. "
+            f"Scored on {', '.join(cfg.get('photos', []))} at {cfg.get('size')} px against the Gatys results of "
+            f"`{source}` (commit {run_config_commit(ROOT / source)}). Regenerate with "
+            "`python -m experiments run style_scales --preset cpu`.\n")
+
+
+def plot(rows: list[dict], out: Path, describe: Callable[[dict], str] = intro) -> list[Path]:
     from nst.io.images import labelled_grid, load_image, painting_name, save_image
 
     cfg = run_config(out)
@@ -128,12 +195,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     scored = {(r["variant"], r["style"]): r for r in rows if r.get("kind") == "score"}
     styles = list(dict.fromkeys(r["style"] for r in rows if r.get("kind") == "score"))
     source = cfg.get("gatys_source", "results/fidelity")
-    md = [f"The committed Dumoulin model (`reference`) and two fine-tunes of it for {cfg.get('iterations')} iterations "
-          f"(batch {cfg.get('batch_size')}, same seed, γ = {cfg.get('tv_weight'):g}): `control` with every style's β as "
-          "trained, `scaled` with β × s_k for style k, s_k = max(1, ratio ÷ 3) from the committed fidelity run. "
-          f"Scored on {', '.join(cfg.get('photos', []))} at {cfg.get('size')} px against the Gatys results of "
-          f"`{source}` (commit {run_config_commit(ROOT / source)}). Regenerate with "
-          "`python -m experiments run style_scales --preset cpu`.\n"]
+    md = [describe(cfg)]
     if "scaled" in trained:
         scales = trained["scaled"]["style_scales"].split()
         md.append("s_k per style: " + ", ".join(f"{s} {v}" for s, v in zip(styles, scales)) + ".\n")
@@ -159,11 +221,14 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         summary_rows.append([v, f"{max(ratios):.2f}", f"{statistics.median(ratios):.2f}",
                              f"{sum(float(r['ssim']) >= float(r['gatys_ssim']) for r in mine)} of {len(mine)}",
                              f"{max(float(r['grid']) for r in mine):.4f}",
+                             schedule(trained.get(v), cfg),
+                             f"{float(trained[v]['train_loss']):.4g}" if v in trained else "—",
                              f"{float(trained[v]['train_seconds']):.0f}" if v in trained else "—"])
     if summary_rows:
         md += ["\nIssue #13's targets per variant (≤ 3 per style, median ≤ 2, SSIM ≥ Gatys', grid ≤ 0.005):\n",
                markdown_table(["variant", "worst ÷ Gatys", "median ÷ Gatys", "styles with SSIM ≥ Gatys'",
-                               "worst grid", "fine-tune s"], summary_rows)]
+                               "worst grid", "learning rate", "training loss, last 20", "fine-tune s"],
+                              summary_rows)]
     written: list[Path] = []
     if styles and any(scored.get((v, styles[0])) for v in variants):
         fig, ax = subplots(figsize=(9, 4.2), dpi=100)
@@ -171,7 +236,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
             path = [r for v in variants for _, r in rated(scored, v, [s])]
             ax.plot([float(r["ssim"]) - float(r["gatys_ssim"]) for r in path], [float(r["ratio"]) for r in path],
                     color="0.8", lw=0.8, zorder=0)
-        for v, marker in zip(variants, "Dos^"):
+        for v, marker in zip(variants, "Dos^vPX"):
             pts = [(float(r["ssim"]) - float(r["gatys_ssim"]), float(r["ratio"]), s) for s, r in rated(scored, v, styles)]
             ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=marker, label=v)
             if v == variants[-1]:
@@ -202,6 +267,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         sheet = labelled_grid(grid, ["photo", "Gatys", *variants], [painting_name(s) for s in styles], cell=160)
         written.append(save_image(sheet, out / "outputs.png"))
         md.append(f"\n![{photo_name} in every style: Gatys, then each variant](outputs.png)\n")
+    curves = training_curves(out, variants, window=25)
+    if curves is not None:
+        written.append(curves)
+        md.append("\n![training loss of each fine-tune, on the same batches](training_loss.png)\n")
     summary = out / "summary.md"
     summary.write_text("\n".join(md) + "\n")
     return [summary, *written]

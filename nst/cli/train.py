@@ -13,7 +13,7 @@ from .args import EXIT_INTERRUPTED, OBJECTIVE_OPTIONS, add_objective_options, ch
 # TrainConfig field -> argparse dest
 TRAIN_OPTIONS = {
     "batch_size": "batch_size", "image_size": "image_size", "style_size": "style_size",
-    "learning_rate": "learning_rate", "width": "width", "seed": "seed", "checkpoint_every": "checkpoint_every",
+    "learning_rate": "learning_rate", "lr_schedule": "lr_schedule", "width": "width", "seed": "seed", "checkpoint_every": "checkpoint_every",
     "time_limit": "time_limit", "style_scales": "style_scales", **OBJECTIVE_OPTIONS,
 }
 
@@ -27,7 +27,7 @@ def style_size_arg(text: str) -> int | str:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ..methods.training import TrainConfig
+    from ..methods.training import LR_SCHEDULES, TrainConfig
 
     d = lambda name: default_of(TrainConfig, name)  # noqa: E731
     t = sub.add_parser("train", help="train a johnson (one style) or dumoulin (many styles) network",
@@ -51,6 +51,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--style-scales", type=float_list, default=None,
                    help="dumoulin: β multiplier per style, comma-separated, in --style order (default 1 for each)")
     t.add_argument("--learning-rate", type=nonneg_float, default=None, help=f"Adam (default {d('learning_rate')})")
+    t.add_argument("--lr-schedule", choices=list(LR_SCHEDULES), default=None,
+                   help=f"the learning rate over the run: constant, or decaying to 0 at --max-iterations "
+                        f"(default {d('lr_schedule')})")
     t.add_argument("--width", type=nonneg_float, default=None, help=f"channel multiplier (default {d('width')})")
     t.add_argument("--seed", type=int, default=None, help=f"(default {d('seed')})")
     t.add_argument("--checkpoint-every", type=positive_int, default=None, help=f"(default {d('checkpoint_every')})")

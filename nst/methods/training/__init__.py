@@ -8,16 +8,16 @@
 * `history` — the loss history as CSV and a plot.
 """
 
-from .config import TRAIN_CONTENT_LAYERS, TRAIN_STYLE_LAYERS, TrainConfig, default_max_iterations
+from .config import LR_SCHEDULES, TRAIN_CONTENT_LAYERS, TRAIN_STYLE_LAYERS, TrainConfig, default_max_iterations
 from .history import read_history, write_history
 from .loop import TrainingInterrupted, TrainResult, train
 from .metadata import (StyleInfo, describe_style, describe_training, extended_meta, model_meta, training_stages)
-from .step import TrainState, make_train_step, perceptual_loss, style_choices, style_targets
+from .step import TrainState, learning_rate_at, make_train_step, optimizer, perceptual_loss, style_choices, style_targets
 from .surgery import extend_styles, new_row_mask
 
 __all__ = [
-    "TRAIN_CONTENT_LAYERS", "TRAIN_STYLE_LAYERS", "StyleInfo", "TrainConfig", "TrainResult", "TrainState",
+    "LR_SCHEDULES", "TRAIN_CONTENT_LAYERS", "TRAIN_STYLE_LAYERS", "StyleInfo", "TrainConfig", "TrainResult", "TrainState",
     "TrainingInterrupted", "default_max_iterations", "describe_style", "describe_training", "extended_meta",
-    "extend_styles", "make_train_step", "model_meta", "new_row_mask", "perceptual_loss", "read_history", "style_choices",
+    "extend_styles", "learning_rate_at", "make_train_step", "optimizer", "model_meta", "new_row_mask", "perceptual_loss", "read_history", "style_choices",
     "style_targets", "train", "training_stages", "write_history",
 ]

@@ -25,6 +25,9 @@ from ...errors import NSTError
 TRAIN_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")  # Magenta: vgg_16/conv1 … conv4
 TRAIN_CONTENT_LAYERS = ("relu3_3",)  # Magenta: vgg_16/conv3
 TRAIN_STYLE_LAYER_WEIGHTS = (1e-4, 1e-4, 1e-4, 1e-4)  # Magenta DEFAULT_STYLE_WEIGHTS (our convention, exactly)
+# Adam's step size over a run.  Johnson et al.'s train.lua and Magenta's trainer keep it constant; the decaying
+# schedules reach 0 at max_iterations (results/lr_decay asks whether the networks end in Adam's noise)
+LR_SCHEDULES = ("constant", "linear", "cosine")
 
 
 def default_max_iterations(method: str, num_styles: int) -> int:
@@ -56,6 +59,7 @@ class TrainConfig:
     style_weight: float = 1.0  # β; the balance is in the per-layer weights below
     tv_weight: float = 0.0
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"  # one of LR_SCHEDULES; see learning_rate_at
     width: float = 1.0
     seed: int = 0
     checkpoint_every: int = 500
@@ -90,6 +94,8 @@ class TrainConfig:
         if self.style_scales is not None and (not self.style_scales or not all(
                 isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in self.style_scales)):
             raise NSTError("style_scales must be finite non-negative numbers, one per style")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise NSTError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
         if self.pooling not in ("max", "avg"):
             raise NSTError(f"pooling must be 'max' or 'avg', not {self.pooling!r}")
         self.objective()  # layers and per-layer weights

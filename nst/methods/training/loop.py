@@ -27,7 +27,6 @@ from typing import Any, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
 from ...core.networks import NetworkConfig, TransformerNet
@@ -40,7 +39,7 @@ from ...io.modelfile import flatten_tree, load_tensors, save_tensors, unflatten_
 from ...io.progress import ProgressTable
 from .config import TrainConfig, default_max_iterations
 from .metadata import describe_style, infos_from_meta, model_meta
-from .step import TrainState, make_train_step, style_choices, style_targets
+from .step import TrainState, make_train_step, optimizer, style_choices, style_targets
 from .surgery import extend_styles, new_row_mask
 
 
@@ -114,6 +113,10 @@ def train(
         if "checkpoint" not in ckpt_meta:
             raise NSTError(f"{resume}: a finished model, not a training checkpoint")
         saved = TrainConfig.from_dict(ckpt_meta["training"])
+        if saved.lr_schedule != "constant" and cfg.max_iterations not in (None, saved.max_iterations):
+            raise NSTError(f"{resume}: its learning rate decays to 0 at iteration {saved.max_iterations} "
+                           f"(lr_schedule {saved.lr_schedule}), so the run cannot go on to {cfg.max_iterations}; "
+                           "fine-tune the finished model instead")
         cfg = replace(saved, max_iterations=cfg.max_iterations or saved.max_iterations,
                       time_limit=cfg.time_limit, checkpoint_every=cfg.checkpoint_every)
     style_list = list(styles)
@@ -176,7 +179,7 @@ def train(
         grams = {n: jnp.concatenate([jnp.zeros((only_new,) + g.shape[1:], g.dtype), g]) for n, g in grams.items()}
 
     graphdef, params = nnx.split(model, nnx.Param)
-    tx = optax.adam(cfg.learning_rate)
+    tx = optimizer(cfg, total_iters)
     state = TrainState(params, tx.init(params), jnp.zeros((), jnp.int32))
     grad_mask = None if only_new is None else new_row_mask(params, only_new)
     history: list[tuple[float, ...]] = []

@@ -23,6 +23,28 @@ class TrainState:
     step: jax.Array
 
 
+def learning_rate_at(cfg: TrainConfig, total_iterations: int) -> optax.Schedule:
+    """Adam's step size at update t = 0, 1, …, T−1 of a T-iteration run (T = ``total_iterations``).
+
+    ``constant``: η.  ``linear``: η·(1 − t/T).  ``cosine``: η·(1 + cos(π·t/T))/2.  Both decaying schedules
+    start at η and reach 0 at t = T, the step after the last.  The papers' trainers keep η constant
+    (Johnson et al. 2016, train.lua; Dumoulin et al. 2017, Magenta's image_stylization_train.py).
+    """
+    eta, horizon = float(cfg.learning_rate), float(total_iterations)
+    if cfg.lr_schedule == "linear":
+        return lambda t: eta * jnp.clip(1.0 - t / horizon, 0.0, 1.0)
+    if cfg.lr_schedule == "cosine":
+        return lambda t: eta * 0.5 * (1.0 + jnp.cos(jnp.pi * jnp.clip(t / horizon, 0.0, 1.0)))
+    return lambda t: jnp.full((), eta)
+
+
+def optimizer(cfg: TrainConfig, total_iterations: int) -> optax.GradientTransformation:
+    """Adam with the step size of `learning_rate_at`; a constant η keeps optax's plain ``adam(η)`` state."""
+    if cfg.lr_schedule == "constant":
+        return optax.adam(cfg.learning_rate)
+    return optax.adam(learning_rate_at(cfg, total_iterations))
+
+
 def style_targets(vgg: VGG19, styles: Sequence[np.ndarray], cfg: TrainConfig) -> dict[str, jax.Array]:
     """Gram targets stacked over styles: layer -> (S, C, C)."""
     return cfg.objective().style_targets(vgg, styles)
