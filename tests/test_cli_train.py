@@ -221,3 +221,35 @@ def test_train_from_fine_tunes_the_whole_model(two_style_model, content_dir, tmp
     assert not (tmp_path / "x.nst").exists()
     assert main(["train", "--add-style", s1, "-o", str(tmp_path / "y.nst"), "-q"]) == 1
     assert "--add-style needs --from" in capsys.readouterr().err
+
+
+def test_gpu_reference_run_passes_its_settings_to_nst_train(tmp_path):
+    """The prepared GPU script, with `python3` replaced by a recorder: LR_SCHEDULE and STYLE_SCALES reach the
+    Dumoulin job's `nst train` command line, and without LR_SCHEDULE no schedule is passed (constant)."""
+    import os
+    import shutil
+
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    stub = tmp_path / "bin"
+    stub.mkdir()
+    (stub / "python3").write_text('#!/bin/sh\necho "$*" >> "$CALLS"\n')
+    (stub / "python3").chmod(0o755)
+    commands = {}
+    for name, extra in (("decayed", {"LR_SCHEDULE": "linear"}), ("constant", {})):
+        out = tmp_path / name
+        out.mkdir()
+        env = {**os.environ, "PATH": f"{stub}{os.pathsep}{os.environ['PATH']}", "CALLS": str(tmp_path / f"{name}.txt"),
+               "DEADLINE": "100000", "STYLE_SCALES": "1,2,3,4,5,6,7,8", **extra}
+        r = subprocess.run([bash, "experiments/scripts/gpu_reference_run.sh", str(out), "dumoulin_8styles"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        trains = [line for line in (tmp_path / f"{name}.txt").read_text().splitlines() if "nst.cli train" in line]
+        assert len(trains) == 1
+        commands[name] = trains[0].split()
+        assert f"learning rate {extra.get('LR_SCHEDULE', 'constant')}" in (out / "gpu.txt").read_text()
+    decayed, constant = commands["decayed"], commands["constant"]
+    assert decayed[decayed.index("--lr-schedule") + 1] == "linear" and "--lr-schedule" not in constant
+    assert decayed[decayed.index("--style-scales") + 1] == "1,2,3,4,5,6,7,8"
+    assert decayed[decayed.index("--max-iterations") + 1] == "20000" and decayed.count("--style") == 8

@@ -21,6 +21,8 @@
 # results/fidelity_layers, results/style_balance).
 # STYLE_SCALES=s1,...,s8 multiplies β per style for dumoulin_8styles (its eight --style images' order;
 # results/style_scales).
+# LR_SCHEDULE=linear|cosine lowers Adam's learning rate to 0 at each job's --max-iterations (results/lr_decay);
+# a job cut short by the deadline stops before its rate has decayed, so the target must fit the time.
 # JOHNSON_ITERATIONS=n sets the Johnson runs' target (default 10000; the papers ran 40k), so a length
 # control can run beside a width change.
 # WIDTH=w trains the Johnson and Dumoulin networks at channel multiplier w (default 1; results/one_photo:
@@ -62,7 +64,7 @@ S=data/styles
 python3 -c "import jax, flax, optax; print('jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, jax.devices())" | tee -a "$out/gpu.txt"
 # Build the VGG19 cache once, before the lanes start side by side.
 python3 -c "from nst.io.weights import weights_path; print('vgg19 cache', weights_path())" | tee -a "$out/gpu.txt" || exit 1
-echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; style layers ${STYLE_LAYERS:-as in the recipe} (weights ${STYLE_LAYER_WEIGHTS:-as in the recipe}); TV $tv; style weight $style_weight; width ${WIDTH:-1}; Johnson iterations ${JOHNSON_ITERATIONS:-10000}; deadline $deadline s" | tee -a "$out/gpu.txt"
+echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; learning rate ${LR_SCHEDULE:-constant}; style layers ${STYLE_LAYERS:-as in the recipe} (weights ${STYLE_LAYER_WEIGHTS:-as in the recipe}); TV $tv; style weight $style_weight; width ${WIDTH:-1}; Johnson iterations ${JOHNSON_ITERATIONS:-10000}; deadline $deadline s" | tee -a "$out/gpu.txt"
 
 train() {  # train NAME CAP SETUP ARGS...: one `nst train` run with the time that is left (at most CAP s), then pack it
     # SETUP: the seconds the run spends before its time limit's clock starts (VGG, style Grams, photos)
@@ -71,7 +73,7 @@ train() {  # train NAME CAP SETUP ARGS...: one `nst train` run with the time tha
     [ "$left" -gt "$cap" ] && left=$cap
     if [ "$left" -lt 30 ]; then echo "[skipped $name: ${left} s left]" | tee -a "$out/gpu.txt"; return 1; fi
     local s=$SECONDS
-    python3 -m nst.cli train "$@" "${recipe[@]}" --tv-weight "$tv" --style-loss-weight "$style_weight" --checkpoint-every 1000000 --time-limit "$left" -o "$work/$name.nst" \
+    python3 -m nst.cli train "$@" "${recipe[@]}" --tv-weight "$tv" --style-loss-weight "$style_weight" ${LR_SCHEDULE:+--lr-schedule "$LR_SCHEDULE"} --checkpoint-every 1000000 --time-limit "$left" -o "$work/$name.nst" \
         > "$work/$name.log" 2>&1
     local rc=$?
     tail -n 12 "$work/$name.log"

@@ -137,7 +137,8 @@ class ImageOptimizer:
                 d = torch_lbfgs_direction(grad, *history)
                 return d, jnp.vdot(grad, d), history
 
-            self._torch_next = jax.jit(next_direction)
+            # the history is donated: its ring buffers (memory × image each) are updated in place, not copied
+            self._torch_next = jax.jit(next_direction, donate_argnames="history")
             self._step = self._torch_lbfgs_step
         else:
             self.opt = optax.lbfgs(memory_size=lbfgs_memory, linesearch=None)
@@ -158,9 +159,10 @@ class ImageOptimizer:
     def init(self, x: jax.Array, targets: Any) -> Any:
         if self.optimizer == "lbfgs" and self.linesearch == "none":
             value, grad = self._vg(x, targets)
-            zeros = jnp.zeros((self.memory,) + x.shape, x.dtype)
+            ring = (self.memory,) + x.shape
             # torch's H0 = I until a pair is kept, on neural-style's 0-255 scale: I / P² on ours
-            history = (zeros, zeros, jnp.zeros(self.memory, x.dtype), jnp.asarray(0), jnp.asarray(0),
+            # (two buffers for s and y: the history is donated, and a buffer cannot be donated twice)
+            history = (jnp.zeros(ring, x.dtype), jnp.zeros(ring, x.dtype), jnp.zeros(self.memory, x.dtype), jnp.asarray(0), jnp.asarray(0),
                        jnp.asarray(1.0 / NEURAL_STYLE_PIXEL_SCALE ** 2, x.dtype))
             # (history, previous point, previous gradient, value, gradient, iterations done, stopped)
             return (history, x, grad, value, grad, 0, False)
