@@ -13,15 +13,112 @@ Every variant fine-tunes the committed model for the same iterations, photos, cr
 a settling run that hardly moves the model first), and ``scaled`` / ``scaled_decayed`` (the per-style
 β of `results/style_scales`, constant and decaying).  Scored exactly as `style_scales` scores its
 variants, against the Gatys results of `results/fidelity`.
+
+A lower training loss should also show on Johnson et al.'s Fig. 5 measure, so the variants trained on
+the model's own objective (not the scaled ones) are read off the committed `results/quality_vs_time`
+curves as that run reads the committed model: one pass on each curve's unseen photo, valued on the
+training objective, and the first L-BFGS iteration that reaches it.  The ``reference`` rows redo the
+committed model's passes, which must land on the values `quality_vs_time` recorded.
 """
 
 from __future__ import annotations
 
+import statistics
+from pathlib import Path
+
+from experiments.registered import quality_vs_time as qvt
 from experiments.registered import style_scales
-from experiments.runner import Experiment, register, run_config_commit
+from experiments.runner import Experiment, markdown_table, read_rows, register, run_config_commit
 
 ROOT = style_scales.ROOT
 VARIANTS = ["control", "decayed", "decayed_low", "scaled", "scaled_decayed"]
+SAME_OBJECTIVE = ["control", "decayed", "decayed_low"]  # trained on the reference model's own objective
+
+
+def curves(cfg: dict) -> list[dict]:
+    """The committed Fig. 5 curves the Dumoulin model has a pass on: training objective, a noise start, unseen photos."""
+    source = ROOT / cfg.get("curves", "results/quality_vs_time")
+    return [r for r in read_rows(source / "raw.csv") if r.get("objective") == "training" and r.get("init") != "content"
+            and not r.get("split") and not r.get("kind") and r.get("dumoulin_objective") not in (None, "")]
+
+
+def items(cfg: dict) -> list[dict]:
+    out = style_scales.items(cfg)
+    if cfg.get("curves"):
+        out += [{"id": f"fig5/{v}/{c['id']}", "kind": "fig5", "variant": v, "curve": c["id"]}
+                for v in ["reference", *[v for v in cfg["variants"] if v in SAME_OBJECTIVE]] for c in curves(cfg)]
+    return out
+
+
+def fig5_pass(item: dict, cfg: dict, cache: dict) -> dict:
+    """One pass of a variant on a committed curve's photo, its value on the training objective, and the first
+    iteration of that curve at or below it (`quality_vs_time.network_pass`, for the Dumoulin model)."""
+    import nst
+    from nst.core.vgg import VGG19
+    from nst.io.images import load_image
+    from nst.methods.gatys import gatys_loss
+
+    source = ROOT / cfg["curves"]
+    curve = cache.setdefault("curves", {c["id"]: c for c in curves(cfg)})[item["curve"]]
+    vgg = cache.setdefault("vgg", VGG19.pretrained())
+    key = f"model:{item['variant']}"
+    if key not in cache:
+        cache[key] = nst.load(ROOT / style_scales.MODEL if item["variant"] == "reference"
+                              else style_scales.model_file(cache["out"], item["variant"]))
+    model = cache[key]
+    size = int(curve.get("size") or qvt.EXPERIMENT.presets["cpu"]["size"])
+    content = load_image(ROOT / "data/content/eval" / f"{curve['content']}.jpg", size=size)
+    objective = qvt.objective_overrides("training", cache, size)
+    image = model.stylize(content, style=model.styles.index(curve["style"]))
+    value = gatys_loss(image, content, ROOT / "data/styles" / f"{curve['style']}.jpg", vgg=vgg, size=size,
+                       **objective)["total"]
+    return {"start": qvt.start_label(curve), "size": size, "network_objective": value,
+            "committed_objective": float(curve["dumoulin_objective"]),
+            "equivalent_iterations": qvt.equivalent_iterations(qvt.read_history(source, curve["id"]), value),
+            "committed_equivalent_iterations": int(curve["dumoulin_equivalent_iterations"])}
+
+
+def run_item(item: dict, cfg: dict, cache: dict) -> dict:
+    if item.get("kind") == "fig5":
+        return fig5_pass(item, cfg, cache)
+    return style_scales.run_item(item, cfg, cache)
+
+
+def fig5_table(rows: list[dict]) -> str:
+    """Median (min–max) equivalent iterations per variant, start and size; and how far the reference rows
+    land from the values quality_vs_time recorded for the same model."""
+    passes = [r for r in rows if r.get("kind") == "fig5"]
+    if not passes:
+        return ""
+    show = lambda v: "> all" if v < 0 else f"{v:g}"  # noqa: E731
+    groups: dict[tuple, dict[str, list[float]]] = {}
+    for r in passes:
+        groups.setdefault((r["start"], int(float(r["size"]))), {}).setdefault(r["variant"], []).append(
+            float(r["equivalent_iterations"]))
+    variants = list(dict.fromkeys(r["variant"] for r in passes))
+    table = [[start, f"{size}", str(len(next(iter(by.values()))))] +
+             [f"{show(statistics.median(by[v]))} ({show(min(by[v]))}–{show(max(by[v]))})" if v in by else "—"
+              for v in variants]
+             for (start, size), by in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+    ref = [r for r in passes if r["variant"] == "reference"]
+    worst = max((abs(float(r["network_objective"]) / float(r["committed_objective"]) - 1) for r in ref), default=0.0)
+    same = sum(int(float(r["equivalent_iterations"])) == int(float(r["committed_equivalent_iterations"])) for r in ref)
+    return ("\n## Johnson et al.'s Fig. 5 measure\n\nOne pass of each variant trained on the model's own objective, "
+            "on the unseen photos of the committed `results/quality_vs_time` curves (Starry Night and Great Wave, "
+            "the two styles those curves have), read off those curves: median (min–max) of the first L-BFGS "
+            "iteration whose objective is at most the pass's.\n\n"
+            + markdown_table(["Gatys start", "px", "passes", *variants], table)
+            + f"\n\nThe `reference` passes redo the committed model's: {same} of {len(ref)} land on the iteration "
+              f"`quality_vs_time` recorded, their objectives within {worst:.1e} of its values.\n")
+
+
+def plot(rows, out):
+    written = style_scales.plot(rows, out, describe=intro)
+    extra = fig5_table(rows)
+    if extra:
+        summary = Path(out) / "summary.md"
+        summary.write_text(summary.read_text() + extra)
+    return written
 
 
 def intro(cfg: dict) -> str:
@@ -37,15 +134,12 @@ def intro(cfg: dict) -> str:
             "`python -m experiments run lr_decay --preset cpu`.\n")
 
 
-def plot(rows, out):
-    return style_scales.plot(rows, out, describe=intro)
-
-
 EXPERIMENT = register(Experiment(
     name="lr_decay",
     description="a learning rate that decays to 0: do the networks settle nearer Gatys?",
     # style_scales' presets; quick trains 2 iterations, the fewest where a decaying rate differs (η_0 = η)
+    # ``curves``: the quality_vs_time run whose curves the passes are read off (the quick preset has none)
     presets={name: {**preset, **({"variants": ["control", "decayed"], "iterations": 2} if name == "quick" else
-                                 {"variants": VARIANTS})}
+                                 {"variants": VARIANTS, "curves": "results/quality_vs_time"})}
              for name, preset in style_scales.EXPERIMENT.presets.items()},
-    items=style_scales.items, run_item=style_scales.run_item, plot=plot))
+    items=items, run_item=run_item, plot=plot))
