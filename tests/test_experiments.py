@@ -526,6 +526,24 @@ def test_style_scales_quick_preset(tmp_path, monkeypatch):
     summary = (out / "summary.md").read_text()
     assert "0.001 → 0 (linear)" in summary and (out / "training_loss.png").exists()
 
+    # Fig. 5: the same run, resumed with a quality_vs_time run's curves to read the passes off
+    import experiments.registered.quality_vs_time  # noqa: F401
+    from experiments.runner import REGISTRY
+
+    for key, value in {"noise_objectives": ["training"], "more_starts": [], "larger_sizes": [], "train_contents": [],
+                       "more_networks": []}.items():
+        monkeypatch.setitem(REGISTRY["quality_vs_time"].presets["quick"], key, value)
+    curves = run("quality_vs_time", "quick", tmp_path / "qvt", verbose=False)
+    monkeypatch.setitem(lr_decay.EXPERIMENT.presets["quick"], "curves", str(curves))
+    run("lr_decay", "quick", out, verbose=False)
+    passes = [r for r in read_rows(out / "raw.csv") if r.get("kind") == "fig5"]
+    assert {r["variant"] for r in passes} == {"reference", "control", "decayed"} and len(passes) == 3
+    ref = next(r for r in passes if r["variant"] == "reference")
+    # the committed model's pass, redone, lands where quality_vs_time put it
+    assert float(ref["network_objective"]) == pytest.approx(float(ref["committed_objective"]), rel=1e-5)
+    assert int(ref["equivalent_iterations"]) == int(ref["committed_equivalent_iterations"])
+    assert "Johnson et al.'s Fig. 5 measure" in (out / "summary.md").read_text()
+
 
 @pytest.mark.slow
 def test_fidelity_quick_preset(tmp_path, monkeypatch):

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from experiments.registered import quality_vs_time as qvt
 from experiments.registered import style_scales
-from experiments.runner import Experiment, markdown_table, read_rows, register, run_config_commit
+from experiments.runner import Experiment, markdown_table, read_rows, register, run_config, run_config_commit
 
 ROOT = style_scales.ROOT
 VARIANTS = ["control", "decayed", "decayed_low", "scaled", "scaled_decayed"]
@@ -66,7 +66,7 @@ def fig5_pass(item: dict, cfg: dict, cache: dict) -> dict:
         cache[key] = nst.load(ROOT / style_scales.MODEL if item["variant"] == "reference"
                               else style_scales.model_file(cache["out"], item["variant"]))
     model = cache[key]
-    size = int(curve.get("size") or qvt.EXPERIMENT.presets["cpu"]["size"])
+    size = int(curve.get("size") or run_config(source)["size"])  # rows at the run's own size leave it empty
     content = load_image(ROOT / "data/content/eval" / f"{curve['content']}.jpg", size=size)
     objective = qvt.objective_overrides("training", cache, size)
     image = model.stylize(content, style=model.styles.index(curve["style"]))
