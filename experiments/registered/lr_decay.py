@@ -109,7 +109,8 @@ def fig5_table(rows: list[dict]) -> str:
             "iteration whose objective is at most the pass's.\n\n"
             + markdown_table(["Gatys start", "px", "passes", *variants], table)
             + f"\n\nThe `reference` passes redo the committed model's: {same} of {len(ref)} land on the iteration "
-              f"`quality_vs_time` recorded, their objectives within {worst:.1e} of its values.\n")
+              "`quality_vs_time` recorded, their objectives "
+              + ("equal to its values" if worst == 0 else f"within {worst:.1e} of its values (relative)") + ".\n")
 
 
 def plot(rows, out):
