@@ -36,7 +36,7 @@ SAME_OBJECTIVE = ["control", "decayed", "decayed_low"]  # trained on the referen
 
 
 def curves(cfg: dict) -> list[dict]:
-    """The committed Fig. 5 curves the Dumoulin model has a pass on: training objective, a noise start, unseen photos."""
+    """The committed Fig. 5 curves the Dumoulin model has a pass on: training objective, noise start, unseen photo."""
     source = ROOT / cfg.get("curves", "results/quality_vs_time")
     return [r for r in read_rows(source / "raw.csv") if r.get("objective") == "training" and r.get("init") != "content"
             and not r.get("split") and not r.get("kind") and r.get("dumoulin_objective") not in (None, "")]

@@ -13,8 +13,8 @@ from .args import EXIT_INTERRUPTED, OBJECTIVE_OPTIONS, add_objective_options, ch
 # TrainConfig field -> argparse dest
 TRAIN_OPTIONS = {
     "batch_size": "batch_size", "image_size": "image_size", "style_size": "style_size",
-    "learning_rate": "learning_rate", "lr_schedule": "lr_schedule", "width": "width", "seed": "seed", "checkpoint_every": "checkpoint_every",
-    "time_limit": "time_limit", "style_scales": "style_scales", **OBJECTIVE_OPTIONS,
+    "learning_rate": "learning_rate", "lr_schedule": "lr_schedule", "width": "width", "seed": "seed",
+    "checkpoint_every": "checkpoint_every", "time_limit": "time_limit", "style_scales": "style_scales", **OBJECTIVE_OPTIONS,
 }
 
 

@@ -162,8 +162,8 @@ class ImageOptimizer:
             ring = (self.memory,) + x.shape
             # torch's H0 = I until a pair is kept, on neural-style's 0-255 scale: I / P² on ours
             # (two buffers for s and y: the history is donated, and a buffer cannot be donated twice)
-            history = (jnp.zeros(ring, x.dtype), jnp.zeros(ring, x.dtype), jnp.zeros(self.memory, x.dtype), jnp.asarray(0), jnp.asarray(0),
-                       jnp.asarray(1.0 / NEURAL_STYLE_PIXEL_SCALE ** 2, x.dtype))
+            history = (jnp.zeros(ring, x.dtype), jnp.zeros(ring, x.dtype), jnp.zeros(self.memory, x.dtype),
+                       jnp.asarray(0), jnp.asarray(0), jnp.asarray(1.0 / NEURAL_STYLE_PIXEL_SCALE ** 2, x.dtype))
             # (history, previous point, previous gradient, value, gradient, iterations done, stopped)
             return (history, x, grad, value, grad, 0, False)
         state = self.opt.init(x)

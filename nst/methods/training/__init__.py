@@ -12,12 +12,13 @@ from .config import LR_SCHEDULES, TRAIN_CONTENT_LAYERS, TRAIN_STYLE_LAYERS, Trai
 from .history import read_history, write_history
 from .loop import TrainingInterrupted, TrainResult, train
 from .metadata import (StyleInfo, describe_style, describe_training, extended_meta, model_meta, training_stages)
-from .step import TrainState, learning_rate_at, make_train_step, optimizer, perceptual_loss, style_choices, style_targets
+from .step import (TrainState, learning_rate_at, make_train_step, optimizer, perceptual_loss, style_choices,
+                   style_targets)
 from .surgery import extend_styles, new_row_mask
 
 __all__ = [
-    "LR_SCHEDULES", "TRAIN_CONTENT_LAYERS", "TRAIN_STYLE_LAYERS", "StyleInfo", "TrainConfig", "TrainResult", "TrainState",
-    "TrainingInterrupted", "default_max_iterations", "describe_style", "describe_training", "extended_meta",
-    "extend_styles", "learning_rate_at", "make_train_step", "optimizer", "model_meta", "new_row_mask", "perceptual_loss", "read_history", "style_choices",
-    "style_targets", "train", "training_stages", "write_history",
+    "LR_SCHEDULES", "TRAIN_CONTENT_LAYERS", "TRAIN_STYLE_LAYERS", "StyleInfo", "TrainConfig", "TrainResult",
+    "TrainState", "TrainingInterrupted", "default_max_iterations", "describe_style", "describe_training",
+    "extended_meta", "extend_styles", "learning_rate_at", "make_train_step", "model_meta", "new_row_mask", "optimizer",
+    "perceptual_loss", "read_history", "style_choices", "style_targets", "train", "training_stages", "write_history",
 ]

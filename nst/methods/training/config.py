@@ -25,8 +25,9 @@ from ...errors import NSTError
 TRAIN_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")  # Magenta: vgg_16/conv1 … conv4
 TRAIN_CONTENT_LAYERS = ("relu3_3",)  # Magenta: vgg_16/conv3
 TRAIN_STYLE_LAYER_WEIGHTS = (1e-4, 1e-4, 1e-4, 1e-4)  # Magenta DEFAULT_STYLE_WEIGHTS (our convention, exactly)
-# Adam's step size over a run.  Johnson et al.'s train.lua and Magenta's trainer keep it constant; the decaying
-# schedules reach 0 at max_iterations (results/lr_decay asks whether the networks end in Adam's noise)
+# Adam's step size over a run.  Johnson et al.'s train.lua keeps it constant by default (its step decay,
+# -lr_decay_every, defaults to -1: off) and so does Magenta's trainer; the decaying schedules reach 0 at
+# max_iterations (results/lr_decay asks whether the networks end in Adam's noise)
 LR_SCHEDULES = ("constant", "linear", "cosine")
 
 

@@ -28,7 +28,8 @@ def learning_rate_at(cfg: TrainConfig, total_iterations: int) -> optax.Schedule:
 
     ``constant``: η.  ``linear``: η·(1 − t/T).  ``cosine``: η·(1 + cos(π·t/T))/2.  Both decaying schedules
     start at η and reach 0 at t = T, the step after the last.  The papers' trainers keep η constant
-    (Johnson et al. 2016, train.lua; Dumoulin et al. 2017, Magenta's image_stylization_train.py).
+    (Johnson et al. 2016, train.lua, whose ``-lr_decay_every`` step decay defaults to -1, off; Dumoulin
+    et al. 2017, Magenta's image_stylization_train.py).
     """
     eta, horizon = float(cfg.learning_rate), float(total_iterations)
     if cfg.lr_schedule == "linear":
