@@ -185,7 +185,7 @@ def test_a_decaying_run_resumes_to_the_same_run_and_refuses_to_go_past_its_end(c
     learning rate was set to reach 0 at its own max_iterations."""
     cfg = TrainConfig(method="johnson", max_iterations=3, lr_schedule="linear", **TINY)
     full = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False)
-    constant = train([STARRY], content_dir, replace_cfg(cfg, lr_schedule="constant"), vgg=vgg, verbose=False)
+    constant = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False, lr_schedule="constant")
     assert full.history[0, 1] == constant.history[0, 1]  # same first step (η_0 = η) ...
     assert not np.array_equal(full.history[1:, 1], constant.history[1:, 1])  # ... then smaller ones
     ck = tmp_path / "run.ckpt"
@@ -195,12 +195,6 @@ def test_a_decaying_run_resumes_to_the_same_run_and_refuses_to_go_past_its_end(c
     resumed = train([STARRY], content_dir, TrainConfig(), vgg=vgg, verbose=False, resume=ck)
     np.testing.assert_array_equal(resumed.history, full.history)
     assert resumed.meta["training"]["lr_schedule"] == "linear"
-
-
-def replace_cfg(cfg: TrainConfig, **changes) -> TrainConfig:
-    import dataclasses
-
-    return dataclasses.replace(cfg, **changes)
 
 
 @pytest.mark.slow  # the fast tier resumes a finished run in test_resume_equals_uninterrupted_run

@@ -54,24 +54,15 @@ def fig5_pass(item: dict, cfg: dict, cache: dict) -> dict:
     """One pass of a variant on a committed curve's photo, its value on the training objective, and the first
     iteration of that curve at or below it (`quality_vs_time.network_pass`, for the Dumoulin model)."""
     import nst
-    from nst.core.vgg import VGG19
-    from nst.io.images import load_image
-    from nst.methods.gatys import gatys_loss
 
     source = ROOT / cfg["curves"]
     curve = cache.setdefault("curves", {c["id"]: c for c in curves(cfg)})[item["curve"]]
-    vgg = cache.setdefault("vgg", VGG19.pretrained())
     key = f"model:{item['variant']}"
     if key not in cache:
         cache[key] = nst.load(ROOT / style_scales.MODEL if item["variant"] == "reference"
                               else style_scales.model_file(cache["out"], item["variant"]))
-    model = cache[key]
     size = int(curve.get("size") or run_config(source)["size"])  # rows at the run's own size leave it empty
-    content = load_image(ROOT / "data/content/eval" / f"{curve['content']}.jpg", size=size)
-    objective = qvt.objective_overrides("training", cache, size)
-    image = model.stylize(content, style=model.styles.index(curve["style"]))
-    value = gatys_loss(image, content, ROOT / "data/styles" / f"{curve['style']}.jpg", vgg=vgg, size=size,
-                       **objective)["total"]
+    value = qvt.pass_objective(cache[key], curve, size, cache)
     return {"start": qvt.start_label(curve), "size": size, "network_objective": value,
             "committed_objective": float(curve["dumoulin_objective"]),
             "equivalent_iterations": qvt.equivalent_iterations(qvt.read_history(source, curve["id"]), value),

@@ -117,24 +117,30 @@ def equivalent_iterations(history: np.ndarray, value: float) -> int:
     return int(below[0]) + 1 if len(below) else -1
 
 
-def network_pass(item: dict, cfg: dict, cache: dict) -> dict:
-    """One pass of a ``more_networks`` entry, scored on its curve's objective and read off that curve."""
-    import nst
+def pass_objective(model, item: dict, size: int, cache: dict) -> float:
+    """One pass of ``model`` on the curve ``item``'s unseen photo, in its style, valued on its objective at ``size`` px."""
     from nst.io.images import load_image
     from nst.methods.gatys import gatys_loss
     from nst.core.vgg import VGG19
 
-    net = next(n for n in cfg["more_networks"] if n["label"] == item["network"])
     vgg = cache.setdefault("vgg", VGG19.pretrained())
-    size = int(item.get("size") or cfg["size"])
     content = load_image(ROOT / "data/content/eval" / f"{item['content']}.jpg", size=size)
-    model = cache.setdefault(net["path"], nst.load(ROOT / net["path"]))
-    objective = objective_overrides(item["objective"], cache, size)
-    if item["objective"] == "training" and training_objective(model.meta["training"], size, net["path"]) != objective:
-        raise ValueError(f"{net['path']} was trained on another objective than the reference models")
     image = model.stylize(content, style=model.styles.index(item["style"]))
-    value = gatys_loss(image, content, ROOT / "data/styles" / f"{item['style']}.jpg", vgg=vgg, size=size,
-                       **objective)["total"]
+    return gatys_loss(image, content, ROOT / "data/styles" / f"{item['style']}.jpg", vgg=vgg, size=size,
+                      **objective_overrides(item["objective"], cache, size))["total"]
+
+
+def network_pass(item: dict, cfg: dict, cache: dict) -> dict:
+    """One pass of a ``more_networks`` entry, scored on its curve's objective and read off that curve."""
+    import nst
+
+    net = next(n for n in cfg["more_networks"] if n["label"] == item["network"])
+    size = int(item.get("size") or cfg["size"])
+    model = cache.setdefault(net["path"], nst.load(ROOT / net["path"]))
+    if item["objective"] == "training" and \
+            training_objective(model.meta["training"], size, net["path"]) != objective_overrides("training", cache, size):
+        raise ValueError(f"{net['path']} was trained on another objective than the reference models")
+    value = pass_objective(model, item, size, cache)
     return {"network_objective": value, "network_iterations": int(model.meta["iterations"]),
             "network_equivalent_iterations": equivalent_iterations(read_history(cache["out"], item["curve"]), value)}
 

@@ -101,7 +101,9 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
                               style_scales=tuple(scales), batch_size=cfg["batch_size"], image_size=cfg["image_size"],
                               tv_weight=cfg["tv_weight"], seed=0, checkpoint_every=10**9, **options)
         model.save(model_file(out, item["variant"]))
-        write_history_csv(model.history, out / "histories" / f"{item['variant']}.loss.csv")
+        from nst.methods.training import write_history_csv
+
+        write_history_csv(model.history, out / "histories" / item["variant"])  # histories/VARIANT.loss.csv
         return {"style_scales": " ".join(f"{s:g}" for s in scales), "lr_schedule": options["lr_schedule"],
                 "learning_rate": options["learning_rate"], **recipe_study.training_columns(model)}
     from nst.evaluate import Evaluator
@@ -129,21 +131,16 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     return row
 
 
-def write_history_csv(history: np.ndarray, path: Path) -> None:
-    """A fine-tune's loss history, in the columns of `nst.methods.training.write_history` (CSV only)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savetxt(path, history, delimiter=",", header="iteration,loss,content,style,tv", comments="",
-               fmt=["%d"] + ["%.6g"] * (history.shape[1] - 1))
-
-
 def training_curves(out: Path, variants: list[str], window: int) -> Path | None:
     """Each variant's training loss against iteration, a running mean over ``window`` iterations (log scale).
 
     Every variant draws the same photos, crops and styles at each iteration (the same seed), so the curves
     differ only by the variant's options.
     """
-    found = [(v, out / "histories" / f"{v}.loss.csv") for v in variants]
-    found = [(v, np.loadtxt(p, delimiter=",", skiprows=1, ndmin=2)) for v, p in found if p.exists()]
+    from nst.methods.training import read_history
+
+    found = [(v, read_history(out / "histories" / v)) for v in variants
+             if (out / "histories" / f"{v}.loss.csv").exists()]
     if not found:
         return None
     fig, ax = subplots(figsize=(8, 3.6), dpi=100)

@@ -9,7 +9,7 @@
 """
 
 from .config import LR_SCHEDULES, TRAIN_CONTENT_LAYERS, TRAIN_STYLE_LAYERS, TrainConfig, default_max_iterations
-from .history import read_history, write_history
+from .history import read_history, write_history, write_history_csv
 from .loop import TrainingInterrupted, TrainResult, train
 from .metadata import (StyleInfo, describe_style, describe_training, extended_meta, model_meta, training_stages)
 from .step import (TrainState, learning_rate_at, make_train_step, optimizer, perceptual_loss, style_choices,
@@ -21,4 +21,5 @@ __all__ = [
     "TrainState", "TrainingInterrupted", "default_max_iterations", "describe_style", "describe_training",
     "extended_meta", "extend_styles", "learning_rate_at", "make_train_step", "model_meta", "new_row_mask", "optimizer",
     "perceptual_loss", "read_history", "style_choices", "style_targets", "train", "training_stages", "write_history",
+    "write_history_csv",
 ]

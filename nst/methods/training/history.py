@@ -12,10 +12,9 @@ import numpy as np
 from ...io.files import atomic_path, atomic_write
 
 
-def write_history(history: np.ndarray, path: str | os.PathLike, title: str = "") -> tuple[Path, Path]:
-    """Loss history as CSV and a PNG plot (log-scale loss against iteration)."""
-    path = Path(path)
-    csv_path, png_path = path.with_suffix(".loss.csv"), path.with_suffix(".loss.png")
+def write_history_csv(history: np.ndarray, path: str | os.PathLike) -> Path:
+    """The loss history beside the model ``path`` as ``MODEL.loss.csv`` alone (iteration, loss, content, style, TV)."""
+    csv_path = Path(path).with_suffix(".loss.csv")
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["iteration", "loss", "content", "style", "tv"])
@@ -23,6 +22,13 @@ def write_history(history: np.ndarray, path: str | os.PathLike, title: str = "")
         w.writerow([int(row[0])] + [f"{v:.6g}" for v in row[1:]])
     with atomic_write(csv_path, "w") as f:
         f.write(buf.getvalue())
+    return csv_path
+
+
+def write_history(history: np.ndarray, path: str | os.PathLike, title: str = "") -> tuple[Path, Path]:
+    """Loss history as CSV (`write_history_csv`) and a PNG plot (log-scale loss against iteration)."""
+    path = Path(path)
+    csv_path, png_path = write_history_csv(history, path), path.with_suffix(".loss.png")
     import matplotlib
 
     matplotlib.use("Agg")
