@@ -525,6 +525,14 @@ def test_style_scales_quick_preset(tmp_path, monkeypatch):
     assert not np.array_equal(control.stylize(photo, style=1), decayed.stylize(photo, style=1))
     summary = (out / "summary.md").read_text()
     assert "0.001 → 0 (linear)" in summary and (out / "training_loss.png").exists()
+    # the Johnson network fine-tuned the same way, beside the Dumoulin model's files
+    starry = nst.load(style_scales.model_file(out, "decayed", lr_decay.JOHNSON[0]))
+    assert starry.method == "johnson" and starry.meta["training"]["lr_schedule"] == "linear"
+    assert starry.meta["iterations"] == 2
+    assert rows["johnson_starry_night/train/decayed"]["lr_schedule"] == "linear"
+    assert {f"johnson_starry_night/{v}/vangogh_starry_night" for v in ("reference", "decayed")} <= set(rows)
+    assert (out / "histories" / "johnson_starry_night_decayed.loss.csv").exists()
+    assert "## The Johnson networks" in summary and (out / "johnson_outputs.png").exists()
 
     # Fig. 5: the same run, resumed with a quality_vs_time run's curves to read the passes off
     import experiments.registered.quality_vs_time  # noqa: F401
@@ -536,13 +544,20 @@ def test_style_scales_quick_preset(tmp_path, monkeypatch):
     curves = run("quality_vs_time", "quick", tmp_path / "qvt", verbose=False)
     monkeypatch.setitem(lr_decay.EXPERIMENT.presets["quick"], "curves", str(curves))
     run("lr_decay", "quick", out, verbose=False)
-    passes = [r for r in read_rows(out / "raw.csv") if r.get("kind") == "fig5"]
+    rows = read_rows(out / "raw.csv")
+    passes = [r for r in rows if r.get("kind") == "fig5" and not r.get("model")]
     assert {r["variant"] for r in passes} == {"reference", "control", "decayed"} and len(passes) == 3
-    ref = next(r for r in passes if r["variant"] == "reference")
-    # the committed model's pass, redone, lands where quality_vs_time put it
-    assert float(ref["network_objective"]) == pytest.approx(float(ref["committed_objective"]), rel=1e-5)
-    assert int(ref["equivalent_iterations"]) == int(ref["committed_equivalent_iterations"])
-    assert "Johnson et al.'s Fig. 5 measure" in (out / "summary.md").read_text()
+    johnson = [r for r in rows if r.get("kind") == "fig5" and r.get("model")]
+    assert {r["variant"] for r in johnson} == {"reference", "decayed"} and len(johnson) == 2
+    for ref in (r for r in passes + johnson if r["variant"] == "reference"):
+        # each committed model's pass, redone, lands where quality_vs_time put it for that model
+        assert float(ref["network_objective"]) == pytest.approx(float(ref["committed_objective"]), rel=1e-5)
+        assert int(ref["equivalent_iterations"]) == int(ref["committed_equivalent_iterations"])
+    dumoulin_ref, johnson_ref = (next(r for r in group if r["variant"] == "reference") for group in (passes, johnson))
+    assert dumoulin_ref["committed_objective"] != johnson_ref["committed_objective"]  # read from each model's column
+    summary = (out / "summary.md").read_text()
+    assert "Johnson et al.'s Fig. 5 measure" in summary
+    assert "`johnson_starry_night` on Johnson et al.'s Fig. 5" in summary
 
 
 @pytest.mark.slow

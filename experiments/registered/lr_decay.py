@@ -19,6 +19,10 @@ the model's own objective (not the scaled ones) are read off the committed `resu
 curves as that run reads the committed model: one pass on each curve's unseen photo, valued on the
 training objective, and the first L-BFGS iteration that reaches it.  The ``reference`` rows redo the
 committed model's passes, which must land on the values `quality_vs_time` recorded.
+
+The two committed Johnson networks (10k iterations at batch 4, where the Dumoulin model had 20k at
+batch 8) are fine-tuned the same way with the variants on their own objective (``johnson_variants``),
+scored against the same Gatys results and read off the curves of their own painting.
 """
 
 from __future__ import annotations
@@ -31,42 +35,67 @@ from experiments.registered import style_scales
 from experiments.runner import Experiment, markdown_table, read_rows, register, run_config, run_config_commit
 
 ROOT = style_scales.ROOT
+MODEL = style_scales.MODEL
 VARIANTS = ["control", "decayed", "decayed_low", "scaled", "scaled_decayed"]
 SAME_OBJECTIVE = ["control", "decayed", "decayed_low"]  # trained on the reference model's own objective
+JOHNSON = ["results/models/johnson_starry_night.nst", "results/models/johnson_great_wave.nst"]
 
 
-def curves(cfg: dict) -> list[dict]:
-    """The committed Fig. 5 curves the Dumoulin model has a pass on: training objective, noise start, unseen photo."""
+def network(model: str) -> str:
+    """The quality_vs_time column prefix of a committed model's passes: ``dumoulin`` or ``johnson``."""
+    return "dumoulin" if model == MODEL else "johnson"
+
+
+def curves(cfg: dict, model: str = MODEL) -> list[dict]:
+    """The committed Fig. 5 curves ``model`` has a pass on: training objective, noise start, unseen photo."""
     source = ROOT / cfg.get("curves", "results/quality_vs_time")
+    styles = style_scales.model_styles(model)
     return [r for r in read_rows(source / "raw.csv") if r.get("objective") == "training" and r.get("init") != "content"
-            and not r.get("split") and not r.get("kind") and r.get("dumoulin_objective") not in (None, "")]
+            and not r.get("split") and not r.get("kind") and r.get(f"{network(model)}_objective") not in (None, "")
+            and r["style"] in styles]
+
+
+def johnson_items(cfg: dict) -> list[dict]:
+    """Each Johnson network's fine-tunes and scores, as `style_scales.items` has them for the Dumoulin model."""
+    out = []
+    for model in cfg.get("johnson_models", []):
+        stem, variants = Path(model).stem, cfg["johnson_variants"]
+        out += [{"id": f"{stem}/train/{v}", "kind": "train", "variant": v, "model": model} for v in variants]
+        out += [{"id": f"{stem}/{v}/{s}", "kind": "score", "variant": v, "style": s, "style_index": k, "model": model}
+                for v in ["reference", *variants] for k, s in enumerate(style_scales.model_styles(model))]
+    return out
 
 
 def items(cfg: dict) -> list[dict]:
-    out = style_scales.items(cfg)
+    out = style_scales.items(cfg) + johnson_items(cfg)
     if cfg.get("curves"):
         out += [{"id": f"fig5/{v}/{c['id']}", "kind": "fig5", "variant": v, "curve": c["id"]}
                 for v in ["reference", *[v for v in cfg["variants"] if v in SAME_OBJECTIVE]] for c in curves(cfg)]
+        for model in cfg.get("johnson_models", []):
+            out += [{"id": f"fig5/{Path(model).stem}/{v}/{c['id']}", "kind": "fig5", "variant": v, "curve": c["id"],
+                     "model": model}
+                    for v in ["reference", *[v for v in cfg["johnson_variants"] if v in SAME_OBJECTIVE]]
+                    for c in curves(cfg, model)]
     return out
 
 
 def fig5_pass(item: dict, cfg: dict, cache: dict) -> dict:
     """One pass of a variant on a committed curve's photo, its value on the training objective, and the first
-    iteration of that curve at or below it (`quality_vs_time.network_pass`, for the Dumoulin model)."""
-    import nst
-
+    iteration of that curve at or below it (`quality_vs_time.pass_objective`, as that run reads the model)."""
+    model = item.get("model", MODEL)
     source = ROOT / cfg["curves"]
-    curve = cache.setdefault("curves", {c["id"]: c for c in curves(cfg)})[item["curve"]]
-    key = f"model:{item['variant']}"
-    if key not in cache:
-        cache[key] = nst.load(ROOT / style_scales.MODEL if item["variant"] == "reference"
-                              else style_scales.model_file(cache["out"], item["variant"]))
+    curve = cache.setdefault(f"curves:{model}", {c["id"]: c for c in curves(cfg, model)})[item["curve"]]
     size = int(curve.get("size") or run_config(source)["size"])  # rows at the run's own size leave it empty
-    value = qvt.pass_objective(cache[key], curve, size, cache)
+    # one pass per photo, painting and size: the curves of other starts read the same value
+    memo = (model, item["variant"], curve["content"], curve["style"], curve["objective"], size)
+    passes = cache.setdefault("passes", {})
+    if memo not in passes:
+        passes[memo] = qvt.pass_objective(style_scales.load_variant(cache, item["variant"], model), curve, size, cache)
+    value, net = passes[memo], network(model)
     return {"start": qvt.start_label(curve), "size": size, "network_objective": value,
-            "committed_objective": float(curve["dumoulin_objective"]),
+            "committed_objective": float(curve[f"{net}_objective"]),
             "equivalent_iterations": qvt.equivalent_iterations(qvt.read_history(source, curve["id"]), value),
-            "committed_equivalent_iterations": int(curve["dumoulin_equivalent_iterations"])}
+            "committed_equivalent_iterations": int(curve[f"{net}_equivalent_iterations"])}
 
 
 def run_item(item: dict, cfg: dict, cache: dict) -> dict:
@@ -75,10 +104,10 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     return style_scales.run_item(item, cfg, cache)
 
 
-def fig5_table(rows: list[dict]) -> str:
-    """Median (min–max) equivalent iterations per variant, start and size; and how far the reference rows
-    land from the values quality_vs_time recorded for the same model."""
-    passes = [r for r in rows if r.get("kind") == "fig5"]
+def fig5_table(rows: list[dict], model: str = MODEL) -> str:
+    """Median (min–max) equivalent iterations per variant, start and size for one model's passes; and how far
+    its reference rows land from the values quality_vs_time recorded for the same model."""
+    passes = [r for r in rows if r.get("kind") == "fig5" and (r.get("model") or MODEL) == model]
     if not passes:
         return ""
     show = lambda v: "> all" if v < 0 else f"{v:g}"  # noqa: E731
@@ -94,23 +123,77 @@ def fig5_table(rows: list[dict]) -> str:
     ref = [r for r in passes if r["variant"] == "reference"]
     worst = max((abs(float(r["network_objective"]) / float(r["committed_objective"]) - 1) for r in ref), default=0.0)
     same = sum(int(float(r["equivalent_iterations"])) == int(float(r["committed_equivalent_iterations"])) for r in ref)
-    return ("\n## Johnson et al.'s Fig. 5 measure\n\nOne pass of each variant trained on the model's own objective, "
-            "on the unseen photos of the committed `results/quality_vs_time` curves (Starry Night and Great Wave, "
-            "the two styles those curves have), read off those curves: median (min–max) of the first L-BFGS "
-            "iteration whose objective is at most the pass's.\n\n"
-            + markdown_table(["Gatys start", "px", "passes", *variants], table)
+    heading = ("\n## Johnson et al.'s Fig. 5 measure\n\nOne pass of each variant trained on the model's own objective, "
+               "on the unseen photos of the committed `results/quality_vs_time` curves (Starry Night and Great Wave, "
+               "the two styles those curves have), read off those curves: median (min–max) of the first L-BFGS "
+               "iteration whose objective is at most the pass's.\n\n" if model == MODEL else
+               f"\n### `{Path(model).stem}` on Johnson et al.'s Fig. 5 measure\n\nAs above, on the curves of its "
+               f"painting ({', '.join(style_scales.model_styles(model))}).\n\n")
+    return (heading + markdown_table(["Gatys start", "px", "passes", *variants], table)
             + f"\n\nThe `reference` passes redo the committed model's: {same} of {len(ref)} land on the iteration "
               "`quality_vs_time` recorded, their objectives "
               + ("equal to its values" if worst == 0 else f"within {worst:.1e} of its values (relative)") + ".\n")
 
 
+def johnson_section(rows: list[dict], out: Path, cfg: dict) -> tuple[str, list[Path]]:
+    """The Johnson networks' fine-tunes: issue #13's numbers per network and variant, their outputs on the
+    first photo next to Gatys', their training losses and their Fig. 5 passes."""
+    from nst.io.images import labelled_grid, load_image, painting_name, save_image
+
+    models = list(dict.fromkeys(r["model"] for r in rows if r.get("model")))
+    if not models:
+        return "", []
+    trained = {(r["model"], r["variant"]): r for r in rows if r.get("kind") == "train" and r.get("model")}
+    md = ["\n## The Johnson networks\n\nEach committed Johnson network fine-tuned the same way, with the same "
+          "iterations, batch, seed and γ as the Dumoulin fine-tunes above: issue #13's numbers against the same "
+          "Gatys results.\n"]
+    table, names = [], []
+    for model in models:
+        stem = Path(model).stem
+        for r in [r for r in rows if r.get("kind") == "score" and r.get("model") == model]:
+            t = trained.get((model, r["variant"]))
+            ratio = f"{float(r['ratio']):.2f}" if r.get("ratio") not in (None, "") else "—"
+            gatys_ssim = f"{float(r['gatys_ssim']):.3f}" if r.get("gatys_ssim") not in (None, "") else "—"
+            table.append([stem, r["variant"], ratio, f"{float(r['ssim']):.3f}", gatys_ssim, f"{float(r['grid']):.4f}",
+                          style_scales.schedule(t, cfg),
+                          f"{float(t['train_loss']):.4g}" if t else "—",
+                          f"{float(t['train_seconds']):.0f}" if t else "—"])
+        names += [style_scales.history_name(v, model) for (m, v) in trained if m == model]
+    md.append(markdown_table(["network", "variant", "÷ Gatys", "SSIM", "Gatys SSIM", "grid", "learning rate",
+                              "training loss, last 20", "fine-tune s"], table))
+    written = []
+    photo_name = cfg["photos"][0]
+    photo = load_image(ROOT / "data/content/eval" / f"{photo_name}.jpg", max_size=cfg["size"])
+    source = cfg.get("gatys_source", "results/fidelity")
+    variants = ["reference", *cfg.get("johnson_variants", [])]
+    grid, labels = [], []
+    for model in models:
+        style = style_scales.model_styles(model)[0]
+        cells = [out / "cells" / f"{style_scales.history_name(v, model)}-{style}-{photo_name}.png" for v in variants]
+        g = ROOT / source / "cells" / f"gatys-{style}-{photo_name}.png"
+        grid.append([photo, load_image(g) if g.exists() else None] + [load_image(c) if c.exists() else None
+                                                                      for c in cells])
+        labels.append(f"{Path(model).stem}: {painting_name(style)}")
+    written.append(save_image(labelled_grid(grid, ["photo", "Gatys", *variants], labels, cell=160),
+                              out / "johnson_outputs.png"))
+    md.append(f"\n![{photo_name}: Gatys, then each Johnson network and its fine-tunes](johnson_outputs.png)\n")
+    curves_png = style_scales.training_curves(out, names, window=25, filename="johnson_training_loss.png",
+                                              title="Johnson networks: training loss on the same batches")
+    if curves_png is not None:
+        written.append(curves_png)
+        md.append("\n![training loss of each Johnson fine-tune](johnson_training_loss.png)\n")
+    md += [fig5_table(rows, model) for model in models]
+    return "\n".join(md), written
+
+
 def plot(rows, out):
-    written = style_scales.plot(rows, out, describe=intro)
+    written = style_scales.plot([r for r in rows if not r.get("model")], out, describe=intro)
     extra = fig5_table(rows)
-    if extra:
+    johnson, more = johnson_section(rows, Path(out), run_config(out))
+    if extra or johnson:
         summary = Path(out) / "summary.md"
-        summary.write_text(summary.read_text() + extra)
-    return written
+        summary.write_text(summary.read_text() + extra + johnson)
+    return written + more
 
 
 def intro(cfg: dict) -> str:
@@ -131,7 +214,11 @@ EXPERIMENT = register(Experiment(
     description="a learning rate that decays to 0: do the networks settle nearer Gatys?",
     # style_scales' presets; quick trains 2 iterations, the fewest where a decaying rate differs (η_0 = η)
     # ``curves``: the quality_vs_time run whose curves the passes are read off (the quick preset has none)
-    presets={name: {**preset, **({"variants": ["control", "decayed"], "iterations": 2} if name == "quick" else
-                                 {"variants": VARIANTS, "curves": "results/quality_vs_time"})}
+    # ``johnson_models``/``johnson_variants``: the Johnson networks fine-tuned the same way
+    presets={name: {**preset, **({"variants": ["control", "decayed"], "iterations": 2,
+                                  "johnson_models": JOHNSON[:1], "johnson_variants": ["decayed"]}
+                                 if name == "quick" else
+                                 {"variants": VARIANTS, "curves": "results/quality_vs_time",
+                                  "johnson_models": JOHNSON, "johnson_variants": SAME_OBJECTIVE})}
              for name, preset in style_scales.EXPERIMENT.presets.items()},
     items=items, run_item=run_item, plot=plot))

@@ -57,10 +57,10 @@ def scales_from_ratios(styles: list[str], rows: list[dict], model: str, target: 
     return out
 
 
-def _styles() -> list[str]:
+def model_styles(model: str = MODEL) -> list[str]:
     import nst
 
-    return list(nst.load(ROOT / MODEL).styles)
+    return list(nst.load(ROOT / model).styles)
 
 
 # Each variant fine-tunes the committed model with these changes to the preset's options: ``scales``
@@ -78,49 +78,61 @@ VARIANTS: dict[str, dict] = {
 def items(cfg: dict) -> list[dict]:
     out = [{"id": f"train/{v}", "kind": "train", "variant": v} for v in cfg["variants"]]
     out += [{"id": f"{v}/{s}", "kind": "score", "variant": v, "style": s, "style_index": k}
-            for v in ["reference", *cfg["variants"]] for k, s in enumerate(_styles())]
+            for v in ["reference", *cfg["variants"]] for k, s in enumerate(model_styles())]
     return out
 
 
-def model_file(out: Path, variant: str) -> Path:
-    return out / "models" / f"dumoulin_8styles_{variant}.nst"
+def model_file(out: Path, variant: str, model: str = MODEL) -> Path:
+    """Where a fine-tune of ``model`` is saved: ``models/STEM_VARIANT.nst``."""
+    return out / "models" / f"{Path(model).stem}_{variant}.nst"
+
+
+def history_name(variant: str, model: str = MODEL) -> str:
+    """A fine-tune's history file stem: the variant's name for the Dumoulin model, ``STEM_VARIANT`` for others."""
+    return variant if model == MODEL else f"{Path(model).stem}_{variant}"
+
+
+def load_variant(cache: dict, variant: str, model: str = MODEL):
+    """The committed ``model`` (``reference``) or its ``variant`` fine-tune from this run, loaded once."""
+    import nst
+
+    key = f"model:{model}:{variant}"
+    if key not in cache:
+        cache[key] = nst.load(ROOT / model if variant == "reference" else model_file(cache["out"], variant, model))
+    return cache[key]
 
 
 def run_item(item: dict, cfg: dict, cache: dict) -> dict:
-    import nst
-
     out = cache["out"]
+    model = item.get("model", MODEL)  # the Dumoulin model's items name none
     if item["kind"] == "train":
-        ref = nst.load(ROOT / MODEL)
+        ref = load_variant(cache, "reference", model)
         changes = dict(VARIANTS[item["variant"]])
-        scales = (scales_from_ratios(ref.styles, read_rows(ROOT / cfg["gatys_source"] / "raw.csv"), Path(MODEL).stem)
+        scales = (scales_from_ratios(ref.styles, read_rows(ROOT / cfg["gatys_source"] / "raw.csv"), Path(model).stem)
                   if changes.pop("scales", False) else [1.0] * ref.num_styles)
         options = {"learning_rate": cfg["learning_rate"], "lr_schedule": "constant", **changes}
         styles = [ROOT / "data" / "styles" / f"{s}.jpg" for s in ref.styles]
-        model = ref.fine_tune(styles, ROOT / "data" / "content" / "train", cfg["iterations"], verbose=False,
+        tuned = ref.fine_tune(styles, ROOT / "data" / "content" / "train", cfg["iterations"], verbose=False,
                               style_scales=tuple(scales), batch_size=cfg["batch_size"], image_size=cfg["image_size"],
                               tv_weight=cfg["tv_weight"], seed=0, checkpoint_every=10**9, **options)
-        model.save(model_file(out, item["variant"]))
+        tuned.save(model_file(out, item["variant"], model))
         from nst.methods.training import write_history_csv
 
-        write_history_csv(model.history, out / "histories" / item["variant"])  # histories/VARIANT.loss.csv
+        write_history_csv(tuned.history, out / "histories" / history_name(item["variant"], model))  # NAME.loss.csv
         return {"style_scales": " ".join(f"{s:g}" for s in scales), "lr_schedule": options["lr_schedule"],
-                "learning_rate": options["learning_rate"], **recipe_study.training_columns(model)}
+                "learning_rate": options["learning_rate"], **recipe_study.training_columns(tuned)}
     from nst.evaluate import Evaluator
     from nst.io.images import load_image, save_image
 
     ev = cache.setdefault("evaluator", Evaluator.create())
-    key = f"model:{item['variant']}"
-    if key not in cache:
-        path = ROOT / MODEL if item["variant"] == "reference" else model_file(out, item["variant"])
-        cache[key] = nst.load(path)
+    stylizer = load_variant(cache, item["variant"], model)
     gatys = cache.setdefault("gatys", gatys_rows(cfg))
     style = load_image(ROOT / "data" / "styles" / f"{item['style']}.jpg")
     scores, ratios_of = [], []
     for photo_name in cfg["photos"]:
         photo = load_image(ROOT / "data/content/eval" / f"{photo_name}.jpg", max_size=cfg["size"])
-        result = cache[key].stylize(photo, style=int(item["style_index"]))
-        save_image(result, out / "cells" / f"{item['variant']}-{item['style']}-{photo_name}.png")
+        result = stylizer.stylize(photo, style=int(item["style_index"]))
+        save_image(result, out / "cells" / f"{history_name(item['variant'], model)}-{item['style']}-{photo_name}.png")
         scores.append(ev(result, photo, style))
         ratios_of.append(gatys.get((item["style"], photo_name)))
     row = {col: float(np.mean([s[m] for s in scores])) for m, col in METRICS.items()}
@@ -131,11 +143,13 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     return row
 
 
-def training_curves(out: Path, variants: list[str], window: int) -> Path | None:
+def training_curves(out: Path, variants: list[str], window: int, filename: str = "training_loss.png",
+                    title: str = "training loss on the same batches (scaled variants weight the style term more)",
+                    ) -> Path | None:
     """Each variant's training loss against iteration, a running mean over ``window`` iterations (log scale).
 
-    Every variant draws the same photos, crops and styles at each iteration (the same seed), so the curves
-    differ only by the variant's options.
+    ``variants`` are history names (`history_name`).  Every variant of one model draws the same photos, crops
+    and styles at each iteration (the same seed), so its curves differ only by the variant's options.
     """
     from nst.methods.training import read_history
 
@@ -151,9 +165,9 @@ def training_curves(out: Path, variants: list[str], window: int) -> Path | None:
     ax.set_yscale("log")
     ax.set_xlabel("fine-tune iteration")
     ax.set_ylabel(f"training loss, mean of {window}")
-    ax.set_title("training loss on the same batches (scaled variants weight the style term more)", fontsize=9)
+    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
-    return save_figure(fig, out / "training_loss.png")
+    return save_figure(fig, out / filename)
 
 
 def schedule(row: dict | None, cfg: dict) -> str:
