@@ -20,6 +20,14 @@ def test_gatys_ablations_compute_the_same_optimisation():
     for variant, out in runs.items():
         assert out["final_loss"] == pytest.approx(base, rel=1e-3), variant
         assert out["step_s"] > 0 and out["peak_rss_mb"] > 0
+    # torch's L-BFGS in nst, with its history donated and copied: the same program but for buffer reuse
+    from experiments.benchmarks.bench_gatys import TORCH_LBFGS_ABLATIONS
+
+    torch_lbfgs = {v: run_child("experiments.benchmarks.bench_gatys", ["--child", f"jax:{v}", "64", "lbfgs_torch", "4"])
+                   for v in ("nst", *TORCH_LBFGS_ABLATIONS)}
+    assert np.isfinite(torch_lbfgs["nst"]["final_loss"]) and torch_lbfgs["nst"]["final_loss"] != base  # no line search
+    for variant, out in torch_lbfgs.items():
+        assert out["final_loss"] == pytest.approx(torch_lbfgs["nst"]["final_loss"], rel=1e-6), variant
 
 
 def test_time_to_quality_objective_is_pastiches_loss(vgg, rng):

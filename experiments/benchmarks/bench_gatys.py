@@ -22,6 +22,12 @@ that brought its step to PyTorch's, each in its own process:
   gradient evaluation flips every kernel);
 * ``weights_constant``: the VGG weights closed over as compile-time constants;
 * ``before``: all four together, i.e. the step as it was before.
+
+The optimizer ``lbfgs_torch`` is nst's ``linesearch="none"``: torch's L-BFGS step by step (unit steps,
+no line search, curvature pairs with s·y ≤ 1e-10 left out), the algorithm the PyTorch L-BFGS rows run,
+with the same 10 pairs; it is compared with those rows.  Its ablation ``history_copied`` compiles the
+direction without donating the L-BFGS history, so each step copies its ring buffers, as before the
+history was donated.
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ def _images(size: int):
 
 
 ABLATIONS = ("pool_reduce_window", "gram_autodiff", "flip_per_call", "weights_constant", "before")
+OPTIMIZERS = ("lbfgs", "adam", "lbfgs_torch")  # nst's names; PyTorch runs its L-BFGS for both L-BFGS rows
+TORCH_LBFGS_ABLATIONS = ("history_copied",)
 
 
 def _apply_ablation(variant: str):
@@ -61,6 +69,16 @@ def _apply_ablation(variant: str):
     from nst.methods.optimizers import ImageOptimizer
 
     parts = set(ABLATIONS[:4]) if variant == "before" else {variant} - {"nst"}
+    if "history_copied" in parts:
+        built = gatys_module._optimizer_for
+
+        def optimizer_without_donation(cfg):
+            opt = built(cfg)
+            if hasattr(opt, "_torch_next"):  # the same direction function, jitted without donate_argnames
+                opt._torch_next = jax.jit(opt._torch_next.__wrapped__)
+            return opt
+
+        gatys_module._optimizer_for = optimizer_without_donation
     if "pool_reduce_window" in parts:
         def pool(x, pooling):
             win = (1, 2, 2, 1)
@@ -98,7 +116,8 @@ def run_jax(size: int, optimizer: str, steps: int, variant: str = "nst") -> dict
 
     vgg = _apply_ablation(variant)
     content, style = _images(size)
-    res = gatys_transfer(content, style, size=size, steps=steps, optimizer=optimizer, vgg=vgg, verbose=False)
+    options = {"optimizer": "lbfgs", "linesearch": "none"} if optimizer == "lbfgs_torch" else {"optimizer": optimizer}
+    res = gatys_transfer(content, style, size=size, steps=steps, vgg=vgg, verbose=False, **options)
     return {"first_step_s": res.compile_seconds, "step_s": statistics.median(res.step_seconds),
             "final_loss": res.history[-1]}
 
@@ -170,8 +189,8 @@ def write_summary(out: Path) -> None:
              ("| size | optimizer | nst (JAX) s/step | PyTorch s/step | ratio JAX/PyTorch | JAX first step (compile) s "
              "| JAX peak RSS MB | PyTorch peak RSS MB | memory ratio |"), "|---|---|---|---|---|---|---|---|---|"]
     for size in sizes:
-        for opt in ("lbfgs", "adam"):
-            j, t = find("jax", size, opt), find("torch", size, opt)
+        for opt in OPTIMIZERS:
+            j, t = find("jax", size, opt), find("torch", size, "lbfgs" if opt == "lbfgs_torch" else opt)
             if j and t:
                 lines.append(f"| {size} | {opt} | {j['step_s']:.3f} | {t['step_s']:.3f} | **{j['step_s'] / t['step_s']:.2f}** "
                              f"| {j['first_step_s']:.1f} | {j['peak_rss_mb']:.0f} | {t['peak_rss_mb']:.0f} "
@@ -185,6 +204,20 @@ def write_summary(out: Path) -> None:
             base, torch_row = find("jax", size, "lbfgs"), find("torch", size, "lbfgs")
             for v in ("nst", *ABLATIONS):
                 r = base if v == "nst" else find(f"jax:{v}", size, "lbfgs")
+                if r and base:
+                    mem = f"{r['peak_rss_mb'] / torch_row['peak_rss_mb']:.2f}" if torch_row else "—"
+                    lines.append(f"| {size} | {v} | {r['step_s']:.3f} | {r['step_s'] / base['step_s']:.2f} "
+                                 f"| {r['first_step_s']:.1f} | {r['peak_rss_mb']:.0f} | {mem} |")
+    if any(r["framework"] == "jax:history_copied" for r in rows):
+        lines += ["", ("`lbfgs_torch` is torch's L-BFGS written in nst (`linesearch=\"none\"`), against the same "
+                       "algorithm in PyTorch; `history_copied` compiles its direction without donating the "
+                       "L-BFGS history (see the module docstring)."), "",
+                  "| size | variant | s/step | × nst | first step s | peak RSS MB | × PyTorch's memory |",
+                  "|---|---|---|---|---|---|---|"]
+        for size in sizes:
+            base, torch_row = find("jax", size, "lbfgs_torch"), find("torch", size, "lbfgs")
+            for v in ("nst", *TORCH_LBFGS_ABLATIONS):
+                r = base if v == "nst" else find(f"jax:{v}", size, "lbfgs_torch")
                 if r and base:
                     mem = f"{r['peak_rss_mb'] / torch_row['peak_rss_mb']:.2f}" if torch_row else "—"
                     lines.append(f"| {size} | {v} | {r['step_s']:.3f} | {r['step_s'] / base['step_s']:.2f} "
@@ -211,9 +244,11 @@ def main() -> None:
         child_result(_child(fw, int(size), opt, int(steps)))
         return
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    runs = [(size, opt, fw) for size in args.sizes for opt in ("lbfgs", "adam") for fw in args.frameworks]
+    runs = [(size, opt, fw) for size in args.sizes for opt in OPTIMIZERS for fw in args.frameworks
+            if not (fw == "torch" and opt == "lbfgs_torch")]  # PyTorch's L-BFGS row is that algorithm already
     if args.ablations:
         runs += [(size, "lbfgs", f"jax:{v}") for size in args.sizes for v in ABLATIONS]
+        runs += [(size, "lbfgs_torch", f"jax:{v}") for size in args.sizes for v in TORCH_LBFGS_ABLATIONS]
     rows = []
     for size, opt, fw in runs:
         row = {"framework": fw, "size": size, "optimizer": opt,
