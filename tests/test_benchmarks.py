@@ -55,3 +55,22 @@ def test_time_to_quality_objective_is_pastiches_loss(vgg, rng):
     theirs = 0.01 * np.mean((fx["relu4_2"] - fp["relu4_2"]) ** 2)
     theirs += sum(10.0 / CHANNELS[n] ** 2 * np.mean((gram(fx[n]) - gram(fs[n])) ** 2) for n in STYLE_LAYERS)
     assert ours == pytest.approx(theirs, rel=1e-4)
+
+
+def test_gatys_rounds_take_each_configurations_median_numpy_oracle():
+    # --rounds runs every configuration once per round; each number of a configuration is the median of
+    # its rounds, matched by (framework, size, optimizer) whatever order a round ran them in.
+    from experiments.benchmarks.bench_gatys import median_over_rounds
+
+    rng = np.random.default_rng(0)
+    configs = [("jax", 256, "lbfgs"), ("torch", 256, "lbfgs"), ("jax:before", 512, "lbfgs")]
+    values = rng.random((5, len(configs), 4))  # rounds × configurations × numbers
+    names = ("first_step_s", "step_s", "final_loss", "peak_rss_mb")
+    rounds = [[{"framework": fw, "size": size, "optimizer": opt, "torch": "t", **dict(zip(names, values[r, c]))}
+               for c, (fw, size, opt) in enumerate(configs)][::(-1) ** r] for r in range(5)]  # odd rounds reversed
+    out = median_over_rounds(rounds)
+    assert [(r["framework"], r["size"], r["optimizer"]) for r in out] == configs
+    for c, row in enumerate(out):
+        assert row["rounds"] == 5 and row["torch"] == "t"
+        for k, name in enumerate(names):
+            assert row[name] == pytest.approx(np.median(values[:, c, k]))

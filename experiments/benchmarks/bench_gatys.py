@@ -1,12 +1,17 @@
 """Benchmark: time per Gatys optimisation step, nst (JAX) against the same objective in PyTorch.
 
-    python -m experiments.benchmarks.bench_gatys [--sizes 256 512] [--steps 8] [--out results/bench_gatys]
+    python -m experiments.benchmarks.bench_gatys [--sizes 256 512] [--steps 8] [--rounds 1] [--out results/bench_gatys]
 
 Same VGG19 weights (our converted cache), same layers (content relu4_2, style
 relu1_1..relu5_1), same loss convention, same image size.  Each measurement
 runs in its own subprocess so the peak resident memory (ru_maxrss) belongs to
 that configuration alone.  The first step (JAX compilation; PyTorch warm-up)
-is reported separately; the step time is the median of the following steps.
+is reported separately; the step time is the median of the following steps.  With ``--rounds R``
+every configuration runs R times, in rounds that each run every configuration once, forward and
+backward in turn, and each number is the median over the rounds.  A machine whose speed drifts
+steadily during the benchmark then weighs on every configuration alike (exactly so for an even R,
+where the median of each configuration's two middle rounds is their mean) instead of favouring the
+ones that ran last.
 
 PyTorch is a peer for comparison only (``pip install torch==2.13.0``), never
 a dependency of nst.  L-BFGS in PyTorch is ``torch.optim.LBFGS(max_iter=1)``
@@ -174,6 +179,19 @@ def _child(framework: str, size: int, optimizer: str, steps: int) -> dict:
     return out
 
 
+def median_over_rounds(rounds: list[list[dict]]) -> list[dict]:
+    """One row per configuration (``framework``, ``size``, ``optimizer``): the median of each number over
+    the rounds, in the first round's order; other fields from the first round."""
+    key = lambda r: (r["framework"], r["size"], r["optimizer"])  # noqa: E731
+    out = []
+    for first in rounds[0]:
+        same = [r for rows in rounds for r in rows if key(r) == key(first)]
+        out.append({**first, **{k: statistics.median(r[k] for r in same)
+                                for k in ("first_step_s", "step_s", "final_loss", "peak_rss_mb")},
+                    "rounds": len(same)})
+    return out
+
+
 def write_summary(out: Path) -> None:
     data = json.loads((out / "results.json").read_text())
     meta, rows = data["meta"], data["rows"]
@@ -182,10 +200,12 @@ def write_summary(out: Path) -> None:
     def find(fw, size, opt):
         return next((r for r in rows if r["framework"] == fw and r["size"] == size and r["optimizer"] == opt), None)
 
+    rounds = (f" Every configuration ran in {meta['rounds']} rounds, forward and backward in turn; each number "
+              "is the median over the rounds." if meta.get("rounds", 1) > 1 else "")
     lines = [(f"Machine: {meta['cpu_model']} ({meta.get('cores', os.cpu_count())} cores), JAX {meta['jax']} "
              f"({meta['backend']}), PyTorch {meta.get('torch', '?')}. Command: `{meta['command']}`"), "",
              ("Time per optimisation step (median after the first) and peak resident memory, each configuration "
-             "in its own process. Goal (issue #18): step ≤ 1.0× PyTorch's, memory ≤ 1.3×."), "",
+             "in its own process. Goal (issue #18): step ≤ 1.0× PyTorch's, memory ≤ 1.3×." + rounds), "",
              ("| size | optimizer | nst (JAX) s/step | PyTorch s/step | ratio JAX/PyTorch | JAX first step (compile) s "
              "| JAX peak RSS MB | PyTorch peak RSS MB | memory ratio |"), "|---|---|---|---|---|---|---|---|---|"]
     for size in sizes:
@@ -233,6 +253,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--frameworks", nargs="+", default=["jax", "torch"])
     ap.add_argument("--ablations", action="store_true", help="also time each earlier implementation (L-BFGS)")
+    ap.add_argument("--rounds", type=int, default=1, help="run every configuration this many times, round by round")
     args = ap.parse_args()
     from experiments.runner import child_result, machine_info, run_child, save_benchmark
 
@@ -249,18 +270,22 @@ def main() -> None:
     if args.ablations:
         runs += [(size, "lbfgs", f"jax:{v}") for size in args.sizes for v in ABLATIONS]
         runs += [(size, "lbfgs_torch", f"jax:{v}") for size in args.sizes for v in TORCH_LBFGS_ABLATIONS]
-    rows = []
-    for size, opt, fw in runs:
-        row = {"framework": fw, "size": size, "optimizer": opt,
-               **run_child("experiments.benchmarks.bench_gatys", ["--child", fw, str(size), opt, str(args.steps)])}
-        rows.append(row)
-        print(f"{fw:24} {size:4} px {opt:5}: step {row['step_s']:.3f} s, first step {row['first_step_s']:.2f} s,"
-              f" peak RSS {row['peak_rss_mb']:.0f} MB", flush=True)
+    rounds = []
+    for round_index in range(args.rounds):
+        rows = []
+        for size, opt, fw in runs if round_index % 2 == 0 else runs[::-1]:
+            row = {"framework": fw, "size": size, "optimizer": opt,
+                   **run_child("experiments.benchmarks.bench_gatys", ["--child", fw, str(size), opt, str(args.steps)])}
+            rows.append(row)
+            print(f"round {round_index + 1} {fw:24} {size:4} px {opt:5}: step {row['step_s']:.3f} s, first step "
+                  f"{row['first_step_s']:.2f} s, peak RSS {row['peak_rss_mb']:.0f} MB", flush=True)
+        rounds.append(rows)
+    rows = median_over_rounds(rounds)
     torch_version = next((r["torch"] for r in rows if "torch" in r), None)
     meta = {**machine_info(), "command": " ".join(["python -m experiments.benchmarks.bench_gatys", *sys.argv[1:]]),
-            "cpu_model": _cpu_model(), "torch": torch_version, "start": started,
+            "cpu_model": _cpu_model(), "torch": torch_version, "start": started, "rounds": args.rounds,
             "end": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    save_benchmark(args.out, meta, rows=rows)
+    save_benchmark(args.out, meta, rows=rows, rounds=rounds)
     write_summary(args.out)
     print((args.out / "summary.md").read_text())
 
