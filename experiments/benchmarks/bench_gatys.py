@@ -215,33 +215,26 @@ def write_summary(out: Path) -> None:
                 lines.append(f"| {size} | {opt} | {j['step_s']:.3f} | {t['step_s']:.3f} | **{j['step_s'] / t['step_s']:.2f}** "
                              f"| {j['first_step_s']:.1f} | {j['peak_rss_mb']:.0f} | {t['peak_rss_mb']:.0f} "
                              f"| **{j['peak_rss_mb'] / t['peak_rss_mb']:.2f}** |")
-    if any(r["framework"].startswith("jax:") for r in rows):
-        lines += ["", ("Ablations, L-BFGS: each row puts back one earlier implementation (see the module docstring); "
-                  "`before` puts back all four."), "",
-                  "| size | variant | s/step | × nst | first step s | peak RSS MB | × PyTorch's memory |",
-                  "|---|---|---|---|---|---|---|"]
+    def ablation_table(intro: str, optimizer: str, variants: tuple[str, ...]) -> list[str]:
+        table = ["", intro, "", "| size | variant | s/step | × nst | first step s | peak RSS MB | × PyTorch's memory |",
+                 "|---|---|---|---|---|---|---|"]
         for size in sizes:
-            base, torch_row = find("jax", size, "lbfgs"), find("torch", size, "lbfgs")
-            for v in ("nst", *ABLATIONS):
-                r = base if v == "nst" else find(f"jax:{v}", size, "lbfgs")
+            base, torch_row = find("jax", size, optimizer), find("torch", size, "lbfgs")
+            for v in ("nst", *variants):
+                r = base if v == "nst" else find(f"jax:{v}", size, optimizer)
                 if r and base:
                     mem = f"{r['peak_rss_mb'] / torch_row['peak_rss_mb']:.2f}" if torch_row else "—"
-                    lines.append(f"| {size} | {v} | {r['step_s']:.3f} | {r['step_s'] / base['step_s']:.2f} "
+                    table.append(f"| {size} | {v} | {r['step_s']:.3f} | {r['step_s'] / base['step_s']:.2f} "
                                  f"| {r['first_step_s']:.1f} | {r['peak_rss_mb']:.0f} | {mem} |")
-    if any(r["framework"] == "jax:history_copied" for r in rows):
-        lines += ["", ("`lbfgs_torch` is torch's L-BFGS written in nst (`linesearch=\"none\"`), against the same "
-                       "algorithm in PyTorch; `history_copied` compiles its direction without donating the "
-                       "L-BFGS history (see the module docstring)."), "",
-                  "| size | variant | s/step | × nst | first step s | peak RSS MB | × PyTorch's memory |",
-                  "|---|---|---|---|---|---|---|"]
-        for size in sizes:
-            base, torch_row = find("jax", size, "lbfgs_torch"), find("torch", size, "lbfgs")
-            for v in ("nst", *TORCH_LBFGS_ABLATIONS):
-                r = base if v == "nst" else find(f"jax:{v}", size, "lbfgs_torch")
-                if r and base:
-                    mem = f"{r['peak_rss_mb'] / torch_row['peak_rss_mb']:.2f}" if torch_row else "—"
-                    lines.append(f"| {size} | {v} | {r['step_s']:.3f} | {r['step_s'] / base['step_s']:.2f} "
-                                 f"| {r['first_step_s']:.1f} | {r['peak_rss_mb']:.0f} | {mem} |")
+        return table
+
+    if any(r["framework"].split(":")[-1] in ABLATIONS for r in rows):
+        lines += ablation_table("Ablations, L-BFGS: each row puts back one earlier implementation (see the module "
+                                "docstring); `before` puts back all four.", "lbfgs", ABLATIONS)
+    if any(r["framework"].split(":")[-1] in TORCH_LBFGS_ABLATIONS for r in rows):
+        lines += ablation_table("`lbfgs_torch` is torch's L-BFGS written in nst (`linesearch=\"none\"`), against the "
+                                "same algorithm in PyTorch; `history_copied` compiles its direction without donating "
+                                "the L-BFGS history (see the module docstring).", "lbfgs_torch", TORCH_LBFGS_ABLATIONS)
     (out / "summary.md").write_text("\n".join(lines) + "\n")
 
 
