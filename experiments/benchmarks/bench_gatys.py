@@ -9,9 +9,9 @@ that configuration alone.  The first step (JAX compilation; PyTorch warm-up)
 is reported separately; the step time is the median of the following steps.  With ``--rounds R``
 every configuration runs R times, in rounds that each run every configuration once, forward and
 backward in turn, and each number is the median over the rounds.  A machine whose speed drifts
-steadily during the benchmark then weighs on every configuration alike (exactly so for an even R,
-where the median of each configuration's two middle rounds is their mean) instead of favouring the
-ones that ran last.
+steadily during the benchmark then weighs on every configuration about alike instead of favouring
+the ones that ran last; for R = 2 exactly so under a linear drift, since the median of two rounds
+is their mean and a configuration's two runs are as far from the run's middle on either side.
 
 PyTorch is a peer for comparison only (``pip install torch==2.13.0``), never
 a dependency of nst.  L-BFGS in PyTorch is ``torch.optim.LBFGS(max_iter=1)``

@@ -18,6 +18,7 @@ photos and size with the fixed evaluator, against that run's Gatys results (read
 
 from __future__ import annotations
 
+import functools
 import statistics
 from pathlib import Path
 from typing import Callable
@@ -57,10 +58,11 @@ def scales_from_ratios(styles: list[str], rows: list[dict], model: str, target: 
     return out
 
 
-def model_styles(model: str = MODEL) -> list[str]:
+@functools.lru_cache(maxsize=None)  # items, curves and plots ask again for the same committed file
+def model_styles(model: str = MODEL) -> tuple[str, ...]:
     import nst
 
-    return list(nst.load(ROOT / model).styles)
+    return tuple(nst.load(ROOT / model).styles)
 
 
 # Each variant fine-tunes the committed model with these changes to the preset's options: ``scales``
