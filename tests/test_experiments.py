@@ -105,12 +105,29 @@ def test_quality_vs_time_quick_preset(tmp_path):
     assert "Johnson" in (out / "summary.md").read_text() and "| noise |" in (out / "summary.md").read_text()
     # another network read off the saved curves: the committed one again must land where its curve row says
     curves = {r["id"]: r for r in rows}
-    passes = [r for r in rows if r.get("kind") == "pass"]
+    passes = [r for r in rows if r.get("kind") == "pass" and r["network"] == "johnson_again"]
     assert len(passes) == 8 and {curves[p["curve"]]["init"] for p in passes} == {"noise", "mean_pixel_noise"}
     for p in passes:
         assert p["network_objective"] == pytest.approx(curves[p["curve"]]["johnson_objective"], rel=1e-5)
         assert p["network_equivalent_iterations"] == curves[p["curve"]]["johnson_equivalent_iterations"]
-    assert "| johnson_again |" in (out / "summary.md").read_text()
+        assert p["border"] == "default" and p["compare"] == "johnson"
+    assert "| johnson_again | default |" in (out / "summary.md").read_text()
+    # a committed network without its stylize border (the computation it was trained in), read off the same
+    # curves and compared with that network's own default pass: another output, so another objective, one
+    # value per photo and size whatever the start, and its iteration is where that value falls on each curve
+    bare = [r for r in rows if r.get("kind") == "pass" and r["network"] == "dumoulin_bare"]
+    assert len(bare) == 8 and all(p["border"] == "none" and p["compare"] == "dumoulin" for p in bare)
+    for p in bare:
+        curve = curves[p["curve"]]
+        assert p["network_objective"] != pytest.approx(curve["dumoulin_objective"], rel=1e-4)
+        history = [float(line.split(",")[1]) for line in
+                   (out / "histories" / f"{curve['id']}.csv").read_text().splitlines()[1:]]
+        k = int(p["network_equivalent_iterations"])
+        assert all(v > p["network_objective"] for v in history[: (k - 1 if k > 0 else len(history))])
+        if k > 0:
+            assert history[k - 1] <= p["network_objective"]
+    assert len({(p.get("size") or 64, p["network_objective"]) for p in bare}) == 2
+    assert "| dumoulin_bare | none |" in (out / "summary.md").read_text()
 
 
 def test_training_objective_keeps_the_style_size_the_networks_learned():

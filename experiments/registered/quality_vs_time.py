@@ -69,11 +69,13 @@ def items(cfg: dict) -> list[dict]:
                  "size": px, **extra}
                 for px in cfg.get("larger_sizes", []) for o in cfg.get("noise_objectives", [])
                 for c in cfg["contents"] for s in cfg["styles"]]
-    # other networks of the same objective (``more_networks``, e.g. one trained for longer) read off the
-    # noise-start curves already run on unseen photos: one pass each, no new L-BFGS run
+    # other networks of the same objective (``more_networks``, e.g. one trained for longer), or a committed
+    # network stylized with another border (``border``: 0 is the bare network, the computation it was trained
+    # in), read off the noise-start curves already run on unseen photos: one pass each, no new L-BFGS run
     for net in cfg.get("more_networks", []):
         out += [{**{k: v for k, v in curve.items() if k != "id"}, "id": f"{curve['id']}-pass-{net['label']}",
-                 "kind": "pass", "network": net["label"], "curve": curve["id"]}
+                 "kind": "pass", "network": net["label"], "curve": curve["id"],
+                 "compare": net.get("compare", "johnson"), "border": stylize_border_label(net)}
                 for curve in list(out) if curve["init"] != "content" and curve["style"] == net["style"]
                 and not curve.get("split") and curve.get("kind") != "pass"]
     return out
@@ -117,26 +119,43 @@ def equivalent_iterations(history: np.ndarray, value: float) -> int:
     return int(below[0]) + 1 if len(below) else -1
 
 
+def stylize_border_label(net: dict) -> str:
+    """How a ``more_networks`` entry is stylized: ``default`` (`nst.core.networks.STYLIZE_BORDER` at its stage),
+    ``none`` (the bare network, as in training) or ``STAGE N`` px."""
+    if net.get("border") is None:
+        return "default"
+    return "none" if int(net["border"]) == 0 else f"{net.get('border_stage', 'input')} {int(net['border'])}"
+
+
 def pass_objective(model, item: dict, size: int, cache: dict) -> float:
-    """One pass of ``model`` on the curve ``item``'s unseen photo, in its style, valued on its objective at ``size`` px."""
+    """One pass of ``model`` on the curve ``item``'s unseen photo, in its style, valued on its objective at ``size`` px.
+
+    The value depends on the photo, style, size and objective, not on the curve's start, so it is computed once
+    per model and reused for every curve of that photo."""
     from nst.io.images import load_image
     from nst.methods.gatys import gatys_loss
     from nst.core.vgg import VGG19
 
-    vgg = cache.setdefault("vgg", VGG19.pretrained())
-    content = load_image(ROOT / "data/content/eval" / f"{item['content']}.jpg", size=size)
-    image = model.stylize(content, style=model.styles.index(item["style"]))
-    return gatys_loss(image, content, ROOT / "data/styles" / f"{item['style']}.jpg", vgg=vgg, size=size,
-                      **objective_overrides(item["objective"], cache, size))["total"]
+    key = ("pass", id(model), item["content"], item["style"], size, item["objective"])
+    if key not in cache:
+        vgg = cache.setdefault("vgg", VGG19.pretrained())
+        content = load_image(ROOT / "data/content/eval" / f"{item['content']}.jpg", size=size)
+        image = model.stylize(content, style=model.styles.index(item["style"]))
+        cache[key] = gatys_loss(image, content, ROOT / "data/styles" / f"{item['style']}.jpg", vgg=vgg, size=size,
+                                **objective_overrides(item["objective"], cache, size))["total"]
+    return cache[key]
 
 
 def network_pass(item: dict, cfg: dict, cache: dict) -> dict:
     """One pass of a ``more_networks`` entry, scored on its curve's objective and read off that curve."""
     import nst
 
-    net = next(n for n in cfg["more_networks"] if n["label"] == item["network"])
+    net = next(n for n in cfg["more_networks"] if n["label"] == item["network"] and n["style"] == item["style"])
     size = int(item.get("size") or cfg["size"])
     model = cache.setdefault(net["path"], nst.load(ROOT / net["path"]))
+    if net.get("border") is not None:
+        model = cache.setdefault((net["path"], "border", stylize_border_label(net)),
+                                 model.with_border(int(net["border"]), net.get("border_stage", "input")))
     if item["objective"] == "training" and \
             training_objective(model.meta["training"], size, net["path"]) != objective_overrides("training", cache, size):
         raise ValueError(f"{net['path']} was trained on another objective than the reference models")
@@ -213,34 +232,41 @@ def median_rows(rows: list[dict], px) -> list[list]:
 
 
 def pass_rows(passes: list[dict], curves: dict[str, dict], px) -> tuple[list[list], list[list]]:
-    """The ``more_networks`` passes, one row each, and their medians per (network, start, size), each next to
-    the committed Johnson network on the same curves."""
+    """The ``more_networks`` passes, one row each, and their medians per (network, border, start, size), each
+    next to the committed network it is compared with (``compare``: Johnson unless said) on the same curves."""
     show = lambda v: "> all" if v < 0 else str(int(v))  # noqa: E731
     table, groups = [], {}
     for r in passes:
-        ref = curves[r["curve"]].get("johnson_equivalent_iterations", "")
-        table.append([f"{r['content']}-{r['style']}", start_label(r), px(r), r["network"], int(r["network_iterations"]),
-                      f"{r['network_objective']:.4g}", show(int(r["network_equivalent_iterations"])),
+        compare = r.get("compare") or "johnson"
+        border = r.get("border") or "default"
+        ref = curves[r["curve"]].get(f"{compare}_equivalent_iterations", "")
+        table.append([f"{r['content']}-{r['style']}", start_label(r), px(r), r["network"], border,
+                      int(r["network_iterations"]), f"{r['network_objective']:.4g}",
+                      show(int(r["network_equivalent_iterations"])), compare,
                       show(int(ref)) if ref != "" else "—"])
-        g = groups.setdefault((r["network"], int(r["network_iterations"]), start_label(r), px(r)), ([], []))
+        g = groups.setdefault((r["network"], border, int(r["network_iterations"]), start_label(r), px(r), compare),
+                              ([], []))
         value = int(r["network_equivalent_iterations"])
         g[0].append(float("inf") if value < 0 else float(value))
         if ref != "":
             g[1].append(float("inf") if int(ref) < 0 else float(ref))
     med = lambda v: ("> all" if np.median(v) == float("inf") else f"{np.median(v):g}") if v else "—"  # noqa: E731
-    return table, [[*key, len(a), med(a), med(b)] for key, (a, b) in groups.items()]
+    return table, [[*key[:5], len(a), med(a), key[5], med(b)] for key, (a, b) in groups.items()]
 
 
 def more_networks_section(passes: list[dict], curves: dict[str, dict], px) -> str:
     table, medians = pass_rows(passes, curves, px)
-    return ("\n\nOther networks trained on the same objective (`more_networks`), one pass each, read off the same "
-            "curves; `Johnson ≡` is the committed Johnson network on that curve. `training it.`: the network's "
-            "training iterations (the committed one's are in its metadata).\n\n"
-            + markdown_table(["photo-style", "Gatys start", "px", "network", "training it.", "objective",
-                              "≡ Gatys it.", "Johnson ≡"], table)
-            + "\n\nMedians per network, start and size:\n\n"
-            + markdown_table(["network", "training it.", "Gatys start", "px", "passes", "median ≡ Gatys it.",
-                              "committed Johnson's median"], medians))
+    return ("\n\nOther networks trained on the same objective, or a committed network stylized with another border "
+            "(`more_networks`), one pass each, read off the same curves. `border`: `default` is the stylize "
+            "default (a reflected border around the residual blocks' map, against the edge line), `none` the bare "
+            "network, which is how every network here was trained. `committed ≡` is the committed network named in "
+            "`compared with`, stylized with the default border, on that curve. `training it.`: the network's "
+            "training iterations.\n\n"
+            + markdown_table(["photo-style", "Gatys start", "px", "network", "border", "training it.", "objective",
+                              "≡ Gatys it.", "compared with", "committed ≡"], table)
+            + "\n\nMedians per network, border, start and size:\n\n"
+            + markdown_table(["network", "border", "training it.", "Gatys start", "px", "passes", "median ≡ Gatys it.",
+                              "compared with", "committed network's median"], medians))
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:
@@ -305,6 +331,14 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
 NEURAL_STYLE_STARTS = [{"init": "mean_pixel_noise"}, {"init": "mean_pixel_noise", "lbfgs_memory": 100},
                        {"init": "mean_pixel_noise", "lbfgs_memory": 100, "linesearch": "none"}]
 
+# the committed networks without the stylize border: the computation they were trained in (training adds no
+# border), as Johnson et al. ran their networks in Fig. 5 the way they trained them (fast-neural-style's
+# `reflect-start` padding is part of the network in train.lua and at test time alike)
+BARE_NETWORKS = [*({"label": "johnson_bare", "style": style, "path": path, "border": 0}
+                   for style, path in MODELS["johnson"].items()),
+                 *({"label": "dumoulin_bare", "style": style, "path": MODELS["dumoulin"], "border": 0,
+                    "compare": "dumoulin"} for style in MODELS["johnson"])]
+
 EXPERIMENT = register(Experiment(
     name="quality_vs_time",
     description="Gatys objective vs iterations and time, with Johnson/Dumoulin outputs on the same objective",
@@ -314,7 +348,9 @@ EXPERIMENT = register(Experiment(
                        "more_starts": NEURAL_STYLE_STARTS,
                        # the committed network again: its pass must land where the curve row says
                        "more_networks": [{"label": "johnson_again", "style": "vangogh_starry_night",
-                                          "path": MODELS["johnson"]["vangogh_starry_night"]}]},
+                                          "path": MODELS["johnson"]["vangogh_starry_night"]},
+                                         {"label": "dumoulin_bare", "style": "vangogh_starry_night",
+                                          "path": MODELS["dumoulin"], "border": 0, "compare": "dumoulin"}]},
              "cpu": {"contents": ["kodak_kodim23", "skimage_chelsea"],
                      "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 256, "steps": 300,
                      "objectives": ["gatys", "training"], "noise_objectives": ["training"],
@@ -325,7 +361,8 @@ EXPERIMENT = register(Experiment(
                      "more_starts": NEURAL_STYLE_STARTS,
                      # scratch_capacity's width1_longer: the committed recipe and seed, trained past 10k iterations
                      "more_networks": [{"label": "width1_longer", "style": "vangogh_starry_night",
-                                        "path": "results/models/scratch_capacity/w1/johnson_starry_night.nst"}]},
+                                        "path": "results/models/scratch_capacity/w1/johnson_starry_night.nst"},
+                                       *BARE_NETWORKS]},
              "gpu": {"contents": ["kodak_kodim08", "kodak_kodim13", "kodak_kodim21", "kodak_kodim22",
                                   "kodak_kodim23", "skimage_chelsea"],
                      "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 512, "steps": 500,
