@@ -206,11 +206,15 @@ def test_train_from_fine_tunes_the_whole_model(two_style_model, content_dir, tmp
     out = tmp_path / "tuned.nst"
     assert main(["train", "--from", str(two_style_model), "--style", s1, "--style", s2, "--content-dir",
                  str(content_dir), "--max-iterations", "1", "--tv-weight", "1e7", "--image-size", "48",
-                 "--batch-size", "2", "--style-size", "64", "--lr-schedule", "cosine", "-o", str(out), "-q"]) == 0
+                 "--batch-size", "2", "--style-size", "64", "--lr-schedule", "cosine", "--train-border", "8",
+                 "-o", str(out), "-q"]) == 0
     tuned, base = load(out), load(two_style_model)
     assert tuned.method == "dumoulin" and tuned.styles == base.styles
     assert tuned.meta["network"]["width"] == 0.25 and tuned.meta["training"]["tv_weight"] == 1e7
     assert tuned.meta["training"]["lr_schedule"] == "cosine" and base.meta["training"]["lr_schedule"] == "constant"
+    # trained with the stylize border at its default stage; the base model was trained bare
+    assert (tuned.meta["training"]["train_border"], tuned.meta["training"]["train_border_stage"]) == (8, "residual")
+    assert base.meta["training"]["train_border"] == 0
     assert tuned.meta["init_from"]["iterations"] == 2 and "fine-tuned from" in tuned.summary()
     rows = (tmp_path / "tuned.loss.csv").read_text().splitlines()
     assert len(rows) == 2 and float(rows[1].split(",")[4]) > 0  # the TV column is live

@@ -576,6 +576,37 @@ def test_style_scales_quick_preset(tmp_path, monkeypatch):
     assert "Johnson et al.'s Fig. 5 measure" in summary
     assert "`johnson_starry_night` on Johnson et al.'s Fig. 5" in summary
 
+    # train_border: lr_decay's `decayed` fine-tune again, with the stylize border in the training forward pass
+    import experiments.registered.train_border  # noqa: F401
+
+    for key, value in {"gatys_source": str(gatys_run), "curves": str(curves), "control_source": str(out)}.items():
+        monkeypatch.setitem(REGISTRY["train_border"].presets["quick"], key, value)
+    tb = run("train_border", "quick", tmp_path / "tb", verbose=False)
+    assert not (tb / "failures.csv").exists()
+    rows = {r["id"]: r for r in read_rows(tb / "raw.csv")}
+    bordered = nst.load(style_scales.model_file(tb, "bordered", lr_decay.JOHNSON[0]))
+    t = bordered.meta["training"]
+    assert (t["train_border"], t["train_border_stage"], t["lr_schedule"]) == (8, "residual", "linear")
+    assert bordered.meta["iterations"] == 2
+    # the same photos, crops and first step size as lr_decay's `decayed`, another forward pass: another loss
+    h_decayed, h_bordered = (np.loadtxt(d / "histories" / "johnson_starry_night_{}.loss.csv".format(v), delimiter=",",
+                                        skiprows=1) for d, v in ((out, "decayed"), (tb, "bordered")))
+    assert h_decayed.shape == h_bordered.shape and h_decayed[0, 1] != h_bordered[0, 1]
+    scored = [rows[f"johnson_starry_night/{v}/vangogh_starry_night"] for v in ("reference", "bordered")]
+    assert all(float(r["edge_contrast"]) > 0 and float(r["edge_contrast_worst"]) >= float(r["edge_contrast"])
+               for r in scored)
+    fig5 = [r for r in rows.values() if r.get("kind") == "fig5" and r.get("model")]
+    assert {r["variant"] for r in fig5} == {"reference", "bordered"}
+    ref = next(r for r in fig5 if r["variant"] == "reference")
+    assert int(ref["equivalent_iterations"]) == int(ref["committed_equivalent_iterations"])
+    summary = (tb / "summary.md").read_text()
+    # the control's Fig. 5 median comes from the lr_decay run named as its source
+    control = next(r for r in read_rows(out / "raw.csv") if r.get("kind") == "fig5" and r.get("model")
+                   and r["variant"] == "decayed")
+    assert "| committed, bare | `decayed` (lr_decay) | `bordered` |" in summary
+    assert f"| {int(control['equivalent_iterations'])} ({int(control['equivalent_iterations'])}–" in summary
+    assert "| johnson_starry_night | bordered | 1 |" in summary
+
 
 @pytest.mark.slow
 def test_fidelity_quick_preset(tmp_path, monkeypatch):

@@ -102,6 +102,38 @@ def test_style_scales_multiply_each_examples_style_term(content_dir, vgg):
                                                        **TINY), vgg=vgg, verbose=False)
 
 
+def test_train_step_trains_the_network_with_its_train_border(content_dir, vgg):
+    """``train_border`` > 0 puts the stylize border into the training forward pass: the step's loss is the
+    objective of the bordered network's output (computed here outside the step), not of the bare one's."""
+    import jax
+    import jax.numpy as jnp
+    from flax import nnx
+    from nst.core.networks import NetworkConfig, TransformerNet
+    from nst.io.images import load_image
+    from nst.methods.training import TrainState, make_train_step, optimizer, perceptual_loss, style_targets
+
+    x = jnp.asarray(ContentBatches(content_dir, 48, 2, seed=3).batch(0))
+    w = jnp.ones((2, 1), jnp.float32)
+    net = TransformerNet(NetworkConfig(num_styles=1, width=0.25), nnx.Rngs(0))
+    graphdef, params = nnx.split(net, nnx.Param)
+    losses = {}
+    for border, stage in ((0, "residual"), (8, "residual"), (8, "input")):
+        cfg = TrainConfig(train_border=border, train_border_stage=stage, tv_weight=1e-3, **TINY).validate()
+        grams = style_targets(vgg, [load_image(STARRY, size=64)], cfg)
+        tx = optimizer(cfg, 1)
+        state = TrainState(jax.tree.map(jnp.copy, params), tx.init(params), jnp.zeros((), jnp.int32))
+        _, metrics = make_train_step(graphdef, tx, vgg, grams, cfg)(state, {"images": x, "style_weights": w})
+        expected = perceptual_loss(net(x, w, border=border, border_stage=stage), x, w, vgg, grams, cfg)[0]
+        assert float(metrics["loss"]) == pytest.approx(float(expected), rel=1e-4)
+        losses[(border, stage)] = float(metrics["loss"])
+    assert len({round(v, 3) for v in losses.values()}) == 3  # each border is another computation
+    for bad, match in (({"train_border": -4}, "train_border must be"), ({"train_border": 6}, "multiple of 4"),
+                       ({"train_border_stage": "output"}, "train_border_stage")):
+        with pytest.raises(NSTError, match=match):
+            TrainConfig(**bad).validate()
+    TrainConfig(train_border=6, train_border_stage="input").validate()
+
+
 def test_loss_history_csv_reads_back_what_was_written(tmp_path):
     from nst.methods.training import read_history, write_history
 

@@ -69,12 +69,13 @@ def johnson_items(cfg: dict) -> list[dict]:
 def items(cfg: dict) -> list[dict]:
     out = style_scales.items(cfg) + johnson_items(cfg)
     if cfg.get("curves"):
+        same = cfg.get("same_objective", SAME_OBJECTIVE)  # the variants trained on the model's own objective
         out += [{"id": f"fig5/{v}/{c['id']}", "kind": "fig5", "variant": v, "curve": c["id"]}
-                for v in ["reference", *[v for v in cfg["variants"] if v in SAME_OBJECTIVE]] for c in curves(cfg)]
+                for v in ["reference", *[v for v in cfg["variants"] if v in same]] for c in curves(cfg)]
         for model in cfg.get("johnson_models", []):
             out += [{"id": f"fig5/{Path(model).stem}/{v}/{c['id']}", "kind": "fig5", "variant": v, "curve": c["id"],
                      "model": model}
-                    for v in ["reference", *[v for v in cfg["johnson_variants"] if v in SAME_OBJECTIVE]]
+                    for v in ["reference", *[v for v in cfg["johnson_variants"] if v in same]]
                     for c in curves(cfg, model)]
     return out
 

@@ -74,6 +74,8 @@ VARIANTS: dict[str, dict] = {
     "decayed": {"lr_schedule": "linear"},
     "decayed_low": {"lr_schedule": "linear", "learning_rate": 2e-4},
     "scaled_decayed": {"scales": True, "lr_schedule": "linear"},
+    # ``decayed`` trained with the border `stylize` adds (results/train_border; resolved in `run_item`)
+    "bordered": {"lr_schedule": "linear", "train_border": "stylize"},
 }
 
 
@@ -113,6 +115,10 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         scales = (scales_from_ratios(ref.styles, read_rows(ROOT / cfg["gatys_source"] / "raw.csv"), Path(model).stem)
                   if changes.pop("scales", False) else [1.0] * ref.num_styles)
         options = {"learning_rate": cfg["learning_rate"], "lr_schedule": "constant", **changes}
+        if options.get("train_border") == "stylize":
+            from nst.core.networks import STYLIZE_BORDER, STYLIZE_BORDER_STAGE
+
+            options.update(train_border=STYLIZE_BORDER, train_border_stage=STYLIZE_BORDER_STAGE)
         styles = [ROOT / "data" / "styles" / f"{s}.jpg" for s in ref.styles]
         tuned = ref.fine_tune(styles, ROOT / "data" / "content" / "train", cfg["iterations"], verbose=False,
                               style_scales=tuple(scales), batch_size=cfg["batch_size"], image_size=cfg["image_size"],

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from ..errors import NSTError
 from .args import EXIT_INTERRUPTED, OBJECTIVE_OPTIONS, add_objective_options, check_output_file, default_of, \
-    float_list, given, nonneg_float, positive_int
+    float_list, given, nonneg_float, nonneg_int, positive_int
 
 # TrainConfig field -> argparse dest
 TRAIN_OPTIONS = {
     "batch_size": "batch_size", "image_size": "image_size", "style_size": "style_size",
     "learning_rate": "learning_rate", "lr_schedule": "lr_schedule", "width": "width", "seed": "seed",
-    "checkpoint_every": "checkpoint_every", "time_limit": "time_limit", "style_scales": "style_scales", **OBJECTIVE_OPTIONS,
+    "checkpoint_every": "checkpoint_every", "time_limit": "time_limit", "style_scales": "style_scales",
+    "train_border": "train_border", "train_border_stage": "train_border_stage", **OBJECTIVE_OPTIONS,
 }
 
 
@@ -27,6 +28,7 @@ def style_size_arg(text: str) -> int | str:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from ..core.networks import BORDER_STAGES, STYLIZE_BORDER
     from ..methods.training import LR_SCHEDULES, TrainConfig
 
     d = lambda name: default_of(TrainConfig, name)  # noqa: E731
@@ -54,6 +56,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--lr-schedule", choices=list(LR_SCHEDULES), default=None,
                    help=f"the learning rate over the run: constant, or decaying to 0 at --max-iterations "
                         f"(default {d('lr_schedule')})")
+    t.add_argument("--train-border", type=nonneg_int, default=None,
+                   help=f"train with this reflected border, px, as stylize --border adds it (default "
+                        f"{d('train_border')}: the bare network; {STYLIZE_BORDER}: what stylize runs)")
+    t.add_argument("--train-border-stage", choices=list(BORDER_STAGES), default=None,
+                   help=f"where --train-border pads, as stylize --border-stage (default {d('train_border_stage')})")
     t.add_argument("--width", type=nonneg_float, default=None, help=f"channel multiplier (default {d('width')})")
     t.add_argument("--seed", type=int, default=None, help=f"(default {d('seed')})")
     t.add_argument("--checkpoint-every", type=positive_int, default=None, help=f"(default {d('checkpoint_every')})")

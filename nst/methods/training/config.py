@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ...core.networks import BORDER_STAGES, STYLIZE_BORDER_STAGE
 from ...core.objective import PerceptualObjective
 from ...errors import NSTError
 
@@ -73,6 +74,13 @@ class TrainConfig:
     # style); Dumoulin et al.'s paper weights every style alike.  Styles a network leaves far from Gatys,
     # with SSIM to spare, can be given more (results/style_scales)
     style_scales: tuple[float, ...] | None = None
+    # The reflected border the network is trained with, as `TransformerNet.__call__` takes it.  0 trains the
+    # bare network, as the papers do; stylizing adds `STYLIZE_BORDER` at `STYLIZE_BORDER_STAGE` against the
+    # edge line, which changes the instance-norm statistics the network learned with, so a network trained
+    # bare is stylized by a slightly different computation (results/quality_vs_time: the bare passes).
+    # STYLIZE_BORDER at its stage trains the computation `stylize` runs (results/train_border)
+    train_border: int = 0
+    train_border_stage: str = STYLIZE_BORDER_STAGE
     recipe: str | None = None  # the nst.recipes entry these options came from (a record; the fields rule)
     time_limit: float | None = None  # seconds; stop early (and save) when exceeded
 
@@ -97,6 +105,13 @@ class TrainConfig:
             raise NSTError("style_scales must be finite non-negative numbers, one per style")
         if self.lr_schedule not in LR_SCHEDULES:
             raise NSTError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
+        if isinstance(self.train_border, bool) or not isinstance(self.train_border, int) or self.train_border < 0:
+            raise NSTError(f"train_border must be 0 or more pixels, not {self.train_border!r}")
+        if self.train_border_stage not in BORDER_STAGES:
+            raise NSTError(f"train_border_stage must be one of {', '.join(BORDER_STAGES)}, "
+                           f"not {self.train_border_stage!r}")
+        if self.train_border_stage == "residual" and self.train_border % 4:
+            raise NSTError(f"a residual-stage train_border is a multiple of 4 px, not {self.train_border}")
         if self.pooling not in ("max", "avg"):
             raise NSTError(f"pooling must be 'max' or 'avg', not {self.pooling!r}")
         self.objective()  # layers and per-layer weights

@@ -75,7 +75,8 @@ def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, vg
     """``train_step(state, batch) -> (state, metrics)``, jitted; ``grad_mask`` freezes parameters (0 = frozen)."""
 
     def loss_fn(params, images, style_weights, loss_net):
-        out = nnx.merge(graphdef, params)(images, style_weights)
+        out = nnx.merge(graphdef, params)(images, style_weights, border=cfg.train_border,
+                                          border_stage=cfg.train_border_stage)
         return perceptual_loss(out, images, style_weights, loss_net, grams, cfg)
 
     def step(state: TrainState, batch: dict[str, jax.Array], loss_net: VGG19) -> tuple[TrainState, dict[str, jax.Array]]:

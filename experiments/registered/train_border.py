@@ -1,0 +1,170 @@
+"""Train as you stylize: fine-tunes of the committed networks with the stylize border in training.
+
+Every network here was trained bare (`TrainConfig.train_border` 0, as in the papers), and `stylize` adds a
+reflected border around the residual blocks' map (`nst.core.networks.STYLIZE_BORDER` at
+`STYLIZE_BORDER_STAGE`) against the thin line the bare networks draw along the image edge
+(`results/border`).  The border changes the statistics instance norm normalises with, so the network is
+stylized by a computation it was not trained in: `results/quality_vs_time` reads the committed networks'
+bare passes off the Fig. 5 curves, and on the networks' own objective they are worth several L-BFGS
+iterations more than the default passes.  Johnson et al. ran their networks in Fig. 5 the way they trained
+them (fast-neural-style's ``reflect-start`` padding is part of the network in ``train.lua`` and at test time
+alike).
+
+``bordered`` fine-tunes each committed network with ``train_border`` = the stylize default and otherwise
+exactly `results/lr_decay`'s ``decayed`` variant (the same iterations, batch, seed, photos, crops and style
+draws; Adam's rate from 1e-3 to 0), so the committed ``decayed`` rows are its control: the two differ only in
+the border the network trains with.  Scored as `lr_decay` scores its variants (issue #13's numbers against the
+Gatys results of `results/fidelity`, and one pass per Fig. 5 curve), plus `border_line_contrast` of every
+output: the border must keep the edge line away.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+from experiments.registered import lr_decay
+from experiments.registered import quality_vs_time as qvt
+from experiments.registered import style_scales
+from experiments.runner import Experiment, markdown_table, read_rows, register, run_config, run_config_commit
+
+ROOT = style_scales.ROOT
+MODEL = style_scales.MODEL
+CONTROL = "decayed"  # lr_decay's variant that `bordered` repeats with the border
+CONTROL_SOURCE = "results/lr_decay"
+BARE = {"johnson": "johnson_bare", "dumoulin": "dumoulin_bare"}  # quality_vs_time's passes without the border
+
+
+def items(cfg: dict) -> list[dict]:
+    return lr_decay.items(cfg)
+
+
+def run_item(item: dict, cfg: dict, cache: dict) -> dict:
+    row = lr_decay.run_item(item, cfg, cache)
+    if item.get("kind") == "score":
+        from nst.evaluate import border_line_contrast
+        from nst.io.images import load_image
+
+        # the outputs `style_scales.run_item` just saved, one per photo
+        model = item.get("model", MODEL)
+        stem = style_scales.history_name(item["variant"], model)
+        edges = [border_line_contrast(load_image(cache["out"] / "cells" / f"{stem}-{item['style']}-{photo}.png"))
+                 for photo in cfg["photos"]]
+        row.update(edge_contrast=float(np.mean(edges)), edge_contrast_worst=float(np.max(edges)))
+    return row
+
+
+def models_of(rows: list[dict]) -> list[str]:
+    return list(dict.fromkeys(r.get("model") or MODEL for r in rows if r.get("kind") in ("score", "fig5")))
+
+
+def fig5_medians(rows: list[dict], cfg: dict) -> str:
+    """Per network, start and size: the median equivalent iterations of the committed network with its default
+    border and bare (quality_vs_time), of the control fine-tune (lr_decay) and of the bordered one (this run)."""
+    curves_dir = ROOT / cfg["curves"]
+    base_size = run_config(curves_dir).get("size")
+    bare_rows = [r for r in read_rows(curves_dir / "raw.csv") if r.get("kind") == "pass"]
+    control_rows = [r for r in read_rows(ROOT / cfg.get("control_source", CONTROL_SOURCE) / "raw.csv")
+                    if r.get("kind") == "fig5" and r.get("variant") == CONTROL]
+    med = lambda v: f"{statistics.median(v):g} ({min(v):g}–{max(v):g})" if v else "—"  # noqa: E731
+    md = []
+    for model in models_of(rows):
+        net = lr_decay.network(model)
+        styles = style_scales.model_styles(model)
+        groups: dict[tuple, dict[str, list[float]]] = {}
+        for r in rows:
+            if r.get("kind") == "fig5" and (r.get("model") or MODEL) == model:
+                groups.setdefault((r["start"], int(float(r["size"]))), {}).setdefault(r["variant"], []).append(
+                    float(r["equivalent_iterations"]))
+        for r in control_rows:
+            if (r.get("model") or MODEL) == model and (r["start"], int(float(r["size"]))) in groups:
+                groups[(r["start"], int(float(r["size"])))].setdefault("control", []).append(
+                    float(r["equivalent_iterations"]))
+        for r in bare_rows:
+            key = (qvt.start_label(r), int(r.get("size") or base_size))
+            if r.get("network") == BARE[net] and r["style"] in styles and key in groups:
+                groups[key].setdefault("bare", []).append(float(r["network_equivalent_iterations"]))
+        table = [[start, str(size), med(by.get("reference", [])), med(by.get("bare", [])),
+                  med(by.get("control", [])), med(by.get("bordered", []))]
+                 for (start, size), by in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+        md.append(f"\n### `{Path(model).stem}`\n\n" + markdown_table(
+            ["Gatys start", "px", "committed", "committed, bare", f"`{CONTROL}` (lr_decay)", "`bordered`"], table))
+    return "\n".join(md)
+
+
+def scores_table(rows: list[dict], cfg: dict) -> str:
+    """Issue #13's numbers per network and variant (every style's mean where a model has several), with the
+    control's from lr_decay and the edge line of this run's outputs."""
+    control = [r for r in read_rows(ROOT / cfg.get("control_source", CONTROL_SOURCE) / "raw.csv")
+               if r.get("kind") == "score" and r.get("variant") == CONTROL]
+    table = []
+    for model in models_of(rows):
+        mine = [r for r in rows if r.get("kind") == "score" and (r.get("model") or MODEL) == model]
+        theirs = [r for r in control if (r.get("model") or MODEL) == model]
+        for label, group in (("committed", [r for r in mine if r["variant"] == "reference"]),
+                             (f"{CONTROL} (lr_decay)", theirs),
+                             ("bordered", [r for r in mine if r["variant"] == "bordered"])):
+            if not group:
+                continue
+            scored = [r for r in group if r.get("ratio") not in (None, "")]  # the styles Gatys results exist for
+            ratios = [float(r["ratio"]) for r in scored]
+            mean = lambda k, rs=group: float(np.mean([float(r[k]) for r in rs]))  # noqa: E731
+            edge = (f"{mean('edge_contrast'):.2f} ({max(float(r['edge_contrast_worst']) for r in group):.2f})"
+                    if all(r.get("edge_contrast") not in (None, "") for r in group) else "—")
+            table.append([Path(model).stem, label, str(len(group)),
+                          f"{statistics.median(ratios):.2f}" if ratios else "—",
+                          f"{max(ratios):.2f}" if ratios else "—", f"{mean('ssim'):.3f}",
+                          f"{mean('gatys_ssim', scored):.3f}" if ratios else "—",
+                          f"{max(float(r['grid']) for r in group):.4f}", edge])
+    return markdown_table(["network", "variant", "styles", "median ÷ Gatys", "worst ÷ Gatys", "SSIM", "Gatys SSIM",
+                           "grid, worst style", "edge contrast (worst)"], table)
+
+
+def plot(rows: list[dict], out: Path) -> list[Path]:
+    out = Path(out)
+    cfg = run_config(out)
+    from nst.core.networks import STYLIZE_BORDER, STYLIZE_BORDER_STAGE
+
+    trained = {(r.get("model") or MODEL, r["variant"]): r for r in rows if r.get("kind") == "train"}
+    seconds = ", ".join(f"{Path(m).stem} {float(r['train_seconds']):.0f} s" for (m, _), r in trained.items())
+    photos = ", ".join(cfg.get("photos", []))
+    control = cfg.get("control_source", CONTROL_SOURCE)
+    md = [f"Each committed network fine-tuned for {cfg.get('iterations')} iterations (batch {cfg.get('batch_size')}, "
+          f"γ = {cfg.get('tv_weight'):g}, Adam's rate linearly from {cfg.get('learning_rate'):g} to 0) with the "
+          f"stylize border in training (`bordered`: {STYLIZE_BORDER} px at the `{STYLIZE_BORDER_STAGE}` stage, "
+          f"`--train-border {STYLIZE_BORDER}`), against the same fine-tune without it (`{CONTROL}`, the committed "
+          f"`{control}` rows, commit {run_config_commit(ROOT / control)}: the same photos, crops and "
+          "style draws). Every output here is stylized with the default border. Regenerate with "
+          "`python -m experiments run train_border --preset cpu`.\n",
+          f"\n## Issue #13's numbers\n\nOn {photos} at {cfg.get('size')} px against the Gatys results of "
+          f"`{cfg.get('gatys_source')}` (commit {run_config_commit(ROOT / cfg['gatys_source'])}); ratios are "
+          "each style's mean style loss ÷ Gatys'; `edge contrast` is `border_line_contrast` (mean over styles and "
+          "photos, worst output in brackets; about 1 is no line, `results/border`).\n",
+          scores_table(rows, cfg)]
+    if cfg.get("curves"):
+        md.append("\n## Johnson et al.'s Fig. 5 measure\n\nOne pass per committed `results/quality_vs_time` curve "
+                  f"(commit {run_config_commit(ROOT / cfg['curves'])}): the training objective, the noise starts, "
+                  "unseen photos; median (min–max) of the first L-BFGS iteration at or below the pass. `committed, "
+                  "bare` is the committed network without the stylize border (`quality_vs_time`'s "
+                  f"{' and '.join(f'`{b}`' for b in BARE.values())} passes); every other column is stylized with "
+                  "the default border.\n")
+        md.append(fig5_medians(rows, cfg))
+    if seconds:
+        md.append(f"\nFine-tune time on this machine: {seconds}.\n")
+    summary = out / "summary.md"
+    summary.write_text("\n".join(md) + "\n")
+    return [summary]
+
+
+EXPERIMENT = register(Experiment(
+    name="train_border",
+    description="train as you stylize: fine-tunes with the stylize border in the training forward pass",
+    # lr_decay's presets with one variant: every network fine-tuned with the border, read off the committed
+    # Fig. 5 curves; quick: the Johnson Starry Night network for 2 iterations
+    presets={name: {**preset, "variants": [] if name == "quick" else ["bordered"],
+                    "johnson_variants": ["bordered"], "same_objective": ["bordered"],
+                    **({"johnson_models": lr_decay.JOHNSON[:1]} if name == "quick" else {})}
+             for name, preset in lr_decay.EXPERIMENT.presets.items()},
+    items=items, run_item=run_item, plot=plot))
