@@ -134,6 +134,29 @@ def test_train_step_trains_the_network_with_its_train_border(content_dir, vgg):
     TrainConfig(train_border=6, train_border_stage="input").validate()
 
 
+def test_a_network_trained_with_a_border_is_stylized_with_it():
+    """`stylize` runs the computation the network was trained in: a model whose training used a border
+    defaults to that border and stage; a network trained bare gets the default against the edge line."""
+    from flax import nnx
+    from nst.core.networks import STYLIZE_BORDER, STYLIZE_BORDER_STAGE, NetworkConfig, TransformerNet
+    from nst.interface.feedforward import JohnsonStylizer
+
+    net = TransformerNet(NetworkConfig(num_styles=1, width=0.25), nnx.Rngs(0))
+    meta = lambda **t: {"styles": ["s"], "training": TrainConfig(**t).to_dict()}  # noqa: E731
+    bordered = JohnsonStylizer(net, meta(train_border=12, train_border_stage="input"))
+    bare = JohnsonStylizer(net, meta())
+    assert (bordered.border, bordered.border_stage) == (12, "input")
+    assert (bare.border, bare.border_stage) == (STYLIZE_BORDER, STYLIZE_BORDER_STAGE)
+    assert JohnsonStylizer(net, {"styles": ["s"]}).border == STYLIZE_BORDER  # files from before the option
+    photo = np.random.default_rng(0).uniform(size=(40, 44, 3)).astype(np.float32)
+    np.testing.assert_array_equal(bordered.stylize(photo), bare.with_border(12, "input").stylize(photo))
+    assert not np.array_equal(bordered.stylize(photo), bare.stylize(photo))
+    # an explicit border still wins, and with_border keeps the stage unless given
+    assert (bordered.with_border(0).border, bordered.with_border(0).border_stage) == (0, "input")
+    assert JohnsonStylizer(net, meta(train_border=12, train_border_stage="input"), border=4,
+                           border_stage="residual").border_stage == "residual"
+
+
 def test_loss_history_csv_reads_back_what_was_written(tmp_path):
     from nst.methods.training import read_history, write_history
 

@@ -76,6 +76,9 @@ VARIANTS: dict[str, dict] = {
     "scaled_decayed": {"scales": True, "lr_schedule": "linear"},
     # ``decayed`` trained with the border `stylize` adds (results/train_border; resolved in `run_item`)
     "bordered": {"lr_schedule": "linear", "train_border": "stylize"},
+    # ... and with a border around the whole picture: 16 px is the input border that hid the bare
+    # networks' edge line where 4 and 8 left traces (results/border)
+    "bordered_input": {"lr_schedule": "linear", "train_border": 16, "train_border_stage": "input"},
 }
 
 

@@ -13,7 +13,9 @@ alike).
 ``bordered`` fine-tunes each committed network with ``train_border`` = the stylize default and otherwise
 exactly `results/lr_decay`'s ``decayed`` variant (the same iterations, batch, seed, photos, crops and style
 draws; Adam's rate from 1e-3 to 0), so the committed ``decayed`` rows are its control: the two differ only in
-the border the network trains with.  Scored as `lr_decay` scores its variants (issue #13's numbers against the
+the border the network trains with.  ``bordered_input`` does the same with 16 px around the whole picture
+(the input border that hid the bare networks' line in `results/border`), so that no layer sees the image
+edge; a model trained with a border is stylized with it (`nst.interface.feedforward.default_border`).  Scored as `lr_decay` scores its variants (issue #13's numbers against the
 Gatys results of `results/fidelity`, and one pass per Fig. 5 curve), plus `border_line_contrast` of every
 output: the border must keep the edge line away.
 """
@@ -34,6 +36,7 @@ ROOT = style_scales.ROOT
 MODEL = style_scales.MODEL
 CONTROL = "decayed"  # lr_decay's variant that `bordered` repeats with the border
 CONTROL_SOURCE = "results/lr_decay"
+VARIANTS = ["bordered", "bordered_input"]  # the stylize default's border in training, then 16 px around the picture
 BARE = {"johnson": "johnson_bare", "dumoulin": "dumoulin_bare"}  # quality_vs_time's passes without the border
 
 
@@ -58,6 +61,11 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
 
 def models_of(rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(r.get("model") or MODEL for r in rows if r.get("kind") in ("score", "fig5")))
+
+
+def variants_of(rows: list[dict]) -> list[str]:
+    """This run's fine-tunes, in the order they were run."""
+    return list(dict.fromkeys(r["variant"] for r in rows if r.get("kind") == "train"))
 
 
 def fig5_medians(rows: list[dict], cfg: dict) -> str:
@@ -86,11 +94,13 @@ def fig5_medians(rows: list[dict], cfg: dict) -> str:
             key = (qvt.start_label(r), int(r.get("size") or base_size))
             if r.get("network") == BARE[net] and r["style"] in styles and key in groups:
                 groups[key].setdefault("bare", []).append(float(r["network_equivalent_iterations"]))
+        mine = variants_of(rows)
         table = [[start, str(size), med(by.get("reference", [])), med(by.get("bare", [])),
-                  med(by.get("control", [])), med(by.get("bordered", []))]
+                  med(by.get("control", [])), *(med(by.get(v, [])) for v in mine)]
                  for (start, size), by in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
         md.append(f"\n### `{Path(model).stem}`\n\n" + markdown_table(
-            ["Gatys start", "px", "committed", "committed, bare", f"`{CONTROL}` (lr_decay)", "`bordered`"], table))
+            ["Gatys start", "px", "committed", "committed, bare", f"`{CONTROL}` (lr_decay)",
+             *(f"`{v}`" for v in mine)], table))
     return "\n".join(md)
 
 
@@ -105,7 +115,7 @@ def scores_table(rows: list[dict], cfg: dict) -> str:
         theirs = [r for r in control if (r.get("model") or MODEL) == model]
         for label, group in (("committed", [r for r in mine if r["variant"] == "reference"]),
                              (f"{CONTROL} (lr_decay)", theirs),
-                             ("bordered", [r for r in mine if r["variant"] == "bordered"])):
+                             *((v, [r for r in mine if r["variant"] == v]) for v in variants_of(rows))):
             if not group:
                 continue
             scored = [r for r in group if r.get("ratio") not in (None, "")]  # the styles Gatys results exist for
@@ -134,9 +144,12 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     md = [f"Each committed network fine-tuned for {cfg.get('iterations')} iterations (batch {cfg.get('batch_size')}, "
           f"γ = {cfg.get('tv_weight'):g}, Adam's rate linearly from {cfg.get('learning_rate'):g} to 0) with the "
           f"stylize border in training (`bordered`: {STYLIZE_BORDER} px at the `{STYLIZE_BORDER_STAGE}` stage, "
-          f"`--train-border {STYLIZE_BORDER}`), against the same fine-tune without it (`{CONTROL}`, the committed "
+          f"`--train-border {STYLIZE_BORDER}`; `bordered_input`: 16 px around the picture, `--train-border 16 "
+          "--train-border-stage input`), against the same fine-tune without it (`{CONTROL}`, the committed "
           f"`{control}` rows, commit {run_config_commit(ROOT / control)}: the same photos, crops and "
-          "style draws). Every output here is stylized with the default border. Regenerate with "
+          "style draws). Every output here is stylized with its model's default border: the one it was trained "
+          f"with, or {STYLIZE_BORDER} px at the `{STYLIZE_BORDER_STAGE}` stage for a network trained bare. "
+          "Regenerate with "
           "`python -m experiments run train_border --preset cpu`.\n",
           f"\n## Issue #13's numbers\n\nOn {photos} at {cfg.get('size')} px against the Gatys results of "
           f"`{cfg.get('gatys_source')}` (commit {run_config_commit(ROOT / cfg['gatys_source'])}); ratios are "
@@ -149,7 +162,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                   "unseen photos; median (min–max) of the first L-BFGS iteration at or below the pass. `committed, "
                   "bare` is the committed network without the stylize border (`quality_vs_time`'s "
                   f"{' and '.join(f'`{b}`' for b in BARE.values())} passes); every other column is stylized with "
-                  "the default border.\n")
+                  "its model's default border.\n")
         md.append(fig5_medians(rows, cfg))
     if seconds:
         md.append(f"\nFine-tune time on this machine: {seconds}.\n")
@@ -163,8 +176,8 @@ EXPERIMENT = register(Experiment(
     description="train as you stylize: fine-tunes with the stylize border in the training forward pass",
     # lr_decay's presets with one variant: every network fine-tuned with the border, read off the committed
     # Fig. 5 curves; quick: the Johnson Starry Night network for 2 iterations
-    presets={name: {**preset, "variants": [] if name == "quick" else ["bordered"],
-                    "johnson_variants": ["bordered"], "same_objective": ["bordered"],
+    presets={name: {**preset, "variants": [] if name == "quick" else VARIANTS,
+                    "johnson_variants": ["bordered"] if name == "quick" else VARIANTS, "same_objective": VARIANTS,
                     **({"johnson_models": lr_decay.JOHNSON[:1]} if name == "quick" else {})}
              for name, preset in lr_decay.EXPERIMENT.presets.items()},
     items=items, run_item=run_item, plot=plot))

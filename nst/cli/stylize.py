@@ -37,12 +37,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="--model: shrink inputs so their long side is at most this (default: full size; "
                         f"at least {MIN_SIDE})")
     s.add_argument("--border", type=nonneg_int, default=None,
-                   help=f"--model: reflection px padded around each picture and cropped off (default {STYLIZE_BORDER}; "
+                   help=f"--model: reflection px padded around each picture and cropped off (default: the border the "
+                        f"model was trained with, if any, else {STYLIZE_BORDER}; "
                         "0 = the bare network, which may draw a line along the edges)")
     s.add_argument("--border-stage", choices=BORDER_STAGES, default=None,
                    help="--model: where the border is padded: around the picture (input) or around the "
                         "residual blocks' quarter-resolution map (residual: cheaper; a border that is a "
-                        f"multiple of 4; default {STYLIZE_BORDER_STAGE})")
+                        f"multiple of 4; default: the model's training border's stage, if any, else {STYLIZE_BORDER_STAGE})")
     s.add_argument("--batch-size", type=positive_int, default=None,
                    help="--model: same-size pictures (× styles) per network pass when stylizing many "
                         "(default 4; fewer when memory is short)")

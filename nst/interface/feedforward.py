@@ -39,13 +39,28 @@ _STYLE_CHUNK = 4
 STYLIZE_BYTES_PER_PIXEL = 1300
 
 
+def default_border(meta: dict) -> tuple[int, str]:
+    """The stylize border of a model: the one it was trained with where it was trained with one
+    (``meta["training"]["train_border"]`` > 0, at its ``train_border_stage``), else `STYLIZE_BORDER` at
+    `STYLIZE_BORDER_STAGE`, which hides the edge line of networks trained bare (results/border)."""
+    training = meta.get("training") or {}
+    if int(training.get("train_border") or 0) > 0:
+        return int(training["train_border"]), str(training.get("train_border_stage") or STYLIZE_BORDER_STAGE)
+    return STYLIZE_BORDER, STYLIZE_BORDER_STAGE
+
+
 class FeedforwardStylizer(Stylizer):
     """A trained network; ``stylize`` runs it.  Use `nst.load` / `nst.create` rather than the constructor."""
 
     method = "feedforward"
 
     def __init__(self, model: TransformerNet, meta: dict, history: np.ndarray | None = None, *,
-                 border: int = STYLIZE_BORDER, border_stage: str = STYLIZE_BORDER_STAGE):
+                 border: int | None = None, border_stage: str | None = None):
+        # None: the border the network was trained with, if any (`TrainConfig.train_border`: stylize runs
+        # the computation it learned), else the default against the edge line
+        own_border, own_stage = default_border(meta)
+        border = own_border if border is None else border
+        border_stage = own_stage if border_stage is None else border_stage
         if isinstance(border, bool) or not isinstance(border, (int, np.integer)) or border < 0:
             raise NSTError(f"border must be 0 or more pixels, got {border!r}")
         if border_stage not in BORDER_STAGES:
