@@ -606,6 +606,7 @@ def test_style_scales_quick_preset(tmp_path, monkeypatch):
     assert "| committed, bare | `decayed` (lr_decay) | `bordered` |" in summary
     assert f"| {int(control['equivalent_iterations'])} ({int(control['equivalent_iterations'])}–" in summary
     assert "| johnson_starry_night | bordered | 1 |" in summary
+    assert (tb / "outputs.png").exists() and (tb / "edges.png").exists() and "(edges.png)" in summary
 
 
 @pytest.mark.slow

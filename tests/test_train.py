@@ -128,6 +128,7 @@ def test_train_step_trains_the_network_with_its_train_border(content_dir, vgg):
         losses[(border, stage)] = float(metrics["loss"])
     assert len({round(v, 3) for v in losses.values()}) == 3  # each border is another computation
     for bad, match in (({"train_border": -4}, "train_border must be"), ({"train_border": 6}, "multiple of 4"),
+                       ({"train_border": 10**6, "train_border_stage": "input"}, "0 to 256 pixels"),
                        ({"train_border_stage": "output"}, "train_border_stage")):
         with pytest.raises(NSTError, match=match):
             TrainConfig(**bad).validate()

@@ -30,7 +30,8 @@ import numpy as np
 from experiments.registered import lr_decay
 from experiments.registered import quality_vs_time as qvt
 from experiments.registered import style_scales
-from experiments.runner import Experiment, markdown_table, read_rows, register, run_config, run_config_commit
+from experiments.runner import (Experiment, markdown_table, read_rows, register, run_config, run_config_commit,
+                                save_figure, subplots)
 
 ROOT = style_scales.ROOT
 MODEL = style_scales.MODEL
@@ -63,9 +64,10 @@ def models_of(rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(r.get("model") or MODEL for r in rows if r.get("kind") in ("score", "fig5")))
 
 
-def variants_of(rows: list[dict]) -> list[str]:
-    """This run's fine-tunes, in the order they were run."""
-    return list(dict.fromkeys(r["variant"] for r in rows if r.get("kind") == "train"))
+def variants_of(rows: list[dict], model: str | None = None) -> list[str]:
+    """This run's fine-tunes (of ``model``, or of any), in the order they were run."""
+    return list(dict.fromkeys(r["variant"] for r in rows if r.get("kind") == "train"
+                              and model in (None, r.get("model") or MODEL)))
 
 
 def fig5_medians(rows: list[dict], cfg: dict) -> str:
@@ -132,20 +134,59 @@ def scores_table(rows: list[dict], cfg: dict) -> str:
                            "grid, worst style", "edge contrast (worst)"], table)
 
 
+def cell_paths(out: Path, cfg: dict, model: str, style: str, photo: str, variants: list[str]) -> list[tuple[str, Path]]:
+    """The first photo's outputs of ``model`` in ``style``, labelled: Gatys', the committed network's, the
+    control's (lr_decay's cells) and each fine-tune's of this run."""
+    control = ROOT / cfg.get("control_source", CONTROL_SOURCE)
+    name = lambda v: f"{style_scales.history_name(v, model)}-{style}-{photo}.png"  # noqa: E731
+    return [("Gatys", ROOT / cfg["gatys_source"] / "cells" / f"gatys-{style}-{photo}.png"),
+            ("committed", out / "cells" / name("reference")), (CONTROL, control / "cells" / name(CONTROL)),
+            *((v, out / "cells" / name(v)) for v in variants)]
+
+
+def figures(rows: list[dict], out: Path, cfg: dict) -> tuple[list[str], list[Path]]:
+    """``outputs.png``: the first photo by every network and variant, next to Gatys'; ``edges.png``: the top
+    rows of the same outputs, enlarged, where the line along the image edge shows."""
+    from nst.io.images import labelled_grid, load_image, painting_name, save_image
+
+    photo = cfg["photos"][0]
+    sets = [(f"{Path(m).stem}: {painting_name(style_scales.model_styles(m)[0])}",
+             cell_paths(out, cfg, m, style_scales.model_styles(m)[0], photo, variants_of(rows, m)))
+            for m in models_of(rows)]
+    if not sets:
+        return [], []
+    labels = [label for label, _ in sets[0][1]]
+    grid = [[load_image(p) if p.exists() else None for _, p in paths] for _, paths in sets]
+    sheet = save_image(labelled_grid(grid, labels, [name for name, _ in sets], cell=160), out / "outputs.png")
+    strips = [(f"{name} — {label}", load_image(p)[:16, :128]) for name, paths in sets for label, p in paths[1:]
+              if p.exists()]
+    fig, axes = subplots(len(strips), 1, figsize=(8, 1.05 * len(strips) + 0.4), dpi=100, squeeze=False)
+    for ax, (title, strip) in zip(axes[:, 0], strips):
+        ax.imshow(strip, interpolation="nearest")
+        ax.set_title(title, fontsize=7, loc="left")
+        ax.set_axis_off()
+    edges = save_figure(fig, out / "edges.png")
+    md = [f"\n![{photo}: Gatys, then every network and fine-tune, each stylized with its default border]"
+          "(outputs.png)\n",
+          "\n![the top-left corner (16 × 128 px) of the same outputs, enlarged: a line along the edge shows as a "
+          "band of another colour in the first rows](edges.png)\n"]
+    return md, [sheet, edges]
+
+
 def plot(rows: list[dict], out: Path) -> list[Path]:
     out = Path(out)
     cfg = run_config(out)
     from nst.core.networks import STYLIZE_BORDER, STYLIZE_BORDER_STAGE
 
     trained = {(r.get("model") or MODEL, r["variant"]): r for r in rows if r.get("kind") == "train"}
-    seconds = ", ".join(f"{Path(m).stem} {float(r['train_seconds']):.0f} s" for (m, _), r in trained.items())
+    seconds = ", ".join(f"{Path(m).stem} `{v}` {float(r['train_seconds']):.0f} s" for (m, v), r in trained.items())
     photos = ", ".join(cfg.get("photos", []))
     control = cfg.get("control_source", CONTROL_SOURCE)
     md = [f"Each committed network fine-tuned for {cfg.get('iterations')} iterations (batch {cfg.get('batch_size')}, "
           f"γ = {cfg.get('tv_weight'):g}, Adam's rate linearly from {cfg.get('learning_rate'):g} to 0) with the "
           f"stylize border in training (`bordered`: {STYLIZE_BORDER} px at the `{STYLIZE_BORDER_STAGE}` stage, "
           f"`--train-border {STYLIZE_BORDER}`; `bordered_input`: 16 px around the picture, `--train-border 16 "
-          "--train-border-stage input`), against the same fine-tune without it (`{CONTROL}`, the committed "
+          f"--train-border-stage input`), against the same fine-tune without it (`{CONTROL}`, the committed "
           f"`{control}` rows, commit {run_config_commit(ROOT / control)}: the same photos, crops and "
           "style draws). Every output here is stylized with its model's default border: the one it was trained "
           f"with, or {STYLIZE_BORDER} px at the `{STYLIZE_BORDER_STAGE}` stage for a network trained bare. "
@@ -164,11 +205,13 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                   f"{' and '.join(f'`{b}`' for b in BARE.values())} passes); every other column is stylized with "
                   "its model's default border.\n")
         md.append(fig5_medians(rows, cfg))
+    more, written = figures(rows, out, cfg)
+    md += more
     if seconds:
         md.append(f"\nFine-tune time on this machine: {seconds}.\n")
     summary = out / "summary.md"
     summary.write_text("\n".join(md) + "\n")
-    return [summary]
+    return [summary, *written]
 
 
 EXPERIMENT = register(Experiment(

@@ -30,6 +30,9 @@ TRAIN_STYLE_LAYER_WEIGHTS = (1e-4, 1e-4, 1e-4, 1e-4)  # Magenta DEFAULT_STYLE_WE
 # -lr_decay_every, defaults to -1: off) and so does Magenta's trainer; the decaying schedules reach 0 at
 # max_iterations (results/lr_decay asks whether the networks end in Adam's noise)
 LR_SCHEDULES = ("constant", "linear", "cosine")
+# a model file's training border is also its stylize default (nst.interface.feedforward.default_border), so
+# it is bounded; fast-neural-style's reflect-start padding, the widest in the papers' code, is 40 px
+MAX_TRAIN_BORDER = 256
 
 
 def default_max_iterations(method: str, num_styles: int) -> int:
@@ -105,8 +108,9 @@ class TrainConfig:
             raise NSTError("style_scales must be finite non-negative numbers, one per style")
         if self.lr_schedule not in LR_SCHEDULES:
             raise NSTError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
-        if isinstance(self.train_border, bool) or not isinstance(self.train_border, int) or self.train_border < 0:
-            raise NSTError(f"train_border must be 0 or more pixels, not {self.train_border!r}")
+        if isinstance(self.train_border, bool) or not isinstance(self.train_border, int) or \
+                not 0 <= self.train_border <= MAX_TRAIN_BORDER:
+            raise NSTError(f"train_border must be 0 to {MAX_TRAIN_BORDER} pixels, not {self.train_border!r}")
         if self.train_border_stage not in BORDER_STAGES:
             raise NSTError(f"train_border_stage must be one of {', '.join(BORDER_STAGES)}, "
                            f"not {self.train_border_stage!r}")
