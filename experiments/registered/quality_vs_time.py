@@ -265,8 +265,8 @@ def more_networks_section(passes: list[dict], curves: dict[str, dict], px) -> st
             + markdown_table(["photo-style", "Gatys start", "px", "network", "border", "training it.", "objective",
                               "≡ Gatys it.", "compared with", "committed ≡"], table)
             + "\n\nMedians per network, border, start and size:\n\n"
-            + markdown_table(["network", "border", "training it.", "Gatys start", "px", "passes", "median ≡ Gatys it.",
-                              "compared with", "committed network's median"], medians))
+            + markdown_table(["network", "border", "training it.", "Gatys start", "px", "passes",
+                              "median ≡ Gatys it.", "compared with", "committed network's median"], medians))
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:

@@ -15,9 +15,10 @@ exactly `results/lr_decay`'s ``decayed`` variant (the same iterations, batch, se
 draws; Adam's rate from 1e-3 to 0), so the committed ``decayed`` rows are its control: the two differ only in
 the border the network trains with.  ``bordered_input`` does the same with 16 px around the whole picture
 (the input border that hid the bare networks' line in `results/border`), so that no layer sees the image
-edge; a model trained with a border is stylized with it (`nst.interface.feedforward.default_border`).  Scored as `lr_decay` scores its variants (issue #13's numbers against the
-Gatys results of `results/fidelity`, and one pass per Fig. 5 curve), plus `border_line_contrast` of every
-output: the border must keep the edge line away.
+edge; a model trained with a border is stylized with it (`nst.interface.feedforward.default_border`).
+Scored as `lr_decay` scores its variants (issue #13's numbers against the Gatys results of
+`results/fidelity`, and one pass per Fig. 5 curve), plus `border_line_contrast` of every output, which
+says whether the edge line stays away once the network trains with the border.
 """
 
 from __future__ import annotations
@@ -217,7 +218,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
 EXPERIMENT = register(Experiment(
     name="train_border",
     description="train as you stylize: fine-tunes with the stylize border in the training forward pass",
-    # lr_decay's presets with one variant: every network fine-tuned with the border, read off the committed
+    # lr_decay's presets with VARIANTS: every network fine-tuned with each border, read off the committed
     # Fig. 5 curves; quick: the Johnson Starry Night network for 2 iterations
     presets={name: {**preset, "variants": [] if name == "quick" else VARIANTS,
                     "johnson_variants": ["bordered"] if name == "quick" else VARIANTS, "same_objective": VARIANTS,

@@ -43,7 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--border-stage", choices=BORDER_STAGES, default=None,
                    help="--model: where the border is padded: around the picture (input) or around the "
                         "residual blocks' quarter-resolution map (residual: cheaper; a border that is a "
-                        f"multiple of 4; default: the model's training border's stage, if any, else {STYLIZE_BORDER_STAGE})")
+                        "multiple of 4; default: the model's training border's stage, if any, else "
+                        f"{STYLIZE_BORDER_STAGE})")
     s.add_argument("--batch-size", type=positive_int, default=None,
                    help="--model: same-size pictures (× styles) per network pass when stylizing many "
                         "(default 4; fewer when memory is short)")
