@@ -78,7 +78,8 @@ class TrainConfig:
     # with SSIM to spare, can be given more (results/style_scales)
     style_scales: tuple[float, ...] | None = None
     # The reflected border the network is trained with, as `TransformerNet.__call__` takes it.  0 trains the
-    # bare network, as the papers do; stylizing adds `STYLIZE_BORDER` at `STYLIZE_BORDER_STAGE` against the
+    # bare network (Magenta's trainer does, and tests it bare; fast-neural-style's train.lua trains and tests
+    # with its reflect-start padding); stylizing adds `STYLIZE_BORDER` at `STYLIZE_BORDER_STAGE` against the
     # edge line, which changes the instance-norm statistics the network learned with, so a network trained
     # bare is stylized by a slightly different computation (results/quality_vs_time: the bare passes).
     # STYLIZE_BORDER at its stage trains the computation `stylize` runs (results/train_border)
