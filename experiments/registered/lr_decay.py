@@ -87,12 +87,9 @@ def fig5_pass(item: dict, cfg: dict, cache: dict) -> dict:
     source = ROOT / cfg["curves"]
     curve = cache.setdefault(f"curves:{model}", {c["id"]: c for c in curves(cfg, model)})[item["curve"]]
     size = int(curve.get("size") or run_config(source)["size"])  # rows at the run's own size leave it empty
-    # one pass per photo, painting and size: the curves of other starts read the same value
-    memo = (model, item["variant"], curve["content"], curve["style"], curve["objective"], size)
-    passes = cache.setdefault("passes", {})
-    if memo not in passes:
-        passes[memo] = qvt.pass_objective(style_scales.load_variant(cache, item["variant"], model), curve, size, cache)
-    value, net = passes[memo], network(model)
+    # pass_objective computes one pass per model, photo, painting and size; the curves of other starts reuse it
+    value = qvt.pass_objective(style_scales.load_variant(cache, item["variant"], model), curve, size, cache)
+    net = network(model)
     return {"start": qvt.start_label(curve), "size": size, "network_objective": value,
             "committed_objective": float(curve[f"{net}_objective"]),
             "equivalent_iterations": qvt.equivalent_iterations(qvt.read_history(source, curve["id"]), value),

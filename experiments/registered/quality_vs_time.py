@@ -136,7 +136,7 @@ def pass_objective(model, item: dict, size: int, cache: dict) -> float:
     from nst.methods.gatys import gatys_loss
     from nst.core.vgg import VGG19
 
-    key = ("pass", id(model), item["content"], item["style"], size, item["objective"])
+    key = ("pass", model, item["content"], item["style"], size, item["objective"])  # the model itself: no id reuse
     if key not in cache:
         vgg = cache.setdefault("vgg", VGG19.pretrained())
         content = load_image(ROOT / "data/content/eval" / f"{item['content']}.jpg", size=size)

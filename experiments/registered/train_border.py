@@ -65,20 +65,25 @@ def models_of(rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(r.get("model") or MODEL for r in rows if r.get("kind") in ("score", "fig5")))
 
 
+def control_rows_of(cfg: dict) -> list[dict]:
+    """The control's rows (`CONTROL` in ``control_source``, lr_decay's run unless said)."""
+    return [r for r in read_rows(ROOT / cfg.get("control_source", CONTROL_SOURCE) / "raw.csv")
+            if r.get("variant") == CONTROL]
+
+
 def variants_of(rows: list[dict], model: str | None = None) -> list[str]:
     """This run's fine-tunes (of ``model``, or of any), in the order they were run."""
     return list(dict.fromkeys(r["variant"] for r in rows if r.get("kind") == "train"
                               and model in (None, r.get("model") or MODEL)))
 
 
-def fig5_medians(rows: list[dict], cfg: dict) -> str:
+def fig5_medians(rows: list[dict], cfg: dict, control: list[dict]) -> str:
     """Per network, start and size: the median equivalent iterations of the committed network with its default
     border and bare (quality_vs_time), of the control fine-tune (lr_decay) and of the bordered one (this run)."""
     curves_dir = ROOT / cfg["curves"]
     base_size = run_config(curves_dir).get("size")
     bare_rows = [r for r in read_rows(curves_dir / "raw.csv") if r.get("kind") == "pass"]
-    control_rows = [r for r in read_rows(ROOT / cfg.get("control_source", CONTROL_SOURCE) / "raw.csv")
-                    if r.get("kind") == "fig5" and r.get("variant") == CONTROL]
+    control_rows = [r for r in control if r.get("kind") == "fig5"]
     med = lambda v: f"{statistics.median(v):g} ({min(v):g}–{max(v):g})" if v else "—"  # noqa: E731
     md = []
     for model in models_of(rows):
@@ -107,11 +112,10 @@ def fig5_medians(rows: list[dict], cfg: dict) -> str:
     return "\n".join(md)
 
 
-def scores_table(rows: list[dict], cfg: dict) -> str:
+def scores_table(rows: list[dict], control: list[dict]) -> str:
     """Issue #13's numbers per network and variant (every style's mean where a model has several), with the
     control's from lr_decay and the edge line of this run's outputs."""
-    control = [r for r in read_rows(ROOT / cfg.get("control_source", CONTROL_SOURCE) / "raw.csv")
-               if r.get("kind") == "score" and r.get("variant") == CONTROL]
+    control = [r for r in control if r.get("kind") == "score"]
     table = []
     for model in models_of(rows):
         mine = [r for r in rows if r.get("kind") == "score" and (r.get("model") or MODEL) == model]
@@ -183,6 +187,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     seconds = ", ".join(f"{Path(m).stem} `{v}` {float(r['train_seconds']):.0f} s" for (m, v), r in trained.items())
     photos = ", ".join(cfg.get("photos", []))
     control = cfg.get("control_source", CONTROL_SOURCE)
+    control_rows = control_rows_of(cfg)  # read once for both tables
     md = [f"Each committed network fine-tuned for {cfg.get('iterations')} iterations (batch {cfg.get('batch_size')}, "
           f"γ = {cfg.get('tv_weight'):g}, Adam's rate linearly from {cfg.get('learning_rate'):g} to 0) with the "
           f"stylize border in training (`bordered`: {STYLIZE_BORDER} px at the `{STYLIZE_BORDER_STAGE}` stage, "
@@ -197,7 +202,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
           f"`{cfg.get('gatys_source')}` (commit {run_config_commit(ROOT / cfg['gatys_source'])}); ratios are "
           "each style's mean style loss ÷ Gatys'; `edge contrast` is `border_line_contrast` (mean over styles and "
           "photos, worst output in brackets; about 1 is no line, `results/border`).\n",
-          scores_table(rows, cfg)]
+          scores_table(rows, control_rows)]
     if cfg.get("curves"):
         md.append("\n## Johnson et al.'s Fig. 5 measure\n\nOne pass per committed `results/quality_vs_time` curve "
                   f"(commit {run_config_commit(ROOT / cfg['curves'])}): the training objective, the noise starts, "
@@ -205,7 +210,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                   "bare` is the committed network without the stylize border (`quality_vs_time`'s "
                   f"{' and '.join(f'`{b}`' for b in BARE.values())} passes); every other column is stylized with "
                   "its model's default border.\n")
-        md.append(fig5_medians(rows, cfg))
+        md.append(fig5_medians(rows, cfg, control_rows))
     more, written = figures(rows, out, cfg)
     md += more
     if seconds:
