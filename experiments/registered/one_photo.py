@@ -83,7 +83,7 @@ def training_objective(objective: str, cfg: dict, output: np.ndarray, photo: np.
     from nst.methods.training.step import perceptual_loss, style_targets
 
     tc = train_config(objective, cfg)
-    vgg = VGG19.pretrained(max_layer=tc.objective().deepest_layer).with_pooling(tc.pooling)
+    vgg = VGG19.pretrained(max_layer=tc.objective().deepest_layer).with_settings(tc.pooling, tc.vgg_padding)
     grams = style_targets(vgg, [load_image(style_path, size=tc.style_size)], tc)
     total, _ = perceptual_loss(jnp.asarray(output)[None], jnp.asarray(photo)[None], jnp.ones((1, 1), jnp.float32),
                                vgg, grams, tc)
@@ -140,7 +140,7 @@ def on_one_photo(ref, photo: np.ndarray, style_path: Path, objective: str, cfg: 
     from nst.methods.training.step import TrainState, make_train_step, style_targets
 
     tc = train_config(objective, cfg)
-    vgg = VGG19.pretrained(max_layer=tc.objective().deepest_layer).with_pooling(tc.pooling)
+    vgg = VGG19.pretrained(max_layer=tc.objective().deepest_layer).with_settings(tc.pooling, tc.vgg_padding)
     grams = style_targets(vgg, [load_image(style_path, size=tc.style_size)], tc)
     graphdef, _ = nnx.split(TransformerNet(ref.model.config, nnx.Rngs(0)), nnx.Param)
     params = jax.tree.map(jnp.array, nnx.state(ref.model, nnx.Param))  # a copy: the step donates it

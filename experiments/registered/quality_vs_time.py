@@ -101,6 +101,8 @@ def training_objective(t: dict, size: int, path: str) -> dict:
     """GatysConfig overrides for the objective a model's ``training`` metadata describes, at ``size`` px."""
     extra = {k: (tuple(t[k]) if isinstance(t[k], list) else t[k]) for k in ("style_layer_weights", "pooling")
              if t.get(k) is not None}
+    if t.get("vgg_padding", "zero") != "zero":  # models from before the option have none: the papers' zeros
+        extra["vgg_padding"] = t["vgg_padding"]
     if t.get("style_size") is None:
         raise ValueError(f"{path}: trained on style files as stored; give its style size to compare at {size} px")
     return {"content_layers": tuple(t["content_layers"]), "style_layers": tuple(t["style_layers"]),

@@ -79,6 +79,9 @@ VARIANTS: dict[str, dict] = {
     # ... and with a border around the whole picture: 16 px is the input border that hid the bare
     # networks' edge line where 4 and 8 left traces (results/border)
     "bordered_input": {"lr_schedule": "linear", "train_border": 16, "train_border_stage": "input"},
+    # ``bordered`` with a loss network that reflects at every conv instead of padding zeros, so that a line
+    # along the edge no longer buys style loss from the frame of the mean colour (results/vgg_padding)
+    "bordered_reflect": {"lr_schedule": "linear", "train_border": "stylize", "vgg_padding": "reflect"},
 }
 
 

@@ -16,6 +16,8 @@ draws; Adam's rate from 1e-3 to 0), so the committed ``decayed`` rows are its co
 the border the network trains with.  ``bordered_input`` does the same with 16 px around the whole picture
 (the input border that hid the bare networks' line in `results/border`), so that no layer sees the image
 edge; a model trained with a border is stylized with it (`nst.interface.feedforward.default_border`).
+``bordered_reflect`` is ``bordered`` with a loss network that reflects each map at every conv
+(``vgg_padding="reflect"``), where the papers' VGG pads zeros: does the line stop paying then?
 Scored as `lr_decay` scores its variants (issue #13's numbers against the Gatys results of
 `results/fidelity`, and one pass per Fig. 5 curve), plus `border_line_contrast` of every output, which
 says whether the edge line stays away once the network trains with the border.
@@ -38,7 +40,9 @@ ROOT = style_scales.ROOT
 MODEL = style_scales.MODEL
 CONTROL = "decayed"  # lr_decay's variant that `bordered` repeats with the border
 CONTROL_SOURCE = "results/lr_decay"
-VARIANTS = ["bordered", "bordered_input"]  # the stylize default's border in training, then 16 px around the picture
+# the stylize default's border in training, then 16 px around the picture, then the first with a loss network that
+# reflects instead of padding zeros (its Fig. 5 passes are valued on the committed networks' zero-padded objective)
+VARIANTS = ["bordered", "bordered_input", "bordered_reflect"]
 BARE = {"johnson": "johnson_bare", "dumoulin": "dumoulin_bare"}  # quality_vs_time's passes without the border
 
 
@@ -192,7 +196,9 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
           f"γ = {cfg.get('tv_weight'):g}, Adam's rate linearly from {cfg.get('learning_rate'):g} to 0) with the "
           f"stylize border in training (`bordered`: {STYLIZE_BORDER} px at the `{STYLIZE_BORDER_STAGE}` stage, "
           f"`--train-border {STYLIZE_BORDER}`; `bordered_input`: 16 px around the picture, `--train-border 16 "
-          f"--train-border-stage input`), against the same fine-tune without it (`{CONTROL}`, the committed "
+          "--train-border-stage input`; `bordered_reflect`: `bordered` with `--vgg-padding reflect`, a loss "
+          "network that mirrors each map at every conv instead of padding zeros), against the same fine-tune "
+          f"without it (`{CONTROL}`, the committed "
           f"`{control}` rows, commit {run_config_commit(ROOT / control)}: the same photos, crops and "
           "style draws). Every output here is stylized with its model's default border: the one it was trained "
           f"with, or {STYLIZE_BORDER} px at the `{STYLIZE_BORDER_STAGE}` stage for a network trained bare. "
@@ -209,7 +215,8 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                   "unseen photos; median (min–max) of the first L-BFGS iteration at or below the pass. `committed, "
                   "bare` is the committed network without the stylize border (`quality_vs_time`'s "
                   f"{' and '.join(f'`{b}`' for b in BARE.values())} passes); every other column is stylized with "
-                  "its model's default border.\n")
+                  "its model's default border. Every pass is valued on the committed networks' objective (zero "
+                  "padding), which `bordered_reflect` was not trained on.\n")
         md.append(fig5_medians(rows, cfg, control_rows))
     more, written = figures(rows, out, cfg)
     md += more

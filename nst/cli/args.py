@@ -87,12 +87,13 @@ def float_list(text: str) -> tuple[float, ...]:
 OBJECTIVE_OPTIONS = {
     "content_weight": "content_loss_weight", "style_weight": "style_loss_weight", "tv_weight": "tv_weight",
     "content_layers": "content_layers", "style_layers": "style_layers",
-    "style_layer_weights": "style_layer_weights", "recipe": "recipe",
+    "style_layer_weights": "style_layer_weights", "recipe": "recipe", "vgg_padding": "vgg_padding",
 }
 
 
 def add_objective_options(p: argparse.ArgumentParser, config: type, recipe_help: str) -> None:
     """The perceptual objective's options (α, β, γ, layers, per-layer weights, recipe), defaults from ``config``."""
+    from ..core.vgg import PADDINGS
     from ..recipes import RECIPES
 
     d = lambda name: default_of(config, name)  # noqa: E731
@@ -108,6 +109,9 @@ def add_objective_options(p: argparse.ArgumentParser, config: type, recipe_help:
                    help="w_ℓ per style layer, comma-separated (default "
                         + (",".join(f"{w:g}" for w in weights) if weights else "equal, summing to 1") + ")")
     p.add_argument("--recipe", choices=sorted(RECIPES), default=None, help=recipe_help)
+    p.add_argument("--vgg-padding", choices=list(PADDINGS), default=None,
+                   help=f"the loss network's conv padding: zero as in every paper's VGG, or reflect, which keeps a "
+                        f"frame of the mean colour out of the objective (default {d('vgg_padding')})")
 
 
 def default_of(config: type, name: str) -> Any:

@@ -13,6 +13,11 @@ Gatys et al. (2016) replace max pooling by average pooling for image
 synthesis; both are available (``pooling="max"|"avg"``).  The forward pass
 stops at the deepest layer asked for, so a content-only loss at relu2_2 never
 touches block 3 and beyond.
+
+Every 3×3 conv pads its input by one pixel.  The Caffe model, and every reference implementation,
+pads with zeros (``padding="zero"``): after mean subtraction that is a frame of the mean colour,
+which the objective can see.  ``padding="reflect"`` mirrors the map instead (our departure, for
+training studies only; the evaluator keeps zeros).
 """
 
 from __future__ import annotations
@@ -73,6 +78,15 @@ def _pool(x: jax.Array, pooling: str) -> jax.Array:
 
 _DIMENSIONS = ("NHWC", "HWIO", "NHWC")
 
+#: how each 3×3 conv pads its input: the Caffe model's zeros, or a one-pixel mirror of the map
+PADDINGS = ("zero", "reflect")
+
+
+def check_padding(padding: str) -> str:
+    if padding not in PADDINGS:
+        raise NSTError(f"VGG padding must be 'zero' or 'reflect', not {padding!r}")
+    return padding
+
 
 def backward_kernel(kernel: jax.Array) -> jax.Array:
     """The kernel whose SAME convolution maps a 3×3 conv's output cotangent to its input's: flipped, I↔O."""
@@ -105,8 +119,18 @@ def _frozen_conv_bwd(kernel_backward, y_bar):
 frozen_conv.defvjp(_frozen_conv_fwd, _frozen_conv_bwd)
 
 
+def _conv(x: jax.Array, kernel: jax.Array, kernel_backward: jax.Array, padding: str) -> jax.Array:
+    """`frozen_conv` with zero padding, or on a one-pixel reflected copy of ``x`` (the frame then cropped off)."""
+    if padding == "zero":
+        return frozen_conv(x, kernel, kernel_backward)
+    # a SAME conv of the reflected map, cropped, is the VALID conv of it: the frozen VJP stays as it is
+    padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    return frozen_conv(padded, kernel, kernel_backward)[:, 1:-1, 1:-1]
+
+
 def vgg19_features(
-    params: Mapping[str, jax.Array], images: jax.Array, layers: Sequence[str], pooling: str = "max"
+    params: Mapping[str, jax.Array], images: jax.Array, layers: Sequence[str], pooling: str = "max",
+    padding: str = "zero",
 ) -> dict[str, jax.Array]:
     """Activations of ``layers`` for RGB ``images`` in [0, 1], shape (N, H, W, 3).
 
@@ -114,8 +138,10 @@ def vgg19_features(
     ``'conv1_1.weight_t'``, its `backward_kernel`) so it can be jitted and differentiated with
     respect to ``images``, the weights passed as an argument rather than baked into the compiled
     program as constants.  The weights are frozen (`frozen_conv`): no gradient reaches them.
+    ``padding``: `PADDINGS`.
     """
     layers = check_layers(layers)
+    check_padding(padding)
     if pooling not in ("max", "avg"):
         raise NSTError(f"pooling must be 'max' or 'avg', not {pooling!r}")
     if not layers:
@@ -128,7 +154,8 @@ def vgg19_features(
         if name.startswith("conv"):
             w = params[f"{name}.weight"].astype(x.dtype)
             w_t = params.get(f"{name}.weight_t")
-            x = frozen_conv(x, w, backward_kernel(w) if w_t is None else w_t) + params[f"{name}.bias"].astype(x.dtype)
+            w_t = backward_kernel(w) if w_t is None else w_t
+            x = _conv(x, w, w_t, padding) + params[f"{name}.bias"].astype(x.dtype)
         elif name.startswith("relu"):
             x = jax.nn.relu(x)
         else:
@@ -141,10 +168,10 @@ def vgg19_features(
 @jax.tree_util.register_pytree_node_class
 @dataclass(frozen=True)
 class VGG19:
-    """The frozen VGG19 loss network: weights plus the pooling choice.
+    """The frozen VGG19 loss network: weights plus the pooling and padding choices.
 
     A pytree, so it can be passed *into* jitted functions (weights as
-    arguments, pooling as static structure).
+    arguments, pooling and padding as static structure).
 
     >>> vgg = VGG19.pretrained()
     >>> feats = vgg(images, ["relu1_1", "relu4_2"])
@@ -152,6 +179,7 @@ class VGG19:
 
     params: Mapping[str, jax.Array]
     pooling: str = "max"
+    padding: str = "zero"
 
     @classmethod
     def pretrained(cls, pooling: str = "max", max_layer: str | None = None) -> "VGG19":
@@ -162,19 +190,26 @@ class VGG19:
         return cls(_pretrained_params(max_layer), pooling)
 
     def __call__(self, images: jax.Array, layers: Sequence[str]) -> dict[str, jax.Array]:
-        return vgg19_features(self.params, images, layers, self.pooling)
+        return vgg19_features(self.params, images, layers, self.pooling, self.padding)
 
     def with_pooling(self, pooling: str) -> "VGG19":
-        return VGG19(self.params, pooling)
+        return VGG19(self.params, pooling, self.padding)
+
+    def with_padding(self, padding: str) -> "VGG19":
+        return VGG19(self.params, self.pooling, check_padding(padding))
+
+    def with_settings(self, pooling: str, padding: str) -> "VGG19":
+        """The same weights with a config's ``pooling`` and ``vgg_padding``."""
+        return VGG19(self.params, pooling, check_padding(padding))
 
     def tree_flatten(self):  # noqa: D102 - pytree protocol
         keys = tuple(sorted(self.params))
-        return tuple(self.params[k] for k in keys), (keys, self.pooling)
+        return tuple(self.params[k] for k in keys), (keys, self.pooling, self.padding)
 
     @classmethod
     def tree_unflatten(cls, aux, children):  # noqa: D102 - pytree protocol
-        keys, pooling = aux
-        return cls(dict(zip(keys, children)), pooling)
+        keys, pooling, padding = aux
+        return cls(dict(zip(keys, children)), pooling, padding)
 
 
 # One params dict per max_layer, so repeated `VGG19.pretrained` calls share one set of arrays.

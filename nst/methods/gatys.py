@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from ..core import color
 from ..core.objective import PerceptualObjective
-from ..core.vgg import CAFFE_MEAN_BGR, CAFFE_PIXEL_SCALE, VGG19
+from ..core.vgg import CAFFE_MEAN_BGR, CAFFE_PIXEL_SCALE, VGG19, check_padding
 from ..errors import NSTError
 from ..io.images import ImageLike, load_image, resize_image, scaled_size
 from ..io.progress import ProgressBar
@@ -72,6 +72,7 @@ class GatysConfig:
     preserve_color: str | None = None  # None, "luminance" or "histogram"
     scales: int = 1  # coarse-to-fine levels: size/2^(scales-1), …, size/2, size
     pooling: str = "max"
+    vgg_padding: str = "zero"  # the loss network's conv padding (nst.core.vgg.PADDINGS); the papers' VGG: zeros
     seed: int = 0
     lbfgs_memory: int = 10
     # L-BFGS only: "backtracking" (host-driven Armijo), "zoom" (optax's) or "none" (torch's optim.lbfgs as
@@ -98,6 +99,7 @@ class GatysConfig:
             raise NSTError("learning_rate must be a finite non-negative number")
         if self.pooling not in ("max", "avg"):
             raise NSTError(f"pooling must be 'max' or 'avg', not {self.pooling!r}")
+        check_padding(self.vgg_padding)
         self.objective()  # layers and weights
         return self
 
@@ -221,7 +223,8 @@ def gatys_transfer(
     blend = blend / blend.sum()
     content_full = load_image(content)
     style_full = [load_image(s) for s in styles]
-    vgg = (vgg or VGG19.pretrained(cfg.pooling, max_layer=cfg.objective().deepest_layer)).with_pooling(cfg.pooling)
+    vgg = (vgg or VGG19.pretrained(cfg.pooling, max_layer=cfg.objective().deepest_layer))
+    vgg = vgg.with_settings(cfg.pooling, cfg.vgg_padding)
 
     h0, w0 = content_full.shape[:2]
     final_hw = scaled_size(h0, w0, cfg.size) if cfg.size else (h0, w0)
@@ -293,7 +296,8 @@ def gatys_loss(image: ImageLike, content: ImageLike, styles: ImageLike | Sequenc
     img = load_image(image)
     styles = list(styles) if isinstance(styles, (list, tuple)) else [styles]
     blend = np.ones(len(styles)) if style_blend is None else np.asarray(style_blend, np.float64)
-    vgg = (vgg or VGG19.pretrained(cfg.pooling, max_layer=cfg.objective().deepest_layer)).with_pooling(cfg.pooling)
+    vgg = (vgg or VGG19.pretrained(cfg.pooling, max_layer=cfg.objective().deepest_layer))
+    vgg = vgg.with_settings(cfg.pooling, cfg.vgg_padding)
     hw = img.shape[:2]
     content_l = resize_image(load_image(content), hw)
     side = max(32, round(cfg.style_scale * max(hw)))

@@ -21,6 +21,7 @@ from typing import Any
 
 from ...core.networks import BORDER_STAGES, STYLIZE_BORDER_STAGE
 from ...core.objective import PerceptualObjective
+from ...core.vgg import check_padding
 from ...errors import NSTError
 
 TRAIN_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")  # Magenta: vgg_16/conv1 … conv4
@@ -72,6 +73,9 @@ class TrainConfig:
     style_layers: tuple[str, ...] = TRAIN_STYLE_LAYERS
     style_layer_weights: tuple[float, ...] | None = TRAIN_STYLE_LAYER_WEIGHTS  # w_ℓ; None: equal, summing to 1
     pooling: str = "max"  # the loss network's pooling ("avg": Turi Create, Gatys et al.)
+    # the loss network's conv padding: "zero" as in every paper's VGG; "reflect" mirrors each map instead, so
+    # a frame of the mean colour no longer enters the objective (results/vgg_padding; the evaluator keeps zeros)
+    vgg_padding: str = "zero"
     # β multiplier per style, in the model's style order (Dumoulin); None: 1 for every style.  Magenta's
     # trainer has the same knob (image_stylization_train.py --style_coefficients, default 1 for every
     # style); Dumoulin et al.'s paper weights every style alike.  Styles a network leaves far from Gatys,
@@ -119,6 +123,7 @@ class TrainConfig:
             raise NSTError(f"a residual-stage train_border is a multiple of 4 px, not {self.train_border}")
         if self.pooling not in ("max", "avg"):
             raise NSTError(f"pooling must be 'max' or 'avg', not {self.pooling!r}")
+        check_padding(self.vgg_padding)
         self.objective()  # layers and per-layer weights
         return self
 

@@ -173,7 +173,8 @@ def train(
     if cfg.max_iterations is None:
         cfg = replace(cfg, max_iterations=total_iters)
 
-    vgg = (vgg or VGG19.pretrained(max_layer=cfg.objective().deepest_layer)).with_pooling(cfg.pooling)
+    vgg = (vgg or VGG19.pretrained(max_layer=cfg.objective().deepest_layer)).with_settings(cfg.pooling,
+                                                                                            cfg.vgg_padding)
     grams = style_targets(vgg, style_imgs, cfg)
     if only_new is not None:  # rows for the old styles are never used: zeros keep shapes simple
         grams = {n: jnp.concatenate([jnp.zeros((only_new,) + g.shape[1:], g.dtype), g]) for n, g in grams.items()}
