@@ -702,3 +702,53 @@ def test_one_photo_gatys_objective_is_the_objective_gatys_minimises(rng):
                          objective.style_targets(evaluator.vgg, [resize_image(style, max(photo.shape[:2]))]),
                          jnp.ones((1,), jnp.float32))
     assert gatys_objective(evaluator(output, photo, style)) == pytest.approx(float(total[0]), rel=1e-4)
+
+
+def test_vgg_padding_ratios_and_frame_share_against_a_numpy_oracle():
+    """`vgg_padding.ratio_rows`: mean ÷ mean per ruler over the photos Gatys has; `frame_share`: 1 − reflect ÷ zero."""
+    from experiments.registered.vgg_padding import EVAL_LAYERS, frame_share, ratio_rows
+
+    rng = np.random.default_rng(1)
+    vals = {(m, p, ruler): rng.uniform(1, 10, len(EVAL_LAYERS)) for m in ("gatys", "net", "gatys_reflect")
+            for p in ("p1", "p2", "p3") for ruler in ("zero", "reflect")}
+
+    def row(model, photo, kind="rescore"):
+        r = {"kind": kind, "method": "gatys" if model == "gatys" else model, "model": model, "style": "a", "photo": photo}
+        for ruler in ("zero", "reflect"):
+            v = vals[model, photo, ruler]
+            r.update({f"{ruler}_{n}": x for n, x in zip(EVAL_LAYERS, v)}, **{f"{ruler}_style": v.sum()})
+        return r
+
+    rows = [row("gatys", "p1"), row("gatys", "p2"), row("net", "p1"), row("net", "p2"), row("net", "p3"),
+            row("gatys_reflect", "p1", "gatys_reflect"), row("gatys_reflect", "p2", "gatys_reflect")]
+    (rec,) = ratio_rows(rows)
+    for ruler in ("zero", "reflect"):
+        mean = lambda m: np.mean([vals[m, p, ruler].sum() for p in ("p1", "p2")])  # noqa: E731 - p3 has no Gatys
+        assert rec[ruler] == pytest.approx(mean("net") / mean("gatys"))
+        assert rec[f"{ruler}_vs_reflect"] == pytest.approx(mean("net") / mean("gatys_reflect"))
+    table = {r[0]: r for r in frame_share(rows)}
+    share = [1 - vals["gatys", p, "reflect"][0] / vals["gatys", p, "zero"][0] for p in ("p1", "p2")]
+    assert table["relu1_1"][1] == "2"
+    assert table["relu1_1"][2] == (f"{100 * np.median(share):.0f} % ({100 * min(share):.0f} … "
+                                   f"{100 * max(share):.0f} %)")
+
+
+@pytest.mark.slow
+def test_vgg_padding_quick_preset(tmp_path):
+    """The committed fidelity images on both rulers, and a 2-step Gatys run on a reflecting loss network."""
+    import experiments.registered.vgg_padding  # noqa: F401
+
+    out = run("vgg_padding", "quick", tmp_path / "v", verbose=False)
+    rows = {r["id"]: r for r in read_rows(out / "raw.csv")}
+    fidelity = {r["id"]: r for r in read_rows(ROOT / "results/fidelity/raw.csv")}
+    gatys = rows["rescore/gatys-vangogh_starry_night-kodak_kodim23"]
+    # the zero ruler is the evaluator: it re-scores the saved 8-bit image to within rounding
+    assert float(gatys["zero_style"]) == pytest.approx(
+        float(fidelity["gatys-vangogh_starry_night-kodak_kodim23"]["style_loss"]), rel=0.02)
+    assert float(gatys["reflect_style"]) != pytest.approx(float(gatys["zero_style"]), rel=1e-3)
+    mine = rows["gatys_reflect/vangogh_starry_night/kodak_kodim23"]
+    assert (out / "cells" / "gatys_reflect-vangogh_starry_night-kodak_kodim23.png").exists()
+    assert float(mine["steps"]) == 2 and 0 < float(mine["ssim"]) <= 1 and float(mine["edge_contrast"]) > 0
+    text = (out / "summary.md").read_text()
+    assert "## Network ÷ Gatys on each ruler" in text and "| johnson_starry_night | vangogh_starry_night | 1 |" in text
+    assert (out / "outputs.png").exists() and (out / "edges.png").exists()

@@ -178,3 +178,20 @@ def test_gatys_loss_scores_any_image_on_the_same_objective(vgg, content_path, st
 
     photo = load_image(content_path, size=48)
     assert gatys_loss(photo, content_path, style_path, vgg=vgg)["content"] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_vgg_padding_sets_the_loss_network_whatever_network_is_passed(vgg, content_path, style_path):
+    """``vgg_padding`` is the config's: a zero-padded VGG passed in is used with the configured padding."""
+    from nst.io.images import load_image
+    from nst.methods.gatys import gatys_loss
+
+    image = load_image(content_path, size=(43, 64))[::-1]  # any image other than the photo
+    given_zero = gatys_loss(image, content_path, style_path, vgg=vgg, vgg_padding="reflect")["total"]
+    given_reflect = gatys_loss(image, content_path, style_path, vgg=vgg.with_padding("reflect"),
+                               vgg_padding="reflect")["total"]
+    papers = gatys_loss(image, content_path, style_path, vgg=vgg.with_padding("reflect"))["total"]
+    assert given_zero == pytest.approx(given_reflect, rel=1e-6)
+    assert papers == pytest.approx(gatys_loss(image, content_path, style_path, vgg=vgg)["total"], rel=1e-6)
+    assert abs(papers / given_zero - 1) > 1e-3
+    with pytest.raises(NSTError, match="padding must be 'zero' or 'reflect'"):
+        GatysConfig(vgg_padding="none").validate()

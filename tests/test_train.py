@@ -135,6 +135,33 @@ def test_train_step_trains_the_network_with_its_train_border(content_dir, vgg):
     TrainConfig(train_border=6, train_border_stage="input").validate()
 
 
+@pytest.mark.slow  # a training step's compile; the fast tier checks the VGG padding itself (test_weights.py)
+def test_training_uses_the_loss_network_padding_it_is_given(content_dir, vgg):
+    """``vgg_padding="reflect"``: the first step's loss is the objective on a reflecting VGG (computed here outside
+    the loop, from the same fresh network and batch), and the model file records it; bad values are refused."""
+    import jax.numpy as jnp
+    from flax import nnx
+    from nst.core.networks import TransformerNet
+    from nst.io.images import load_image
+    from nst.methods.training import perceptual_loss, style_targets
+
+    cfg = TrainConfig(max_iterations=1, vgg_padding="reflect", **TINY).validate()
+    res = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False)
+    assert res.meta["training"]["vgg_padding"] == "reflect"
+    x = jnp.asarray(ContentBatches(content_dir, 48, 2, seed=cfg.seed).batch(0))
+    w = jnp.ones((2, 1), jnp.float32)
+    fresh = TransformerNet(res.model.config, nnx.Rngs(cfg.seed))
+    first = {}
+    for padding in ("reflect", "zero"):
+        net = vgg.with_padding(padding)
+        first[padding] = float(perceptual_loss(fresh(x, w), x, w, net, style_targets(net, [load_image(STARRY, size=64)],
+                                                                                      cfg), cfg)[0])
+    assert float(res.history[0, 1]) == pytest.approx(first["reflect"], rel=1e-4)
+    assert abs(first["zero"] / first["reflect"] - 1) > 1e-3  # the padding changes the objective
+    with pytest.raises(NSTError, match="padding must be 'zero' or 'reflect'"):
+        TrainConfig(vgg_padding="mirror").validate()
+
+
 def test_a_network_trained_with_a_border_is_stylized_with_it():
     """`stylize` runs the computation the network was trained in: a model whose training used a border
     defaults to that border and stage; a network trained bare gets the default against the edge line."""

@@ -235,3 +235,53 @@ def test_a_narrower_subset_shares_the_arrays_of_a_wider_one(monkeypatch):
     assert set(narrow.params) == {"conv1_1.weight", "conv1_1.bias", "conv1_1.weight_t",
                                   "conv1_2.weight", "conv1_2.bias", "conv1_2.weight_t"}
     assert all(narrow.params[k] is full.params[k] for k in narrow.params)
+
+
+def test_reflect_padding_matches_a_numpy_oracle_and_differs_only_near_the_edge(vgg, rng):
+    """``padding="reflect"``: each conv sees its map mirrored by one pixel (NumPy oracle at relu1_1); away from
+    the edge every layer equals the zero-padded network's; the gradient equals autodiff of plain convolutions."""
+    import jax
+
+    from nst.core.vgg import preprocess
+
+    x = jnp.asarray(rng.random((1, 12, 14, 3)).astype(np.float32))
+    got = np.asarray(vgg19_features(vgg.params, x, ["relu1_1"], padding="reflect")["relu1_1"], np.float64)
+    p = np.pad(np.asarray(preprocess(x), np.float64), ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    w, b = np.asarray(vgg.params["conv1_1.weight"], np.float64), np.asarray(vgg.params["conv1_1.bias"], np.float64)
+    want = sum(np.einsum("nhwc,co->nhwo", p[:, i:i + 12, j:j + 14], w[i, j]) for i in range(3) for j in range(3))
+    np.testing.assert_allclose(got, np.maximum(want + b, 0), rtol=1e-4, atol=1e-3)
+
+    zero = vgg19_features(vgg.params, x, ["relu2_1"])["relu2_1"]
+    mirrored = vgg19_features(vgg.params, x, ["relu2_1"], padding="reflect")["relu2_1"]
+    # relu2_1 (half size) feels the edge 2 px deep: conv1_1 and conv1_2, the pool, conv2_1
+    np.testing.assert_allclose(np.asarray(mirrored)[:, 2:-2, 2:-2], np.asarray(zero)[:, 2:-2, 2:-2], rtol=1e-5)
+    assert float(jnp.abs(mirrored - zero)[:, 0].max()) > 1.0
+
+    def plain(v):  # the same layers with jax's own convolution and its autodiff, no frozen VJP
+        for name in ("conv1_1", "conv1_2"):
+            v = jnp.pad(v, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+            v = jax.nn.relu(jax.lax.conv_general_dilated(v, vgg.params[f"{name}.weight"], (1, 1), "VALID",
+                                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
+                            + vgg.params[f"{name}.bias"])
+        return v
+
+    loss = lambda fn: lambda v: (fn(v) ** 2).mean()  # noqa: E731
+    ours = jax.grad(loss(lambda v: vgg19_features(vgg.params, v, ["relu1_2"], padding="reflect")["relu1_2"]))(x)
+    theirs = jax.grad(loss(lambda v: plain(preprocess(v))))(x)
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-4, atol=1e-4 * float(jnp.abs(theirs).max()))
+
+
+def test_padding_is_part_of_the_pytree_and_is_checked(vgg):
+    import jax
+
+    x = jnp.asarray(reference_image(32)[None] / 255.0, jnp.float32)
+    mirrored = vgg.with_padding("reflect")
+    jitted = jax.jit(lambda net, v: net(v, ["relu1_1"])["relu1_1"])
+    np.testing.assert_allclose(np.asarray(jitted(mirrored, x)), np.asarray(mirrored(x, ["relu1_1"])["relu1_1"]),
+                               rtol=1e-5, atol=1e-3)
+    assert float(jnp.abs(jitted(mirrored, x) - jitted(vgg, x)).max()) > 0  # retraced, not the zero-padded program
+    assert mirrored.with_pooling("avg").padding == "reflect" and vgg.with_settings("avg", "reflect").pooling == "avg"
+    with pytest.raises(NSTError, match="padding must be 'zero' or 'reflect'"):
+        vgg.with_padding("mirror")
+    with pytest.raises(NSTError, match="padding must be 'zero' or 'reflect'"):
+        vgg19_features(vgg.params, x, ["relu1_1"], padding="same")
