@@ -61,7 +61,8 @@ def test_quality_vs_time_quick_preset(tmp_path):
                         str(out)], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     rows = read_rows(out / "raw.csv")
-    row, noise, train, larger, grey, grey_larger, grey100, _, torch, _ = [r for r in rows if r.get("kind") != "pass"]
+    row, noise, train, larger, grey, grey_larger, grey100, _, torch, _, reflect, reflect_larger = [
+        r for r in rows if r.get("kind") != "pass"]
     assert row["gatys_final"] > 0 and row["johnson_objective"] > 0 and row["dumoulin_objective"] > 0
     # Fig. 5's larger panels: the same comparison at another output size, reported per size
     assert larger["size"] == 96 and larger["id"].endswith("-noise-96px") and larger["johnson_objective"] > 0
@@ -128,6 +129,16 @@ def test_quality_vs_time_quick_preset(tmp_path):
             assert history[k - 1] <= p["network_objective"]
     assert len({(p.get("size") or 64, p["network_objective"]) for p in bare}) == 2
     assert "| dumoulin_bare | none |" in (out / "summary.md").read_text()
+    # neural-style's protocol on the objective with a reflecting loss network: its own curves, other values
+    assert reflect["objective"] == "training_reflect" and reflect_larger["size"] == 96
+    assert reflect["id"].endswith("-training_reflect-mean_pixel_noise-memory100-linesearch_none")
+    reflect_hist = [float(line.split(",")[1]) for line in
+                    (out / "histories" / f"{reflect['id']}.csv").read_text().splitlines()[1:]]
+    k = int(reflect["johnson_equivalent_iterations"])
+    assert len(reflect_hist) == 8 and all(v > reflect["johnson_objective"] for v in reflect_hist[: (k - 1 if k > 0 else 8)])
+    assert not any(p["curve"] == reflect["id"] for p in rows if p.get("kind") == "pass")  # entries name their objective
+    assert "| eval | training_reflect | mean_pixel_noise, memory 100, line search none | 64 |" in (
+        out / "summary.md").read_text()
 
 
 def test_training_objective_keeps_the_style_size_the_networks_learned():
@@ -139,6 +150,18 @@ def test_training_objective_keeps_the_style_size_the_networks_learned():
     assert at256["style_scale"] == 1.0 and at512["style_scale"] == 0.5
     assert {k: v for k, v in at256.items() if k != "style_scale"} == {k: v for k, v in at512.items() if k != "style_scale"}
     assert objective_overrides("gatys", cache, 512) == {}
+    # the reflecting loss network's objective is the same one with vgg_padding; a model records which it trained on
+    from experiments.registered.quality_vs_time import MODELS, REFLECT, network_pass, training_objective
+
+    assert objective_overrides(REFLECT, cache, 256) == {**at256, "vgg_padding": "reflect"}
+    meta = cache[next(iter(MODELS["johnson"].values()))].meta["training"]
+    assert training_objective({**meta, "vgg_padding": "zero"}, 256, "m") == at256  # older files have no padding
+    assert training_objective({**meta, "vgg_padding": "reflect"}, 256, "m") == objective_overrides(REFLECT, cache, 256)
+    net = {"label": "zero_trained", "style": "vangogh_starry_night", "objective": REFLECT,
+           "path": MODELS["johnson"]["vangogh_starry_night"]}
+    with pytest.raises(ValueError, match="not trained on the training_reflect objective"):
+        network_pass({"network": "zero_trained", "style": "vangogh_starry_night", "objective": REFLECT},
+                     {"more_networks": [net], "size": 64}, cache)
 
 
 @pytest.mark.slow

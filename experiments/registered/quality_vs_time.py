@@ -15,7 +15,11 @@ Two objectives (``objectives`` in the preset): ``gatys`` — the Gatys defaults 
 style relu1_1…relu5_1, β = 1e-3); ``training`` — the objective the reference networks were trained
 on, read from the Johnson model's metadata (layers, per-layer weights, γ, pooling: today the
 ``dumoulin2017`` recipe with γ = 1e7), which
-is the comparison Johnson et al.'s Fig. 5 makes.
+is the comparison Johnson et al.'s Fig. 5 makes.  A third, ``training_reflect`` (``reflect_starts``), is the
+training objective with a loss network that mirrors each map at every conv instead of padding zeros
+(`nst.core.vgg`): the objective `train_border`'s ``bordered_reflect`` fine-tunes were trained on, so that
+their passes (``more_networks`` entries with ``"objective": "training_reflect"``) are read off curves of
+their own objective.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from experiments.runner import ROOT, Experiment, markdown_table, register, run_c
 MODELS = {"johnson": {"vangogh_starry_night": "results/models/johnson_starry_night.nst",
                       "hokusai_great_wave": "results/models/johnson_great_wave.nst"},
           "dumoulin": "results/models/dumoulin_8styles.nst"}
+REFLECT = "training_reflect"  # the training objective on a loss network that reflects (vgg_padding="reflect")
 
 
 def items(cfg: dict) -> list[dict]:
@@ -58,26 +63,30 @@ def items(cfg: dict) -> list[dict]:
     # (``mean_pixel_noise``) alone, then with the 100 pairs of history torch's optim.lbfgs keeps, then
     # with torch's L-BFGS as a whole (``linesearch="none"``): neural-style, the published code closest to
     # Johnson et al.'s baseline
-    for start in cfg.get("more_starts", []):
+    starts = [(start, cfg.get("noise_objectives", [])) for start in cfg.get("more_starts", [])]
+    # the same starts on the training objective with a reflecting loss network (``reflect_starts``)
+    starts += [(start, [REFLECT]) for start in cfg.get("reflect_starts", [])]
+    for start, objectives in starts:
         init, memory, linesearch = start["init"], start.get("lbfgs_memory"), start.get("linesearch")
         tag = init + (f"-memory{memory}" if memory else "") + (f"-linesearch_{linesearch}" if linesearch else "")
         extra = {**({"lbfgs_memory": memory} if memory else {}), **({"linesearch": linesearch} if linesearch else {})}
         out += [{"id": f"{c}-{s}-{o}-{tag}", "content": c, "style": s, "objective": o, "init": init, **extra}
-                for o in cfg.get("noise_objectives", []) for c in cfg.get("noise_contents", cfg["contents"])
-                for s in cfg["styles"]]
+                for o in objectives for c in cfg.get("noise_contents", cfg["contents"]) for s in cfg["styles"]]
         out += [{"id": f"{c}-{s}-{o}-{tag}-{px}px", "content": c, "style": s, "objective": o, "init": init,
                  "size": px, **extra}
-                for px in cfg.get("larger_sizes", []) for o in cfg.get("noise_objectives", [])
+                for px in cfg.get("larger_sizes", []) for o in objectives
                 for c in cfg["contents"] for s in cfg["styles"]]
     # other networks of the same objective (``more_networks``, e.g. one trained for longer), or a committed
     # network stylized with another border (``border``: 0 is the bare network, the computation it was trained
-    # in), read off the noise-start curves already run on unseen photos: one pass each, no new L-BFGS run
+    # in), read off the noise-start curves already run on unseen photos: one pass each, no new L-BFGS run.
+    # An entry with an ``objective`` is read off that objective's curves only, one without off all but REFLECT's
     for net in cfg.get("more_networks", []):
         out += [{**{k: v for k, v in curve.items() if k != "id"}, "id": f"{curve['id']}-pass-{net['label']}",
                  "kind": "pass", "network": net["label"], "curve": curve["id"],
                  "compare": net.get("compare", "johnson"), "border": stylize_border_label(net)}
                 for curve in list(out) if curve["init"] != "content" and curve["style"] == net["style"]
-                and not curve.get("split") and curve.get("kind") != "pass"]
+                and not curve.get("split") and curve.get("kind") != "pass"
+                and (curve["objective"] == net["objective"] if net.get("objective") else curve["objective"] != REFLECT)]
     return out
 
 
@@ -94,7 +103,8 @@ def objective_overrides(objective: str, cache: dict, size: int = 256) -> dict:
 
     path = next(iter(MODELS["johnson"].values()))
     model = cache.setdefault(path, nst.load(ROOT / path))
-    return training_objective(model.meta["training"], size, path)
+    overrides = training_objective(model.meta["training"], size, path)
+    return {**overrides, "vgg_padding": "reflect"} if objective == REFLECT else overrides
 
 
 def training_objective(t: dict, size: int, path: str) -> dict:
@@ -158,9 +168,9 @@ def network_pass(item: dict, cfg: dict, cache: dict) -> dict:
     if net.get("border") is not None:
         model = cache.setdefault((net["path"], "border", stylize_border_label(net)),
                                  model.with_border(int(net["border"]), net.get("border_stage", "input")))
-    if item["objective"] == "training" and \
-            training_objective(model.meta["training"], size, net["path"]) != objective_overrides("training", cache, size):
-        raise ValueError(f"{net['path']} was trained on another objective than the reference models")
+    if item["objective"] in ("training", REFLECT) and training_objective(
+            model.meta["training"], size, net["path"]) != objective_overrides(item["objective"], cache, size):
+        raise ValueError(f"{net['path']} was not trained on the {item['objective']} objective")
     value = pass_objective(model, item, size, cache)
     return {"network_objective": value, "network_iterations": int(model.meta["iterations"]),
             "network_equivalent_iterations": equivalent_iterations(read_history(cache["out"], item["curve"]), value)}
@@ -341,13 +351,22 @@ BARE_NETWORKS = [*({"label": "johnson_bare", "style": style, "path": path, "bord
                  *({"label": "dumoulin_bare", "style": style, "path": MODELS["dumoulin"], "border": 0,
                     "compare": "dumoulin"} for style in MODELS["johnson"])]
 
+# train_border's ``bordered_reflect`` fine-tunes (trained with the stylize border and a reflecting loss network),
+# read off curves of their own objective; the files are that run's (git-ignored: run train_border first)
+REFLECT_NETWORKS = [*({"label": "johnson_bordered_reflect", "style": style, "objective": REFLECT,
+                       "path": f"results/train_border/models/{Path(path).stem}_bordered_reflect.nst"}
+                      for style, path in MODELS["johnson"].items()),
+                    *({"label": "dumoulin_bordered_reflect", "style": style, "objective": REFLECT,
+                       "compare": "dumoulin", "path": f"results/train_border/models/{Path(MODELS['dumoulin']).stem}_bordered_reflect.nst"}
+                      for style in MODELS["johnson"])]
+
 EXPERIMENT = register(Experiment(
     name="quality_vs_time",
     description="Gatys objective vs iterations and time, with Johnson/Dumoulin outputs on the same objective",
     presets={"quick": {"contents": ["skimage_chelsea"], "styles": ["vangogh_starry_night"], "size": 64,
                        "steps": 8, "noise_objectives": ["gatys"], "larger_sizes": [96],
                        "train_contents": ["skimage_coffee"],
-                       "more_starts": NEURAL_STYLE_STARTS,
+                       "more_starts": NEURAL_STYLE_STARTS, "reflect_starts": NEURAL_STYLE_STARTS[-1:],
                        # the committed network again: its pass must land where the curve row says
                        "more_networks": [{"label": "johnson_again", "style": "vangogh_starry_night",
                                           "path": MODELS["johnson"]["vangogh_starry_night"]},
@@ -364,7 +383,9 @@ EXPERIMENT = register(Experiment(
                      # scratch_capacity's width1_longer: the committed recipe and seed, trained past 10k iterations
                      "more_networks": [{"label": "width1_longer", "style": "vangogh_starry_night",
                                         "path": "results/models/scratch_capacity/w1/johnson_starry_night.nst"},
-                                       *BARE_NETWORKS]},
+                                       *BARE_NETWORKS, *REFLECT_NETWORKS],
+                     # neural-style's protocol on the reflecting loss network's objective
+                     "reflect_starts": NEURAL_STYLE_STARTS[-1:]},
              "gpu": {"contents": ["kodak_kodim08", "kodak_kodim13", "kodak_kodim21", "kodak_kodim22",
                                   "kodak_kodim23", "skimage_chelsea"],
                      "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 512, "steps": 500,
