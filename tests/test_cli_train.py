@@ -228,8 +228,8 @@ def test_train_from_fine_tunes_the_whole_model(two_style_model, content_dir, tmp
 
 
 def test_gpu_reference_run_passes_its_settings_to_nst_train(tmp_path):
-    """The prepared GPU script, with `python3` replaced by a recorder: LR_SCHEDULE and STYLE_SCALES reach the
-    Dumoulin job's `nst train` command line, and without LR_SCHEDULE no schedule is passed (constant)."""
+    """The prepared GPU script, with `python3` replaced by a recorder: LR_SCHEDULE, STYLE_SCALES, TRAIN_BORDER and
+    VGG_PADDING reach the Dumoulin job's `nst train` command line, and without them none is passed (the defaults)."""
     import os
     import shutil
 
@@ -241,7 +241,8 @@ def test_gpu_reference_run_passes_its_settings_to_nst_train(tmp_path):
     (stub / "python3").write_text('#!/bin/sh\necho "$*" >> "$CALLS"\n')
     (stub / "python3").chmod(0o755)
     commands = {}
-    for name, extra in (("decayed", {"LR_SCHEDULE": "linear"}), ("constant", {})):
+    for name, extra in (("decayed", {"LR_SCHEDULE": "linear", "TRAIN_BORDER": "8", "VGG_PADDING": "reflect"}),
+                        ("constant", {})):
         out = tmp_path / name
         out.mkdir()
         env = {**os.environ, "PATH": f"{stub}{os.pathsep}{os.environ['PATH']}", "CALLS": str(tmp_path / f"{name}.txt"),
@@ -255,5 +256,7 @@ def test_gpu_reference_run_passes_its_settings_to_nst_train(tmp_path):
         assert f"learning rate {extra.get('LR_SCHEDULE', 'constant')}" in (out / "gpu.txt").read_text()
     decayed, constant = commands["decayed"], commands["constant"]
     assert decayed[decayed.index("--lr-schedule") + 1] == "linear" and "--lr-schedule" not in constant
+    assert decayed[decayed.index("--train-border") + 1] == "8" and "--train-border" not in constant
+    assert decayed[decayed.index("--vgg-padding") + 1] == "reflect" and "--vgg-padding" not in constant
     assert decayed[decayed.index("--style-scales") + 1] == "1,2,3,4,5,6,7,8"
     assert decayed[decayed.index("--max-iterations") + 1] == "20000" and decayed.count("--style") == 8
