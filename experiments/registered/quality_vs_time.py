@@ -248,15 +248,19 @@ def pass_rows(passes: list[dict], curves: dict[str, dict], px) -> tuple[list[lis
     next to the committed network it is compared with (``compare``: Johnson unless said) on the same curves."""
     show = lambda v: "> all" if v < 0 else str(int(v))  # noqa: E731
     table, groups = [], {}
+
+    def start_of(r: dict) -> str:  # a pass read off the reflecting loss network's curves says so by its start
+        return start_label(r) + (f", {REFLECT} objective" if r.get("objective") == REFLECT else "")
+
     for r in passes:
         compare = r.get("compare") or "johnson"
         border = r.get("border") or "default"
         ref = curves[r["curve"]].get(f"{compare}_equivalent_iterations", "")
-        table.append([f"{r['content']}-{r['style']}", start_label(r), px(r), r["network"], border,
+        table.append([f"{r['content']}-{r['style']}", start_of(r), px(r), r["network"], border,
                       int(r["network_iterations"]), f"{r['network_objective']:.4g}",
                       show(int(r["network_equivalent_iterations"])), compare,
                       show(int(ref)) if ref != "" else "—"])
-        g = groups.setdefault((r["network"], border, int(r["network_iterations"]), start_label(r), px(r), compare),
+        g = groups.setdefault((r["network"], border, int(r["network_iterations"]), start_of(r), px(r), compare),
                               ([], []))
         value = int(r["network_equivalent_iterations"])
         g[0].append(float("inf") if value < 0 else float(value))
@@ -269,11 +273,13 @@ def pass_rows(passes: list[dict], curves: dict[str, dict], px) -> tuple[list[lis
 def more_networks_section(passes: list[dict], curves: dict[str, dict], px) -> str:
     table, medians = pass_rows(passes, curves, px)
     return ("\n\nOther networks trained on the same objective, or a committed network stylized with another border "
-            "(`more_networks`), one pass each, read off the same curves. `border`: `default` is the stylize "
+            "(`more_networks`), one pass each, read off the same curves; the `bordered_reflect` fine-tunes of "
+            "`train_border`, trained on the objective with a reflecting loss network, only off that objective's "
+            "curves (`training_reflect`). `border`: `default` is the stylize "
             "default (a reflected border around the residual blocks' map, against the edge line), `none` the bare "
             "network, which is how every network here was trained. `committed ≡` is the committed network named in "
             "`compared with`, stylized with the default border, on that curve. `training it.`: the network's "
-            "training iterations.\n\n"
+            "training iterations (a fine-tune's own, after those of the network it started from).\n\n"
             + markdown_table(["photo-style", "Gatys start", "px", "network", "border", "training it.", "objective",
                               "≡ Gatys it.", "compared with", "committed ≡"], table)
             + "\n\nMedians per network, border, start and size:\n\n"

@@ -16,8 +16,8 @@ touches block 3 and beyond.
 
 Every 3×3 conv pads its input by one pixel.  The Caffe model, and every reference implementation,
 pads with zeros (``padding="zero"``): after mean subtraction that is a frame of the mean colour,
-which the objective can see.  ``padding="reflect"`` mirrors the map instead (our departure, for
-training studies only; the evaluator keeps zeros).
+which the objective can see.  ``padding="reflect"`` mirrors the map instead (our departure, an option
+of Gatys and of training: ``vgg_padding``; the evaluator keeps zeros).
 """
 
 from __future__ import annotations
