@@ -153,6 +153,19 @@ def cell_paths(out: Path, cfg: dict, model: str, style: str, photo: str, variant
             *((v, out / "cells" / name(v)) for v in variants)]
 
 
+def edge_strips_figure(images: list[tuple[str, Path]], path: Path) -> Path:
+    """The top-left corner (16 × 128 px) of each titled image file, enlarged, one per row: where a line along the
+    image edge shows as a band of another colour in the first rows."""
+    from nst.io.images import load_image
+
+    fig, axes = subplots(len(images), 1, figsize=(8, 1.05 * len(images) + 0.4), dpi=100, squeeze=False)
+    for ax, (title, image) in zip(axes[:, 0], images):
+        ax.imshow(load_image(image)[:16, :128], interpolation="nearest")
+        ax.set_title(title, fontsize=7, loc="left")
+        ax.set_axis_off()
+    return save_figure(fig, path)
+
+
 def figures(rows: list[dict], out: Path, cfg: dict) -> tuple[list[str], list[Path]]:
     """``outputs.png``: the first photo by every network and variant, next to Gatys'; ``edges.png``: the top
     rows of the same outputs, enlarged, where the line along the image edge shows."""
@@ -167,14 +180,8 @@ def figures(rows: list[dict], out: Path, cfg: dict) -> tuple[list[str], list[Pat
     labels = [label for label, _ in sets[0][1]]
     grid = [[load_image(p) if p.exists() else None for _, p in paths] for _, paths in sets]
     sheet = save_image(labelled_grid(grid, labels, [name for name, _ in sets], cell=160), out / "outputs.png")
-    strips = [(f"{name} — {label}", load_image(p)[:16, :128]) for name, paths in sets for label, p in paths[1:]
-              if p.exists()]
-    fig, axes = subplots(len(strips), 1, figsize=(8, 1.05 * len(strips) + 0.4), dpi=100, squeeze=False)
-    for ax, (title, strip) in zip(axes[:, 0], strips):
-        ax.imshow(strip, interpolation="nearest")
-        ax.set_title(title, fontsize=7, loc="left")
-        ax.set_axis_off()
-    edges = save_figure(fig, out / "edges.png")
+    edges = edge_strips_figure([(f"{name} — {label}", p) for name, paths in sets for label, p in paths[1:]
+                                if p.exists()], out / "edges.png")
     md = [f"\n![{photo}: Gatys, then every network and fine-tune, each stylized with its default border]"
           "(outputs.png)\n",
           "\n![the top-left corner (16 × 128 px) of the same outputs, enlarged: a line along the edge shows as a "

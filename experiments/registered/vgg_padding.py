@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from experiments.registered.fidelity_layers import cell_name
-from experiments.runner import (ROOT, Experiment, markdown_table, read_rows, register, run_config, run_config_commit,
-                                save_figure, subplots)
+from experiments.registered.train_border import edge_strips_figure
+from experiments.runner import (ROOT, Experiment, markdown_table, read_rows, register, run_config, run_config_commit)
 
 EVAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 RULERS = ("zero", "reflect")
@@ -172,14 +172,8 @@ def figure(rows: list[dict], out: Path, cfg: dict) -> tuple[list[str], list[Path
     grid = [[load_image(p) for _, p in cells] for _, cells in sets]
     labels = ["Gatys, zero padding (the papers')", "Gatys, reflect padding", "network named left"][:n_cols]
     sheet = save_image(labelled_grid(grid, labels, [name for name, _ in sets], cell=200), out / "outputs.png")
-    strips = [(f"{name.splitlines()[0]} — {label}", load_image(p)[:16, :128]) for name, cells in sets
-              for label, p in cells]
-    fig, axes = subplots(len(strips), 1, figsize=(8, 1.05 * len(strips) + 0.4), dpi=100, squeeze=False)
-    for ax, (title, strip) in zip(axes[:, 0], strips):
-        ax.imshow(strip, interpolation="nearest")
-        ax.set_title(title, fontsize=7, loc="left")
-        ax.set_axis_off()
-    edges = save_figure(fig, out / "edges.png")
+    edges = edge_strips_figure([(f"{name.splitlines()[0]} — {label}", p) for name, cells in sets
+                                for label, p in cells], out / "edges.png")
     return [f"\n![{photo}: Gatys with each padding of its loss network, and a network]"
             "(outputs.png)\n",
             "\n![the top-left corner (16 × 128 px) of the same outputs, enlarged](edges.png)\n"], [sheet, edges]
