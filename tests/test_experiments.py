@@ -135,7 +135,8 @@ def test_quality_vs_time_quick_preset(tmp_path):
     reflect_hist = [float(line.split(",")[1]) for line in
                     (out / "histories" / f"{reflect['id']}.csv").read_text().splitlines()[1:]]
     k = int(reflect["johnson_equivalent_iterations"])
-    assert len(reflect_hist) == 8 and all(v > reflect["johnson_objective"] for v in reflect_hist[: (k - 1 if k > 0 else 8)])
+    assert len(reflect_hist) == 8
+    assert all(v > reflect["johnson_objective"] for v in reflect_hist[: (k - 1 if k > 0 else 8)])
     assert not any(p["curve"] == reflect["id"] for p in rows if p.get("kind") == "pass")  # entries name their objective
     assert "| eval | training_reflect | mean_pixel_noise, memory 100, line search none | 64 |" in (
         out / "summary.md").read_text()
@@ -244,7 +245,8 @@ def test_headline_table_comes_from_committed_runs():
     # the neural-style baseline row (its start, torch's L-BFGS) ranges over its unseen-photo, 256-px curves on the
     # networks' own objective only (no passes of other networks, no reflecting loss network)
     grey = [r for r in read_rows(ROOT / "results/quality_vs_time/raw.csv") if r.get("lbfgs_memory") == 100
-            and r.get("objective") == "training" and r.get("linesearch") == "none" and r.get("kind") != "pass" and not r.get("size") and not r.get("split")]
+            and r.get("objective") == "training" and r.get("linesearch") == "none" and r.get("kind") != "pass"
+            and not r.get("size") and not r.get("split")]
     cells = [f"{min(int(r[c]) for r in grey)}–{max(int(r[c]) for r in grey)}"
              for c in ("johnson_equivalent_iterations", "dumoulin_equivalent_iterations")]
     row = next(line for line in text.splitlines() if "neural-style" in line)
@@ -728,7 +730,8 @@ def test_one_photo_gatys_objective_is_the_objective_gatys_minimises(rng):
 
 
 def test_vgg_padding_ratios_and_frame_share_against_a_numpy_oracle():
-    """`vgg_padding.ratio_rows`: mean ÷ mean per ruler over the photos Gatys has; `frame_share`: 1 − reflect ÷ zero."""
+    """`vgg_padding.ratio_rows`: mean ÷ mean per ruler over the photos Gatys has; `frame_share`: 1 − reflect ÷ zero
+    per layer."""
     from experiments.registered.vgg_padding import EVAL_LAYERS, frame_share, ratio_rows
 
     rng = np.random.default_rng(1)
@@ -736,7 +739,8 @@ def test_vgg_padding_ratios_and_frame_share_against_a_numpy_oracle():
             for p in ("p1", "p2", "p3") for ruler in ("zero", "reflect")}
 
     def row(model, photo, kind="rescore"):
-        r = {"kind": kind, "method": "gatys" if model == "gatys" else model, "model": model, "style": "a", "photo": photo}
+        r = {"kind": kind, "method": "gatys" if model == "gatys" else model, "model": model, "style": "a",
+             "photo": photo}
         for ruler in ("zero", "reflect"):
             v = vals[model, photo, ruler]
             r.update({f"{ruler}_{n}": x for n, x in zip(EVAL_LAYERS, v)}, **{f"{ruler}_style": v.sum()})

@@ -268,7 +268,8 @@ def test_reflect_padding_matches_a_numpy_oracle_and_differs_only_near_the_edge(v
     loss = lambda fn: lambda v: (fn(v) ** 2).mean()  # noqa: E731
     ours = jax.grad(loss(lambda v: vgg19_features(vgg.params, v, ["relu1_2"], padding="reflect")["relu1_2"]))(x)
     theirs = jax.grad(loss(lambda v: plain(preprocess(v))))(x)
-    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-4, atol=1e-4 * float(jnp.abs(theirs).max()))
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-4,
+                               atol=1e-4 * float(jnp.abs(theirs).max()))
 
 
 def test_padding_is_part_of_the_pytree_and_is_checked(vgg):

@@ -86,7 +86,8 @@ def items(cfg: dict) -> list[dict]:
                  "compare": net.get("compare", "johnson"), "border": stylize_border_label(net)}
                 for curve in list(out) if curve["init"] != "content" and curve["style"] == net["style"]
                 and not curve.get("split") and curve.get("kind") != "pass"
-                and (curve["objective"] == net["objective"] if net.get("objective") else curve["objective"] != REFLECT)]
+                and (curve["objective"] == net["objective"] if net.get("objective")
+                     else curve["objective"] != REFLECT)]
     return out
 
 
@@ -359,11 +360,14 @@ BARE_NETWORKS = [*({"label": "johnson_bare", "style": style, "path": path, "bord
 
 # train_border's ``bordered_reflect`` fine-tunes (trained with the stylize border and a reflecting loss network),
 # read off curves of their own objective; the files are that run's (git-ignored: run train_border first)
+def _bordered_reflect(path: str) -> str:
+    return f"results/train_border/models/{Path(path).stem}_bordered_reflect.nst"
+
+
 REFLECT_NETWORKS = [*({"label": "johnson_bordered_reflect", "style": style, "objective": REFLECT,
-                       "path": f"results/train_border/models/{Path(path).stem}_bordered_reflect.nst"}
-                      for style, path in MODELS["johnson"].items()),
+                       "path": _bordered_reflect(path)} for style, path in MODELS["johnson"].items()),
                     *({"label": "dumoulin_bordered_reflect", "style": style, "objective": REFLECT,
-                       "compare": "dumoulin", "path": f"results/train_border/models/{Path(MODELS['dumoulin']).stem}_bordered_reflect.nst"}
+                       "compare": "dumoulin", "path": _bordered_reflect(MODELS["dumoulin"])}
                       for style in MODELS["johnson"])]
 
 EXPERIMENT = register(Experiment(

@@ -73,7 +73,9 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     from nst.evaluate import border_line_contrast
     from nst.io.images import load_image, save_image
 
-    style = cache.setdefault(item["style"], load_image(ROOT / "data" / "styles" / f"{item['style']}.jpg"))
+    if item["style"] not in cache:  # each painting read once per run
+        cache[item["style"]] = load_image(ROOT / "data" / "styles" / f"{item['style']}.jpg")
+    style = cache[item["style"]]
     if item["kind"] == "rescore":
         return scores(load_image(_source(cfg) / "cells" / item["cell"]), style, cache)
     import time
@@ -145,7 +147,8 @@ def frame_share(rows: list[dict]) -> list[list[str]]:
         share = [1 - float(r[f"reflect_{n}"]) / float(r[f"zero_{n}"]) for r in gatys if float(r[f"zero_{n}"]) > 0]
         if share:
             table.append([n if n != "style" else "all five (the evaluator)", str(len(share)),
-                          f"{100 * statistics.median(share):.0f} % ({100 * min(share):.0f} … {100 * max(share):.0f} %)"])
+                          f"{100 * statistics.median(share):.0f} % "
+                          f"({100 * min(share):.0f} … {100 * max(share):.0f} %)"])
     return table
 
 
