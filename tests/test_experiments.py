@@ -374,7 +374,7 @@ def test_fidelity_layers_headroom_against_a_numpy_oracle():
 
 
 def test_style_balance_variants_name_a_recipe_and_a_style_weight_factor():
-    from experiments.registered.recipe_study import parse_variant, slug, split_style_size
+    from experiments.registered.recipe_study import parse_variant, slug, split_style_size, split_tv_weight
 
     assert parse_variant("dumoulin2017") == ("dumoulin2017", 1.0, {})
     assert parse_variant("gatys_default*0.3") == ("gatys_default", 0.3, {})
@@ -384,6 +384,9 @@ def test_style_balance_variants_name_a_recipe_and_a_style_weight_factor():
     assert slug("dumoulin2017+relu4_1:1e-5") == "dumoulin2017_relu4_1-1e-5"
     assert slug("magenta^256") == "magenta_style256"
     assert split_style_size("magenta^256") == ("magenta", 256) and split_style_size("magenta") == ("magenta", None)
+    assert split_tv_weight("dumoulin2017+relu4_1:1e-5~1e6") == ("dumoulin2017+relu4_1:1e-5", 1e6)
+    assert split_tv_weight("dumoulin2017~0") == ("dumoulin2017", 0.0) and split_tv_weight("magenta") == ("magenta", None)
+    assert slug("dumoulin2017+relu4_1:1e-5~1e6") == "dumoulin2017_relu4_1-1e-5_tv1e6"
     from experiments.registered.recipe_study import style_per_ssim
 
     control = {"eval_style": 100.0, "eval_ssim": 0.5}
@@ -401,7 +404,7 @@ def test_style_balance_quick_preset(tmp_path):
     out = run("style_balance", "quick", tmp_path / "sb", verbose=False)
     rows = {r["variant"]: r for r in read_rows(out / "raw.csv")}
     assert set(rows) == {"gatys", "reference", "dumoulin2017*3", "gatys_default", "dumoulin2017+relu4_1:1e-5",
-                         "magenta"}
+                         "magenta", "dumoulin2017~0"}
     assert not (out / "failures.csv").exists()
     m = nst.load(out / "models" / "johnson_great_wave_magenta.nst").meta["training"]
     assert m["pooling"] == "avg" and m["style_size"] is None and m["tv_weight"] == 1e7  # not the preset's 256
@@ -411,6 +414,8 @@ def test_style_balance_quick_preset(tmp_path):
     assert g["content_layers"] == ["relu4_2"] and len(g["style_layers"]) == 5
     x = nst.load(out / "models" / "johnson_great_wave_dumoulin2017_relu4_1-1e-5.nst").meta["training"]
     assert x["style_layers"][-1] == "relu4_1" and x["style_layer_weights"] == [1e-4] * 4 + [1e-5]
+    v = nst.load(out / "models" / "johnson_great_wave_dumoulin2017_tv0.nst").meta["training"]
+    assert v["tv_weight"] == 0.0 and v["recipe"] == "dumoulin2017" and v["style_weight"] == 1.0  # only γ differs
     layers = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
     for r in rows.values():  # the evaluator's style loss is the sum of its per-layer terms
         assert sum(float(r[f"eval_style_{n}"]) for n in layers) == pytest.approx(float(r["eval_style"]), rel=1e-4)

@@ -53,11 +53,18 @@ def split_style_size(variant: str) -> tuple[str, int | None]:
     return head, (int(px) if sep else None)
 
 
+def split_tv_weight(variant: str) -> tuple[str, float | None]:
+    """``VARIANT~G`` → (VARIANT, G): trained with the total-variation weight γ = G instead of the preset's
+    (``dumoulin2017~1e6``); no ``~``: (variant, None).  ``~`` comes last, after ``*K`` and ``^PX``."""
+    head, sep, gamma = variant.partition("~")
+    return head, (float(gamma) if sep else None)
+
+
 def slug(variant: str) -> str:
     """A variant as a file-name part: ``dumoulin2017*3`` → ``dumoulin2017x3``, ``…@400`` → ``…_at400``,
-    ``…^256`` → ``…_style256`` (no glob characters)."""
+    ``…^256`` → ``…_style256``, ``…~1e6`` → ``…_tv1e6`` (no glob characters)."""
     return (variant.replace("*", "x").replace("+", "_").replace(":", "-").replace("@", "_at")
-            .replace("^", "_style"))
+            .replace("^", "_style").replace("~", "_tv"))
 
 
 def items(cfg: dict) -> list[dict]:
@@ -89,17 +96,20 @@ def score(evaluator, outputs: list[np.ndarray], inputs: list[np.ndarray], style:
 
 
 def fine_tuned(ref, style_path: Path, variant: str, cfg: dict, iterations: int, **run):
-    """``ref`` fine-tuned with ``variant`` (`parse_variant`) on the training photos for ``iterations``.
+    """``ref`` fine-tuned with ``variant`` (`parse_variant`, `split_style_size`, `split_tv_weight`) on the
+    training photos for ``iterations``.
 
     ``run`` passes ``checkpoint``/``resume`` on to training (`style_length` continues one run in stages).
     """
     from nst.recipes import get_recipe
 
+    variant, tv_weight = split_tv_weight(variant)
     variant, fixed_style_size = split_style_size(variant)
     recipe, factor, extra_layers = parse_variant(variant)
-    # explicit options win over the recipe: the reference models' γ (most recipes have γ = 0) and
-    # the variant's extra style layers
-    overrides = {"tv_weight": cfg["tv_weight"]} if cfg.get("tv_weight") is not None else {}
+    # explicit options win over the recipe: the variant's γ, else the reference models' (most recipes
+    # have γ = 0), and the variant's extra style layers
+    tv_weight = cfg.get("tv_weight") if tv_weight is None else tv_weight
+    overrides = {"tv_weight": tv_weight} if tv_weight is not None else {}
     r = get_recipe(recipe)
     # the preset's style size, unless the recipe takes the style file as stored (``magenta``)
     style_size = None if r.training.get("style_size", 0) is None else cfg["style_size"]

@@ -17,7 +17,12 @@ relu1_2 … relu4_3) never trains on.  This study fine-tunes the committed refer
   painting file as stored (``nst.recipes``); ``magenta^256`` keeps its average pooling with the style at
   the default's 256-px long side, which separates the two.
 
-Every variant keeps the reference models' TV weight (γ = 1e7).  Each is scored with the fixed evaluator
+* ``dumoulin2017~G``: the default recipe with the total-variation weight γ = G instead of the reference
+  models' 1e7.  Gatys' default, the baseline, has no TV term (γ = 0), and TV smooths exactly the fine
+  strokes the networks' outputs lack, while it is what keeps their 4-px grid under the target
+  (``grid_ablation``); ``dumoulin2017+relu4_1:1e-5~1e6`` combines less TV with relu4_1.
+
+Every other variant keeps the reference models' TV weight (γ = 1e7).  Each is scored with the fixed evaluator
 against a Gatys result on the same photos, overall and layer by layer.  The CPU preset is a short
 fine-tune and shows the direction each change pushes a trained network; the GPU training run
 (``experiments/scripts/gpu_reference_run.sh``, ``RECIPE``/``STYLE_WEIGHT``) trains with the winner.
@@ -31,9 +36,9 @@ from experiments.registered import recipe_study
 from experiments.runner import Experiment, register
 
 INTRO = ("Each variant fine-tunes the committed reference model for the preset's iterations (same seed, same "
-         "start, γ = 1e7 as the reference models); `dumoulin2017` (the default recipe) is the control, "
+         "start, γ = 1e7 as the reference models unless `~G` says otherwise); `dumoulin2017` (the default recipe) is the control, "
          "`RECIPE*K` multiplies the recipe's style weights by K, `RECIPE+LAYER:W` adds a style layer at "
-         "w_ℓ = W, `gatys_default` trains on Gatys' default objective, `magenta` is the default recipe with "
+         "w_ℓ = W, `RECIPE~G` trains with the TV weight γ = G instead, `gatys_default` trains on Gatys' default objective, `magenta` is the default recipe with "
          "Magenta's average pooling and style Grams from the painting file as stored (`magenta^256`: its pooling, "
          "the style at 256 px). `style bought per SSIM`: "
          "−Δlog10(style loss) ÷ −ΔSSIM against the control (larger: more style for the photo given up; "
@@ -49,21 +54,24 @@ EXPERIMENT = register(Experiment(
     name="style_balance",
     description="fine-tune a reference model with more style weight or Gatys' layers: style against SSIM",
     presets={"quick": {"models": ["johnson_great_wave"],
-                       "recipes": ["dumoulin2017*3", "gatys_default", "dumoulin2017+relu4_1:1e-5", "magenta"],
+                       "recipes": ["dumoulin2017*3", "gatys_default", "dumoulin2017+relu4_1:1e-5", "magenta",
+                                   "dumoulin2017~0"],
                        "iterations": 2, "batch_size": 1, "image_size": 48, "style_size": 256,
                        "learning_rate": 1e-3, "tv_weight": 1e7, "eval_photos": ["skimage_chelsea"],
                        "train_photos": 1, "eval_size": 64, "gatys_steps": 2},
              "cpu": {"models": ["johnson_starry_night", "johnson_great_wave"],
                      "recipes": ["dumoulin2017", "dumoulin2017*3", "dumoulin2017*10", "gatys_default",
                                  "dumoulin2017+relu4_1:1e-5", "dumoulin2017+relu4_1:3e-5", "magenta",
-                                 "magenta^256"],
+                                 "magenta^256", "dumoulin2017~3e6", "dumoulin2017~1e6", "dumoulin2017~0",
+                                 "dumoulin2017+relu4_1:1e-5~1e6"],
                      "iterations": 150, "batch_size": 2, "image_size": 256, "style_size": 256,
                      "learning_rate": 1e-3, "tv_weight": 1e7, "eval_photos": PHOTOS, "train_photos": 4,
                      "eval_size": 256, "gatys_steps": 300},
              "gpu": {"models": ["johnson_starry_night", "johnson_great_wave"],
                      "recipes": ["dumoulin2017", "dumoulin2017*3", "dumoulin2017*10", "gatys_default",
                                  "dumoulin2017+relu4_1:1e-5", "dumoulin2017+relu4_1:3e-5", "magenta",
-                                 "magenta^256"],
+                                 "magenta^256", "dumoulin2017~3e6", "dumoulin2017~1e6", "dumoulin2017~0",
+                                 "dumoulin2017+relu4_1:1e-5~1e6"],
                      "iterations": 4000, "batch_size": 4, "image_size": 256, "style_size": 256,
                      "learning_rate": 1e-3, "tv_weight": 1e7, "eval_photos": PHOTOS, "train_photos": 8,
                      "eval_size": 512, "gatys_steps": 300}},
