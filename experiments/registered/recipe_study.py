@@ -250,9 +250,15 @@ def plot(rows: list[dict], out: Path, intro: str = INTRO, name: str = "recipe_st
                                                     if r.get(f"eval_style_{n}") not in (None, "") else "—"
                                                     for n in layered)] for r in mine if r is not gatys])]
         fig, ax = subplots(figsize=(8.5, 3.6), dpi=100)
+        from matplotlib import colormaps
+
         markers = "osD^v<>pX*h"
+        # more variants than the default cycle's 10 colours: tab20, so no two points share colour and marker
+        colours = [f"C{k % 10}" for k in range(len(mine))] if len(mine) <= 10 else \
+            [colormaps["tab20"](k % 20) for k in range(len(mine))]
         for k, r in enumerate(mine):
-            ax.scatter(float(r["eval_ssim"]), float(r["eval_style"]), label=r["variant"], marker=markers[k % 11])
+            ax.scatter(float(r["eval_ssim"]), float(r["eval_style"]), label=r["variant"], marker=markers[k % 11],
+                       color=colours[k])
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
         if gatys:  # issue #13's target region: style ≤ 3× Gatys' at an SSIM ≥ Gatys'
             ax.axhline(3 * float(gatys["eval_style"]), color="0.5", ls="--", lw=0.8)
