@@ -387,6 +387,9 @@ def test_style_balance_variants_name_a_recipe_and_a_style_weight_factor():
     assert split_tv_weight("dumoulin2017+relu4_1:1e-5~1e6") == ("dumoulin2017+relu4_1:1e-5", 1e6)
     assert split_tv_weight("dumoulin2017~0") == ("dumoulin2017", 0.0) and split_tv_weight("magenta") == ("magenta", None)
     assert slug("dumoulin2017+relu4_1:1e-5~1e6") == "dumoulin2017_relu4_1-1e-5_tv1e6"
+    from experiments.registered.style_balance import column_label
+
+    assert column_label("dumoulin2017+relu4_1:1e-5~1e6") == "dumoulin2017 +relu4_1:1e-5 TV=1e6"  # wraps in a cell
     from experiments.registered.recipe_study import style_per_ssim
 
     control = {"eval_style": 100.0, "eval_ssim": 0.5}

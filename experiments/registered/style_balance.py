@@ -46,8 +46,14 @@ INTRO = ("Each variant fine-tunes the committed reference model for the preset's
 PHOTOS = ["kodak_kodim23", "kodak_kodim21", "skimage_chelsea", "kodak_kodim08"]
 
 
+def column_label(variant: str) -> str:
+    """A variant over its column of the sheet, with spaces where it may wrap (``…+relu4_1:1e-5~1e6`` is
+    wider than a cell; the sheet's font has no γ): ``dumoulin2017 +relu4_1:1e-5 TV=1e6``."""
+    return variant.replace("+", " +").replace("~", " TV=")
+
+
 def plot(rows: list[dict], out: Path) -> list[Path]:
-    return recipe_study.plot(rows, out, INTRO, "style_balance", control="dumoulin2017")
+    return recipe_study.plot(rows, out, INTRO, "style_balance", control="dumoulin2017", column_label=column_label)
 
 
 EXPERIMENT = register(Experiment(
