@@ -86,6 +86,9 @@ VARIANTS: dict[str, dict] = {
     # hardly the relu4_1 term that makes up the ratio to Gatys (results/style_balance, ``~G`` variants),
     # so it is the knob for ``scaled_decayed``'s grid share, over its target on some styles
     "scaled_decayed_tv2e7": {"scales": True, "lr_schedule": "linear", "tv_weight": 2e7},
+    # ``decayed`` with a tenth of the TV weight: on the Johnson networks less TV brought the shallow layers'
+    # terms (the fine strokes) close to Gatys' and left the ratio; does the Dumoulin model's grid allow it?
+    "decayed_tv1e6": {"lr_schedule": "linear", "tv_weight": 1e6},
 }
 
 
