@@ -89,6 +89,12 @@ VARIANTS: dict[str, dict] = {
     # ``decayed`` with a tenth of the TV weight: on the Johnson networks less TV brought the shallow layers'
     # terms (the fine strokes) close to Gatys' and left the ratio; does the Dumoulin model's grid allow it?
     "decayed_tv1e6": {"lr_schedule": "linear", "tv_weight": 1e6},
+    # ``scaled_decayed`` with relu4_1 (w = 1e-5) added to the recipe's four style layers: relu4_1 is nearly all of
+    # the evaluator's style loss and bought the Johnson networks the most style per SSIM (results/style_balance),
+    # and the Dumoulin model's tint styles keep the largest SSIM margins over Gatys'
+    "scaled_decayed_relu4_1": {"scales": True, "lr_schedule": "linear",
+                               "style_layers": ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu4_1"),
+                               "style_layer_weights": (1e-4, 1e-4, 1e-4, 1e-4, 1e-5)},
 }
 
 
