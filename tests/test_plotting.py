@@ -40,3 +40,16 @@ def test_recorded_run_time_reads_results_notebooks(tmp_path, monkeypatch):
     assert line == ("recorded run time on cpu (2 cores): full mode 95 s (2026-11-27), "
                     "quick mode (NST_QUICK=1) 31 s (2026-11-27)")
     assert "not recorded yet" in plotting.recorded_run_time("02_y")
+
+
+def test_wrap_label_breaks_between_words_and_inside_a_word_too_wide_for_the_cell():
+    from nst.io.images import wrap_label
+
+    width = len  # one unit per character
+    assert wrap_label("dumoulin2017 +relu4_1:1e-5 TV=1e6", width, 26) == ["dumoulin2017 +relu4_1:1e-5", "TV=1e6"]
+    assert wrap_label("decayed", width, 20) == ["decayed"]
+    # a single word wider than the cell breaks after its underscores, without spaces
+    assert wrap_label("scaled_decayed_relu4_1", width, 16) == ["scaled_decayed_", "relu4_1"]
+    assert all(len(line) <= 16 for line in wrap_label("scaled_decayed_relu4_1", width, 16))
+    # left over past the last line: an ellipsis
+    assert wrap_label("a b c", width, 1) == ["a", "b…"]

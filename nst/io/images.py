@@ -9,6 +9,7 @@ transparent images are composited on white.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -295,6 +296,34 @@ def image_grid(rows: Sequence[Sequence[np.ndarray]], cell: int = 256, pad: int =
     return out
 
 
+def wrap_label(text: str, width_of: Callable[[str], float], width: float, max_lines: int = 2) -> list[str]:
+    """``text`` in at most ``max_lines`` lines no wider than ``width`` (``width_of`` measures a string).
+
+    Lines break between words; a word wider than ``width`` on its own (a variant name such as
+    ``scaled_decayed_relu4_1``) is also cut in two after one of ``_``, ``-``, ``+``, ``~`` or ``/``, where
+    the longer half is shortest, with no space added.  Text left over after the last line ends it with "…".
+    """
+    pieces: list[tuple[str, bool]] = []  # (piece, a space before it)
+    for word in text.split():
+        cuts = [m.end() for m in re.finditer(r"[_\-+~/]", word) if m.end() < len(word)]
+        if width_of(word) <= width or not cuts:
+            pieces.append((word, True))
+            continue
+        cut = min(cuts, key=lambda c: (max(width_of(word[:c]), width_of(word[c:])), -c))
+        pieces += [(word[:cut], True), (word[cut:], False)]
+    lines = [""]
+    for piece, space in pieces:
+        trial = lines[-1] + (" " if space and lines[-1] else "") + piece
+        if width_of(trial) <= width or not lines[-1]:
+            lines[-1] = trial
+        elif len(lines) < max_lines:
+            lines.append(piece)
+        else:
+            lines[-1] = lines[-1].rstrip(".") + "…"
+            break
+    return lines
+
+
 def labelled_grid(rows: Sequence[Sequence[np.ndarray | None]], column_labels: Sequence[str] = (),
                   row_labels: Sequence[str] = (), cell: int = 256, pad: int = 4,
                   column_images: Sequence[np.ndarray | None] = (), font_size: int = 14) -> np.ndarray:
@@ -325,16 +354,7 @@ def labelled_grid(rows: Sequence[Sequence[np.ndarray | None]], column_labels: Se
             small = Image.fromarray(to_uint8(_resize(np.asarray(im, np.float32), (h, w))))
             canvas.paste(small, (col_x(j) + (cell - w) // 2, pad + (thumb - h) // 2))
     for j, text in enumerate(column_labels):
-        words, lines = text.split(), [""]
-        for word in words:  # wrap to the cell width, two lines at most
-            trial = (lines[-1] + " " + word).strip()
-            if font.getlength(trial) <= cell or not lines[-1]:
-                lines[-1] = trial
-            elif len(lines) < 2:
-                lines.append(word)
-            else:
-                lines[-1] = lines[-1].rstrip(".") + "…"
-                break
+        lines = wrap_label(text, font.getlength, cell - pad)  # a margin, so neighbouring labels never touch
         y0 = top - 2 * line + (line if len(lines) == 1 else 0) // 2
         for k, ln in enumerate(lines):
             draw.text((col_x(j) + (cell - font.getlength(ln)) / 2, y0 + k * line), ln, fill="black", font=font)
