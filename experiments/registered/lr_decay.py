@@ -13,7 +13,8 @@ Every variant fine-tunes the committed model for the same iterations, photos, cr
 a settling run that hardly moves the model first), ``scaled`` / ``scaled_decayed`` (the per-style
 β of `results/style_scales`, constant and decaying), and ``scaled_decayed_tv2e7`` (``scaled_decayed`` with
 twice the TV weight, for its grid share), ``decayed_tv1e6`` (``decayed`` with a tenth of it) and
-``scaled_decayed_relu4_1`` (``scaled_decayed`` with relu4_1 added at w = 1e-5).  Scored exactly as `style_scales` scores its
+``scaled_decayed_relu4_1`` / ``decayed_relu4_1`` (``scaled_decayed`` / ``decayed`` with relu4_1 added at
+w = 1e-5).  Scored exactly as `style_scales` scores its
 variants, against the Gatys results of `results/fidelity`.
 
 A lower training loss should also show on Johnson et al.'s Fig. 5 measure, so the variants trained on
@@ -39,7 +40,7 @@ from experiments.runner import Experiment, markdown_table, read_rows, register, 
 ROOT = style_scales.ROOT
 MODEL = style_scales.MODEL
 VARIANTS = ["control", "decayed", "decayed_low", "scaled", "scaled_decayed", "scaled_decayed_tv2e7", "decayed_tv1e6",
-            "scaled_decayed_relu4_1"]
+            "scaled_decayed_relu4_1", "decayed_relu4_1"]
 SAME_OBJECTIVE = ["control", "decayed", "decayed_low"]  # trained on the reference model's own objective
 JOHNSON = ["results/models/johnson_starry_night.nst", "results/models/johnson_great_wave.nst"]
 
@@ -207,7 +208,7 @@ def intro(cfg: dict) -> str:
             "(s_k = max(1, ratio ÷ 3), as `results/style_scales`); `scaled_decayed_tv2e7` is `scaled_decayed` "
             "with γ = 2e7, for its grid share (TV hardly moves the ratio: `results/style_balance`), `decayed_tv1e6` "
             "`decayed` with γ = 1e6, for the fine strokes; `scaled_decayed_relu4_1` adds relu4_1 (w = 1e-5) to "
-            "`scaled_decayed`'s style layers. "
+            "`scaled_decayed`'s style layers, `decayed_relu4_1` to `decayed`'s. "
             f"Scored on {', '.join(cfg.get('photos', []))} at {cfg.get('size')} px against the Gatys results of "
             f"`{source}` (commit {run_config_commit(ROOT / source)}). Regenerate with "
             "`python -m experiments run lr_decay --preset cpu`.\n")

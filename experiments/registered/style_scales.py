@@ -68,6 +68,9 @@ def model_styles(model: str = MODEL) -> tuple[str, ...]:
 # Each variant fine-tunes the committed model with these changes to the preset's options: ``scales``
 # sets s_k from the ratios (`scales_from_ratios`); the other keys are TrainConfig fields.  results/lr_decay
 # runs the decaying ones.
+#: the default recipe's four style layers plus relu4_1, the layer the evaluator's style loss is made of
+WITH_RELU4_1 = {"style_layers": ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu4_1"),
+                "style_layer_weights": (1e-4, 1e-4, 1e-4, 1e-4, 1e-5)}
 VARIANTS: dict[str, dict] = {
     "control": {},
     "scaled": {"scales": True},
@@ -92,9 +95,9 @@ VARIANTS: dict[str, dict] = {
     # ``scaled_decayed`` with relu4_1 (w = 1e-5) added to the recipe's four style layers: relu4_1 is nearly all of
     # the evaluator's style loss and bought the Johnson networks the most style per SSIM (results/style_balance),
     # and the Dumoulin model's tint styles keep the largest SSIM margins over Gatys'
-    "scaled_decayed_relu4_1": {"scales": True, "lr_schedule": "linear",
-                               "style_layers": ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu4_1"),
-                               "style_layer_weights": (1e-4, 1e-4, 1e-4, 1e-4, 1e-5)},
+    "scaled_decayed_relu4_1": {"scales": True, "lr_schedule": "linear", **WITH_RELU4_1},
+    # ... and without the per-style β, which separates what relu4_1 buys from what the scales buy
+    "decayed_relu4_1": {"lr_schedule": "linear", **WITH_RELU4_1},
 }
 
 
