@@ -11,7 +11,7 @@ Every variant fine-tunes the committed model for the same iterations, photos, cr
 (same seed, batch 2 on the CPU) and differs only in the `style_scales.VARIANTS` options:
 ``control`` (constant 1e-3, as trained), ``decayed`` (1e-3 → 0, linear), ``decayed_low`` (2e-4 → 0:
 a settling run that hardly moves the model first), ``scaled`` / ``scaled_decayed`` (the per-style
-β of `results/style_scales`, constant and decaying), and ``scaled_decayed_tv2e7`` (``scaled_decayed`` with
+β of `results/style_scales`, constant and decaying), ``scaled_decayed_tv2e7`` (``scaled_decayed`` with
 twice the TV weight, for its grid share), ``decayed_tv1e6`` (``decayed`` with a tenth of it) and
 ``scaled_decayed_relu4_1`` / ``decayed_relu4_1`` (``scaled_decayed`` / ``decayed`` with relu4_1 added at
 w = 1e-5).  Scored exactly as `style_scales` scores its
@@ -207,7 +207,7 @@ def intro(cfg: dict) -> str:
             "`decayed_low` from 2e-4 to 0; `scaled` and `scaled_decayed` add β × s_k per style "
             "(s_k = max(1, ratio ÷ 3), as `results/style_scales`); `scaled_decayed_tv2e7` is `scaled_decayed` "
             "with γ = 2e7, for its grid share (TV hardly moves the ratio: `results/style_balance`), `decayed_tv1e6` "
-            "`decayed` with γ = 1e6, for the fine strokes; `scaled_decayed_relu4_1` adds relu4_1 (w = 1e-5) to "
+            "is `decayed` with γ = 1e6, for the fine strokes; `scaled_decayed_relu4_1` adds relu4_1 (w = 1e-5) to "
             "`scaled_decayed`'s style layers, `decayed_relu4_1` to `decayed`'s. "
             f"Scored on {', '.join(cfg.get('photos', []))} at {cfg.get('size')} px against the Gatys results of "
             f"`{source}` (commit {run_config_commit(ROOT / source)}). Regenerate with "

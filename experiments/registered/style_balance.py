@@ -19,7 +19,7 @@ relu1_2 … relu4_3) never trains on.  This study fine-tunes the committed refer
 
 * ``dumoulin2017~G``: the default recipe with the total-variation weight γ = G instead of the reference
   models' 1e7.  Gatys' default, the baseline, has no TV term (γ = 0), and TV smooths exactly the fine
-  strokes the networks' outputs lack, while it is what keeps their 4-px grid under the target
+  strokes the networks' outputs lack, while it is what holds their 4-px grid down
   (``grid_ablation``); ``dumoulin2017+relu4_1:1e-5~1e6`` combines less TV with relu4_1.
 
 Every other variant keeps the reference models' TV weight (γ = 1e7).  Each is scored with the fixed evaluator
