@@ -1,0 +1,294 @@
+"""What Johnson et al.'s Fig. 5 claim is worth on issue #13's ratio.
+
+Issue #13 asks two things of a network: one pass worth at least 50 L-BFGS iterations of the Fig. 5
+baseline on the network's own objective (Johnson et al. 2016 report 50–100), and a style loss on the
+fixed evaluator at most 3× that of a default Gatys result (300 steps from the photo; 2× for the median
+style). This experiment asks whether the two agree: it runs the Fig. 5 baseline itself (L-BFGS on the
+networks' training objective, read from the Johnson model's metadata as `quality_vs_time` reads it,
+from neural-style's start and with its L-BFGS by default) and scores the image every
+``snapshot_every`` iterations with the evaluator, against the Gatys result of `results/fidelity`
+(``source``) on the same photo and painting. An image as good as the baseline's at iteration 50 or
+100 on the training objective is what a network that met Fig. 5 would put out; its ratio on the
+evaluator says what meeting Fig. 5 would buy on issue #13's ratio.
+
+Each curve also reads the committed networks off it (the Dumoulin model for every style, the Johnson
+network for its own), as `quality_vs_time` does, so the summary can set a network's ratio next to the
+ratio of the baseline's image at the network's own equivalent iteration: where the two agree, the
+objective's value is a fair proxy for the evaluator's ratio; where they do not, the networks spend
+the same objective on a different mix of content and style than the baseline does.
+
+The baseline's images are not network outputs: the Fig. 5 objective weighs content and style in one
+sum, and the same value can be reached with more of either. The SSIM columns say which.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+from experiments.runner import (ROOT, Experiment, markdown_table, read_rows, register, run_config, run_config_commit,
+                                save_figure, subplots)
+
+RATIO_MAX, MEDIAN_RATIO_MAX = 3.0, 2.0  # issue #13, "Done when" (as `fidelity`)
+FIG5_RANGE = (50, 100)  # Johnson et al. 2016, Fig. 5: one pass is worth 50–100 L-BFGS iterations
+DUMOULIN = "results/models/dumoulin_8styles.nst"
+NEURAL_STYLE = {"init": "mean_pixel_noise", "lbfgs_memory": 100, "linesearch": "none"}  # quality_vs_time's
+
+
+def _source(cfg: dict) -> Path:
+    return ROOT / cfg["source"]
+
+
+def _size(cfg: dict) -> int:
+    """The long side the ``source`` fidelity run scored at: the curves run at the same size."""
+    return int(run_config(_source(cfg))["size"])
+
+
+def items(cfg: dict) -> list[dict]:
+    """One L-BFGS curve per (painting, evaluation photo) of the ``source`` fidelity run's Gatys results."""
+    rows = [r for r in read_rows(_source(cfg) / "raw.csv") if r["method"] == "gatys"]
+    styles = cfg.get("styles") or list(dict.fromkeys(r["style"] for r in rows))
+    return [{"id": f"{r['style']}-{r['photo']}", "style": r["style"], "photo": r["photo"],
+             "gatys_style": float(r["style_loss"]), "gatys_ssim": float(r["ssim"])}
+            for r in rows if r["style"] in styles]
+
+
+def _networks(style: str, cache: dict) -> dict:
+    """The committed networks that have ``style``: the Dumoulin model always, a Johnson network for its own."""
+    import nst
+
+    from experiments.registered.quality_vs_time import MODELS
+
+    out = {}
+    jpath = MODELS["johnson"].get(style)
+    if jpath:
+        out["johnson"] = (cache.setdefault(jpath, nst.load(ROOT / jpath)), 0)
+    dmodel = cache.setdefault(DUMOULIN, nst.load(ROOT / DUMOULIN))
+    if style in dmodel.styles:
+        out["dumoulin"] = (dmodel, dmodel.styles.index(style))
+    return out
+
+
+def run_item(item: dict, cfg: dict, cache: dict) -> dict:
+    from nst.evaluate import Evaluator
+    from nst.io.images import load_image, save_image
+    from nst.methods.gatys import gatys_loss, gatys_transfer
+    from nst.core.vgg import VGG19
+
+    from experiments.registered.quality_vs_time import (MODELS, equivalent_iterations, objective_overrides,
+                                                        training_objective)
+
+    size = _size(cfg)
+    ev = cache.setdefault("evaluator", Evaluator.create())
+    vgg = cache.setdefault("vgg", VGG19.pretrained())
+    photo = load_image(ROOT / "data/content/eval" / f"{item['photo']}.jpg", max_size=size)  # as `fidelity`
+    style_path = ROOT / "data/styles" / f"{item['style']}.jpg"
+    style = cache.setdefault(item["style"], load_image(style_path))
+    objective = objective_overrides("training", cache, size)
+    snapshots: list[dict] = []
+    sheet_steps = set(cfg.get("marks", FIG5_RANGE)) if item["photo"] == cfg.get("sheet_photo") else set()
+
+    def score(step: int, image: np.ndarray, value: float) -> None:
+        s = ev(image, photo, style)
+        snapshots.append({"iteration": step, "objective": value, "style_loss": s["style"], "ssim": s["ssim"],
+                          "content_loss": s["content"], "grid": s["grid"]})
+        if step in sheet_steps:
+            save_image(image, cache["out"] / "cells" / f"{item['id']}-lbfgs{step}.png")
+
+    start = {**NEURAL_STYLE, **cfg.get("start", {})}
+    res = gatys_transfer(photo, style_path, size=size, steps=int(cfg["steps"]), vgg=vgg, verbose=False, seed=0,
+                         callback=score, callback_every=int(cfg["snapshot_every"]), **start, **objective)
+    history = np.asarray(res.history)
+    sdir = cache["out"] / "snapshots"
+    sdir.mkdir(exist_ok=True)
+    with open(sdir / f"{item['id']}.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(snapshots[0]))
+        w.writeheader()
+        w.writerows(snapshots)
+    out = {"steps": len(history), "final_objective": float(history[-1]), "seconds": res.seconds}
+    for name, (model, index) in _networks(item["style"], cache).items():
+        path = DUMOULIN if name == "dumoulin" else MODELS["johnson"][item["style"]]
+        if training_objective(model.meta["training"], size, path) != objective:
+            raise ValueError(f"{path} was not trained on the objective the curves run on")
+        image = model.stylize(photo, style=index)
+        value = gatys_loss(image, photo, style_path, vgg=vgg, size=size, **objective)["total"]
+        s = ev(image, photo, style)
+        out.update({f"{name}_objective": value, f"{name}_equivalent_iterations": equivalent_iterations(history, value),
+                    f"{name}_style": s["style"], f"{name}_ssim": s["ssim"]})
+        if item["photo"] == cfg.get("sheet_photo"):
+            save_image(image, cache["out"] / "cells" / f"{item['id']}-{name}.png")
+    return out
+
+
+def read_snapshots(out: Path, item_id: str) -> dict[str, np.ndarray]:
+    """One curve's evaluator scores, one array per column, in iteration order."""
+    rows = read_rows(out / "snapshots" / f"{item_id}.csv")
+    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
+
+
+def first_within(iterations: np.ndarray, ratios: np.ndarray, bound: float) -> int:
+    """The first snapshot iteration whose ratio is at most ``bound``; -1 if none is."""
+    hit = np.nonzero(np.asarray(ratios) <= bound)[0]
+    return int(np.asarray(iterations)[hit[0]]) if len(hit) else -1
+
+
+def per_style(rows: list[dict], out: Path) -> list[dict]:
+    """Per painting, over its photos: the baseline's ratio and SSIM at each snapshot (mean style loss ÷ the mean of
+    the Gatys results', as `fidelity` takes it), and each network's ratio, SSIM and median equivalent iteration.
+
+    ``at_network`` is the baseline's ratio at the snapshot nearest each network's equivalent iteration, per photo,
+    over the same photos' Gatys results."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["style"], []).append(r)
+    recs = []
+    for style, rs in groups.items():
+        snaps = [read_snapshots(out, r["id"]) for r in rs]
+        n = min(len(s["iteration"]) for s in snaps)
+        gatys = float(np.mean([float(r["gatys_style"]) for r in rs]))
+        rec = {"style": style, "photos": len(rs), "gatys_style": gatys,
+               "gatys_ssim": float(np.mean([float(r["gatys_ssim"]) for r in rs])),
+               "iterations": snaps[0]["iteration"][:n],
+               "ratio": np.mean([s["style_loss"][:n] for s in snaps], axis=0) / gatys,
+               "ssim": np.mean([s["ssim"][:n] for s in snaps], axis=0)}
+        for name in ("johnson", "dumoulin"):
+            if all(r.get(f"{name}_style") not in (None, "") for r in rs):
+                eq = [int(float(r[f"{name}_equivalent_iterations"])) for r in rs]
+                near = [s["style_loss"][int(np.argmin(np.abs(s["iteration"] - (e if e > 0 else s["iteration"][-1]))))]
+                        for s, e in zip(snaps, eq)]
+                rec[name] = {"ratio": float(np.mean([float(r[f"{name}_style"]) for r in rs])) / gatys,
+                             "ssim": float(np.mean([float(r[f"{name}_ssim"]) for r in rs])),
+                             "equivalent": float(np.median([e if e > 0 else np.inf for e in eq])),
+                             "at_network": float(np.mean(near)) / gatys}
+        recs.append(rec)
+    return recs
+
+
+def _at(rec: dict, key: str, iteration: int) -> float:
+    """A snapshot curve's value at ``iteration`` (nan where no snapshot falls on it)."""
+    hit = np.nonzero(rec["iterations"] == iteration)[0]
+    return float(rec[key][hit[0]]) if len(hit) else float("nan")
+
+
+def plot(rows: list[dict], out: Path) -> list[Path]:
+    from nst.io.images import labelled_grid, load_image, painting_name, save_image
+
+    cfg = run_config(out)
+    recs = per_style(rows, out)
+    marks = list(cfg.get("marks", FIG5_RANGE))
+    show = lambda v: "> all" if v < 0 or v == float("inf") else f"{v:g}"  # noqa: E731
+    md = ["The Fig. 5 baseline (L-BFGS on the networks' training objective from "
+          f"`{cfg.get('start', NEURAL_STYLE).get('init', NEURAL_STYLE['init'])}`, "
+          "neural-style's protocol unless `run.json` says otherwise), its image scored every "
+          f"{cfg.get('snapshot_every')} iterations by the fixed evaluator against the default Gatys results of "
+          f"`{cfg['source']}` (run at {run_config_commit(_source(cfg))[:7]}) on the same photos, means over the photos. "
+          f"`ratio @k`: the baseline's evaluator style loss after k iterations ÷ the Gatys results' (issue #13: "
+          f"≤ {RATIO_MAX:g} per style, ≤ {MEDIAN_RATIO_MAX:g} for the median, at an SSIM ≥ Gatys'); Johnson et al. "
+          f"report one pass worth {FIG5_RANGE[0]}–{FIG5_RANGE[1]} such iterations. `first ≤ 3`: the first "
+          "snapshot whose ratio is within 3. For each committed network: its own ratio and SSIM, its median "
+          "equivalent iteration on these curves, and the baseline's ratio at that iteration (`baseline there`). "
+          "Regenerate with `python -m experiments run fig5_ratio --preset cpu`.\n"]
+    head = ["style", "Gatys SSIM", *[h for k in marks for h in (f"ratio @{k}", f"SSIM @{k}")],
+            f"first ≤ {RATIO_MAX:g}", f"first ≤ {MEDIAN_RATIO_MAX:g}",
+            "Dumoulin ratio", "Dumoulin SSIM", "Dumoulin ≡ it.", "baseline there"]
+    table = []
+    for r in recs:
+        d = r.get("dumoulin", {})
+        table.append([painting_name(r["style"]), f"{r['gatys_ssim']:.3f}",
+                      *[v for k in marks for v in (f"{_at(r, 'ratio', k):.2f}", f"{_at(r, 'ssim', k):.3f}")],
+                      show(first_within(r["iterations"], r["ratio"], RATIO_MAX)),
+                      show(first_within(r["iterations"], r["ratio"], MEDIAN_RATIO_MAX)),
+                      f"{d.get('ratio', float('nan')):.2f}", f"{d.get('ssim', float('nan')):.3f}",
+                      show(d.get("equivalent", -1)), f"{d.get('at_network', float('nan')):.2f}"])
+    md.append(markdown_table(head, table))
+    johnson = [r for r in recs if "johnson" in r]
+    if johnson:
+        md.append("\nThe Johnson networks on the same curves:\n")
+        md.append(markdown_table(["style", "ratio", "SSIM", "≡ it.", "baseline there"],
+                                 [[painting_name(r["style"]), f"{r['johnson']['ratio']:.2f}",
+                                   f"{r['johnson']['ssim']:.3f}", show(r["johnson"]["equivalent"]),
+                                   f"{r['johnson']['at_network']:.2f}"] for r in johnson]))
+    lines = []
+    for k in marks:
+        ratios = [_at(r, "ratio", k) for r in recs]
+        ssim_ok = sum(_at(r, "ssim", k) >= r["gatys_ssim"] for r in recs)
+        lines.append(f"| {k} | {statistics.median(ratios):.2f} | {max(ratios):.2f} | "
+                     f"{sum(v <= RATIO_MAX for v in ratios)} of {len(ratios)} | {ssim_ok} of {len(ratios)} |")
+    md.append("\nIssue #13's ratio targets met by the baseline's image at each Fig. 5 mark:\n\n"
+              "| iterations | median ratio | worst ratio | styles ≤ 3 | styles with SSIM ≥ Gatys' |\n"
+              "|---|---|---|---|---|\n" + "\n".join(lines) + "\n")
+    written = [save_figure(_curves_figure(recs, marks, painting_name), out / "ratio_vs_iterations.png")]
+    md.append("\n![The baseline's ratio and SSIM against its iterations, per painting; the networks at their "
+              "equivalent iterations](ratio_vs_iterations.png)\n")
+    sheet = _sheet(recs, marks, cfg, out, labelled_grid, load_image, painting_name)
+    if sheet is not None:
+        written.append(save_image(sheet, out / "sheet.png"))
+        md.append(f"\n![{cfg['sheet_photo']}: rows = paintings; columns = the Dumoulin model's output, the Fig. 5 "
+                  f"baseline at {' and '.join(map(str, marks))} iterations, the default Gatys result](sheet.png)\n")
+    summary = out / "summary.md"
+    summary.write_text("\n".join(md) + "\n")
+    return [summary, *written]
+
+
+def _curves_figure(recs: list[dict], marks: list[int], painting_name):
+    cols = min(4, len(recs))
+    n_rows = -(-len(recs) // cols)
+    fig, axes = subplots(2 * n_rows, cols, figsize=(4 * cols, 5.5 * n_rows), squeeze=False)
+    for i, r in enumerate(recs):
+        top, bottom = axes[2 * (i // cols)][i % cols], axes[2 * (i // cols) + 1][i % cols]
+        top.plot(r["iterations"], r["ratio"], color="tab:blue", label="Fig. 5 baseline")
+        bottom.plot(r["iterations"], r["ssim"], color="tab:blue")
+        bottom.axhline(r["gatys_ssim"], color="tab:gray", ls="--", label="Gatys (300 steps)")
+        for bound in (RATIO_MAX, MEDIAN_RATIO_MAX):
+            top.axhline(bound, color="tab:gray", ls=":", lw=1)
+        for ax in (top, bottom):
+            ax.axvspan(*FIG5_RANGE, color="tab:orange", alpha=0.12)
+        for name, color in (("dumoulin", "tab:green"), ("johnson", "tab:red")):
+            if name in r and np.isfinite(r[name]["equivalent"]):
+                top.plot([r[name]["equivalent"]], [r[name]["ratio"]], "o", color=color, label=name)
+                bottom.plot([r[name]["equivalent"]], [r[name]["ssim"]], "o", color=color)
+        top.set_yscale("log")
+        top.set_title(painting_name(r["style"]), fontsize=10)
+        top.set_ylabel("style ÷ Gatys")
+        bottom.set_ylabel("SSIM to the photo")
+        bottom.set_xlabel("L-BFGS iterations")
+        if i == 0:
+            top.legend(fontsize=7)
+            bottom.legend(fontsize=7)
+    for j in range(len(recs), n_rows * cols):
+        axes[2 * (j // cols)][j % cols].axis("off")
+        axes[2 * (j // cols) + 1][j % cols].axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def _sheet(recs, marks, cfg, out, labelled_grid, load_image, painting_name):
+    photo = cfg.get("sheet_photo")
+    if not photo:
+        return None
+    gatys_cells = _source(cfg) / "cells"
+    grid, labels = [], []
+    for r in recs:
+        cells = [out / "cells" / f"{r['style']}-{photo}-dumoulin.png",
+                 *[out / "cells" / f"{r['style']}-{photo}-lbfgs{k}.png" for k in marks],
+                 gatys_cells / f"gatys-{r['style']}-{photo}.png"]
+        grid.append([load_image(c) if c.exists() else None for c in cells])
+        labels.append(painting_name(r["style"]))
+    if not any(c is not None for row in grid for c in row):
+        return None
+    return labelled_grid(grid, ["Dumoulin", *[f"Fig. 5 baseline @{k}" for k in marks], "Gatys (300)"], labels,
+                         cell=160)
+
+
+EXPERIMENT = register(Experiment(
+    name="fig5_ratio",
+    description="what one pass worth 50-100 L-BFGS iterations (Johnson et al. Fig. 5) is worth on issue #13's ratio",
+    # the size is the source run's; ``marks``: the iterations the tables and the sheet show
+    presets={"quick": {"source": "results/fidelity", "steps": 6, "snapshot_every": 2, "marks": [2, 4],
+                       "sheet_photo": "skimage_chelsea"},
+             "cpu": {"source": "results/fidelity", "steps": 150, "snapshot_every": 5, "marks": list(FIG5_RANGE),
+                     "sheet_photo": "kodak_kodim23"}},
+    items=items, run_item=run_item, plot=plot))
