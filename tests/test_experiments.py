@@ -373,6 +373,32 @@ def test_fidelity_layers_headroom_against_a_numpy_oracle():
     assert rec["ratio"] == pytest.approx(rec["gatys_drop"] / rec["network_drop"])
 
 
+def test_fig5_ratio_per_style_against_a_numpy_oracle(tmp_path):
+    """`fig5_ratio.per_style`: the snapshot curve's ratio is the mean style loss over photos ÷ the mean Gatys style
+    loss; a network's ratio and its median equivalent iteration; the baseline's ratio at the nearest snapshot."""
+    from experiments.registered.fig5_ratio import first_within, per_style
+
+    rng = np.random.default_rng(2)
+    (tmp_path / "snapshots").mkdir()
+    its = np.array([5, 10, 15, 20])
+    styles, rows = {}, []
+    for p, eq in (("p1", 9), ("p2", 19)):
+        styles[p] = rng.uniform(1, 10, len(its))
+        lines = ["iteration,objective,style_loss,ssim,content_loss,grid"]
+        lines += [f"{i},1,{float(v)!r},0.5,1,0.001" for i, v in zip(its, styles[p])]
+        (tmp_path / "snapshots" / f"s-{p}.csv").write_text("\n".join(lines) + "\n")
+        rows.append({"id": f"s-{p}", "style": "s", "photo": p, "gatys_style": {"p1": 2.0, "p2": 4.0}[p],
+                     "gatys_ssim": 0.3, "dumoulin_style": {"p1": 6.0, "p2": 12.0}[p], "dumoulin_ssim": 0.4,
+                     "dumoulin_equivalent_iterations": eq, "johnson_style": ""})
+    (rec,) = per_style(rows, tmp_path)
+    assert rec["ratio"] == pytest.approx((styles["p1"] + styles["p2"]) / 2 / 3.0)
+    assert "johnson" not in rec and rec["dumoulin"]["ratio"] == pytest.approx(3.0)
+    assert rec["dumoulin"]["equivalent"] == 14  # the median of 9 and 19
+    assert rec["dumoulin"]["at_network"] == pytest.approx((styles["p1"][1] + styles["p2"][3]) / 2 / 3.0)
+    assert first_within(its, np.array([5.0, 3.5, 2.9, 1.0]), 3.0) == 15
+    assert first_within(its, np.array([5.0, 3.5, 3.1, 4.0]), 3.0) == -1
+
+
 def test_style_balance_variants_name_a_recipe_and_a_style_weight_factor():
     from experiments.registered.recipe_study import parse_variant, slug, split_style_size, split_tv_weight
 
@@ -678,6 +704,31 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     summary = (layers_out / "summary.md").read_text()
     assert "relu4_1" in summary and "How far each method moves the photo" in summary
     assert (layers_out / "headroom.png").exists()
+
+    # fig5_ratio runs the Fig. 5 baseline on the same photo and painting, scored against that Gatys result
+    from experiments.registered import fig5_ratio
+    from experiments.registered.quality_vs_time import equivalent_iterations, objective_overrides
+    from nst.methods.gatys import gatys_transfer
+
+    monkeypatch.setitem(fig5_ratio.EXPERIMENT.presets["quick"], "source", str(out))
+    f5 = run("fig5_ratio", "quick", tmp_path / "f5", verbose=False)
+    (r5,) = read_rows(f5 / "raw.csv")
+    assert r5["id"] == "hokusai_great_wave-skimage_chelsea" and not (f5 / "failures.csv").exists()
+    assert r5["gatys_style"] == pytest.approx(float(g["style_loss"]), rel=1e-6)
+    # the network scored here is the one `fidelity` scored: same photo, same output, same evaluator
+    assert r5["johnson_style"] == pytest.approx(float(f["style_loss"]), rel=1e-5)
+    snaps = fig5_ratio.read_snapshots(f5, r5["id"])
+    assert list(snaps["iteration"]) == [2, 4, 6] and snaps["objective"][-1] == pytest.approx(r5["final_objective"])
+    # the equivalent iteration is read off the curve the run saw: the same seed gives the same curve
+    again = gatys_transfer(photo, fidelity_layers.ROOT / "data/styles/hokusai_great_wave.jpg", size=64, steps=6,
+                           verbose=False, seed=0, **fig5_ratio.NEURAL_STYLE, **objective_overrides("training", {}, 64))
+    assert np.asarray(again.history)[[1, 3, 5]] == pytest.approx(snaps["objective"], rel=1e-6)
+    assert int(r5["johnson_equivalent_iterations"]) == equivalent_iterations(np.asarray(again.history),
+                                                                            r5["johnson_objective"])
+    text = (f5 / "summary.md").read_text()
+    ratio2 = snaps["style_loss"][0] / r5["gatys_style"]
+    assert f"| Hokusai Great Wave | {r5['gatys_ssim']:.3f} | {ratio2:.2f} | {snaps['ssim'][0]:.3f} |" in text
+    assert (f5 / "sheet.png").exists() and (f5 / "ratio_vs_iterations.png").exists()
 
 
 @pytest.mark.slow

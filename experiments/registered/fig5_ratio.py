@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.runner import (ROOT, Experiment, markdown_table, read_rows, register, run_config, run_config_commit,
-                                save_figure, subplots)
+from experiments.runner import (ROOT, Experiment, markdown_table, painting, read_rows, register, run_config,
+                                run_config_commit, save_figure, subplots)
 
 RATIO_MAX, MEDIAN_RATIO_MAX = 3.0, 2.0  # issue #13, "Done when" (as `fidelity`)
 FIG5_RANGE = (50, 100)  # Johnson et al. 2016, Fig. 5: one pass is worth 50–100 L-BFGS iterations
@@ -63,10 +63,13 @@ def _networks(style: str, cache: dict) -> dict:
     from experiments.registered.quality_vs_time import MODELS
 
     out = {}
+    for path in filter(None, (MODELS["johnson"].get(style), DUMOULIN)):
+        if path not in cache:
+            cache[path] = nst.load(ROOT / path)
     jpath = MODELS["johnson"].get(style)
     if jpath:
-        out["johnson"] = (cache.setdefault(jpath, nst.load(ROOT / jpath)), 0)
-    dmodel = cache.setdefault(DUMOULIN, nst.load(ROOT / DUMOULIN))
+        out["johnson"] = (cache[jpath], 0)
+    dmodel = cache[DUMOULIN]
     if style in dmodel.styles:
         out["dumoulin"] = (dmodel, dmodel.styles.index(style))
     return out
@@ -82,11 +85,12 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
                                                         training_objective)
 
     size = _size(cfg)
-    ev = cache.setdefault("evaluator", Evaluator.create())
-    vgg = cache.setdefault("vgg", VGG19.pretrained())
+    if "evaluator" not in cache:  # built once per run, not per item
+        cache["evaluator"], cache["vgg"] = Evaluator.create(), VGG19.pretrained()
+    ev, vgg = cache["evaluator"], cache["vgg"]
     photo = load_image(ROOT / "data/content/eval" / f"{item['photo']}.jpg", max_size=size)  # as `fidelity`
     style_path = ROOT / "data/styles" / f"{item['style']}.jpg"
-    style = cache.setdefault(item["style"], load_image(style_path))
+    style = load_image(style_path)
     objective = objective_overrides("training", cache, size)
     snapshots: list[dict] = []
     sheet_steps = set(cfg.get("marks", FIG5_RANGE)) if item["photo"] == cfg.get("sheet_photo") else set()
@@ -226,7 +230,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     sheet = _sheet(recs, marks, cfg, out, labelled_grid, load_image, painting_name)
     if sheet is not None:
         written.append(save_image(sheet, out / "sheet.png"))
-        md.append(f"\n![{cfg['sheet_photo']}: rows = paintings; columns = the Dumoulin model's output, the Fig. 5 "
+        md.append(f"\n![{cfg['sheet_photo']}: rows = paintings; columns = the painting, the Dumoulin model's output, the Fig. 5 "
                   f"baseline at {' and '.join(map(str, marks))} iterations, the default Gatys result](sheet.png)\n")
     summary = out / "summary.md"
     summary.write_text("\n".join(md) + "\n")
@@ -234,6 +238,8 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
 
 
 def _curves_figure(recs: list[dict], marks: list[int], painting_name):
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
     cols = min(4, len(recs))
     n_rows = -(-len(recs) // cols)
     fig, axes = subplots(2 * n_rows, cols, figsize=(4 * cols, 5.5 * n_rows), squeeze=False)
@@ -243,14 +249,18 @@ def _curves_figure(recs: list[dict], marks: list[int], painting_name):
         bottom.plot(r["iterations"], r["ssim"], color="tab:blue")
         bottom.axhline(r["gatys_ssim"], color="tab:gray", ls="--", label="Gatys (300 steps)")
         for bound in (RATIO_MAX, MEDIAN_RATIO_MAX):
-            top.axhline(bound, color="tab:gray", ls=":", lw=1)
+            top.axhline(bound, color="tab:gray", ls=":", lw=1,
+                        label=f"issue #13: {RATIO_MAX:g}×, median {MEDIAN_RATIO_MAX:g}×" if bound == RATIO_MAX else None)
         for ax in (top, bottom):
-            ax.axvspan(*FIG5_RANGE, color="tab:orange", alpha=0.12)
+            ax.axvspan(*FIG5_RANGE, color="tab:orange", alpha=0.12,
+                       label="Johnson et al.: a pass = 50–100 it." if ax is top else None)
         for name, color in (("dumoulin", "tab:green"), ("johnson", "tab:red")):
             if name in r and np.isfinite(r[name]["equivalent"]):
                 top.plot([r[name]["equivalent"]], [r[name]["ratio"]], "o", color=color, label=name)
                 bottom.plot([r[name]["equivalent"]], [r[name]["ssim"]], "o", color=color)
         top.set_yscale("log")
+        top.yaxis.set_major_formatter(ScalarFormatter())
+        top.yaxis.set_minor_formatter(NullFormatter())  # log axes spanning under a decade label every minor tick
         top.set_title(painting_name(r["style"]), fontsize=10)
         top.set_ylabel("style ÷ Gatys")
         bottom.set_ylabel("SSIM to the photo")
@@ -272,14 +282,14 @@ def _sheet(recs, marks, cfg, out, labelled_grid, load_image, painting_name):
     gatys_cells = _source(cfg) / "cells"
     grid, labels = [], []
     for r in recs:
-        cells = [out / "cells" / f"{r['style']}-{photo}-dumoulin.png",
+        cells = [None, out / "cells" / f"{r['style']}-{photo}-dumoulin.png",
                  *[out / "cells" / f"{r['style']}-{photo}-lbfgs{k}.png" for k in marks],
                  gatys_cells / f"gatys-{r['style']}-{photo}.png"]
-        grid.append([load_image(c) if c.exists() else None for c in cells])
+        grid.append([painting(r["style"])] + [load_image(c) if c.exists() else None for c in cells[1:]])
         labels.append(painting_name(r["style"]))
-    if not any(c is not None for row in grid for c in row):
+    if not any(c is not None for row in grid for c in row[1:]):
         return None
-    return labelled_grid(grid, ["Dumoulin", *[f"Fig. 5 baseline @{k}" for k in marks], "Gatys (300)"], labels,
+    return labelled_grid(grid, ["painting", "Dumoulin", *[f"Fig. 5 baseline @{k}" for k in marks], "Gatys (300)"], labels,
                          cell=160)
 
 
