@@ -24,6 +24,7 @@ sum, and the same value can be reached with more of either. The SSIM columns say
 from __future__ import annotations
 
 import csv
+import json
 import statistics
 from pathlib import Path
 
@@ -102,7 +103,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         if step in sheet_steps:
             save_image(image, cache["out"] / "cells" / f"{item['id']}-lbfgs{step}.png")
 
-    start = {**NEURAL_STYLE, **cfg.get("start", {})}
+    start = cfg.get("start", NEURAL_STYLE)
     res = gatys_transfer(photo, style_path, size=size, steps=int(cfg["steps"]), vgg=vgg, verbose=False, seed=0,
                          callback=score, callback_every=int(cfg["snapshot_every"]), **start, **objective)
     history = np.asarray(res.history)
@@ -184,9 +185,11 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     recs = per_style(rows, out)
     marks = list(cfg.get("marks", FIG5_RANGE))
     show = lambda v: "> all" if v < 0 or v == float("inf") else f"{v:g}"  # noqa: E731
-    md = ["The Fig. 5 baseline (L-BFGS on the networks' training objective from "
-          f"`{cfg.get('start', NEURAL_STYLE).get('init', NEURAL_STYLE['init'])}`, "
-          "neural-style's protocol unless `run.json` says otherwise), its image scored every "
+    from experiments.registered.quality_vs_time import start_label
+
+    command = json.loads((out / "run.json").read_text()).get("command", "") if (out / "run.json").exists() else ""
+    md = ["The Fig. 5 baseline (L-BFGS on the networks' training objective; start: "
+          f"`{start_label(cfg.get('start', NEURAL_STYLE))}`, as `quality_vs_time` names its starts), its image scored every "
           f"{cfg.get('snapshot_every')} iterations by the fixed evaluator against the default Gatys results of "
           f"`{cfg['source']}` (run at {run_config_commit(_source(cfg))[:7]}) on the same photos, means over the photos. "
           f"`ratio @k`: the baseline's evaluator style loss after k iterations ÷ the Gatys results' (issue #13: "
@@ -194,7 +197,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
           f"report one pass worth {FIG5_RANGE[0]}–{FIG5_RANGE[1]} such iterations. `first ≤ 3`: the first "
           "snapshot whose ratio is within 3. For each committed network: its own ratio and SSIM, its median "
           "equivalent iteration on these curves, and the baseline's ratio at that iteration (`baseline there`). "
-          "Regenerate with `python -m experiments run fig5_ratio --preset cpu`.\n"]
+          f"Regenerate with `{command or 'python -m experiments run fig5_ratio --preset cpu'}`.\n"]
     head = ["style", "Gatys SSIM", *[h for k in marks for h in (f"ratio @{k}", f"SSIM @{k}")],
             f"first ≤ {RATIO_MAX:g}", f"first ≤ {MEDIAN_RATIO_MAX:g}",
             "Dumoulin ratio", "Dumoulin SSIM", "Dumoulin ≡ it.", "baseline there"]
@@ -300,5 +303,11 @@ EXPERIMENT = register(Experiment(
     presets={"quick": {"source": "results/fidelity", "steps": 6, "snapshot_every": 2, "marks": [2, 4],
                        "sheet_photo": "skimage_chelsea"},
              "cpu": {"source": "results/fidelity", "steps": 150, "snapshot_every": 5, "marks": list(FIG5_RANGE),
-                     "sheet_photo": "kodak_kodim23"}},
+                     "sheet_photo": "kodak_kodim23"},
+             # Johnson et al.'s own words, "white noise", read as uniform noise with this project's L-BFGS, on
+             # their two networks' paintings (run with --out results/fig5_ratio/uniform_noise)
+             "cpu_uniform_noise": {"source": "results/fidelity", "steps": 150, "snapshot_every": 5,
+                                   "marks": list(FIG5_RANGE), "start": {"init": "noise"},
+                                   "styles": ["vangogh_starry_night", "hokusai_great_wave"],
+                                   "sheet_photo": "kodak_kodim23"}},
     items=items, run_item=run_item, plot=plot))
