@@ -712,8 +712,13 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
 
     monkeypatch.setitem(fig5_ratio.EXPERIMENT.presets["quick"], "source", str(out))
     f5 = run("fig5_ratio", "quick", tmp_path / "f5", verbose=False)
-    (r5,) = read_rows(f5 / "raw.csv")
-    assert r5["id"] == "hokusai_great_wave-skimage_chelsea" and not (f5 / "failures.csv").exists()
+    r5s = {r["id"]: r for r in read_rows(f5 / "raw.csv")}
+    assert set(r5s) == {"hokusai_great_wave-skimage_chelsea", "hokusai_great_wave-skimage_chelsea-uniform_noise"}
+    r5, noise = r5s["hokusai_great_wave-skimage_chelsea"], r5s["hokusai_great_wave-skimage_chelsea-uniform_noise"]
+    assert not (f5 / "failures.csv").exists()
+    # the other start runs its own curve: another objective history, the same network pass
+    assert noise["final_objective"] != r5["final_objective"]
+    assert noise["johnson_objective"] == pytest.approx(r5["johnson_objective"])
     assert r5["gatys_style"] == pytest.approx(float(g["style_loss"]), rel=1e-6)
     # the network scored here is the one `fidelity` scored: same photo, same output, same evaluator
     assert r5["johnson_style"] == pytest.approx(float(f["style_loss"]), rel=1e-5)
@@ -728,6 +733,7 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     text = (f5 / "summary.md").read_text()
     ratio2 = snaps["style_loss"][0] / r5["gatys_style"]
     assert f"| Hokusai Great Wave | {r5['gatys_ssim']:.3f} | {ratio2:.2f} | {snaps['ssim'][0]:.3f} |" in text
+    assert "## Start `uniform_noise`: noise" in text and text.count("| Hokusai Great Wave |") == 4  # 2 tables per start
     assert (f5 / "sheet.png").exists() and (f5 / "ratio_vs_iterations.png").exists()
 
 

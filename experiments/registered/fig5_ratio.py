@@ -37,6 +37,10 @@ RATIO_MAX, MEDIAN_RATIO_MAX = 3.0, 2.0  # issue #13, "Done when" (as `fidelity`)
 FIG5_RANGE = (50, 100)  # Johnson et al. 2016, Fig. 5: one pass is worth 50–100 L-BFGS iterations
 DUMOULIN = "results/models/dumoulin_8styles.nst"
 NEURAL_STYLE = {"init": "mean_pixel_noise", "lbfgs_memory": 100, "linesearch": "none"}  # quality_vs_time's
+# Johnson et al.'s own word for their start, "white noise", read as uniform noise with this project's L-BFGS
+UNIFORM_NOISE = {"label": "uniform_noise", "start": {"init": "noise"},
+                 "why": "Johnson et al.'s \"white noise\" read as uniform noise over the pixel range, with this "
+                        "project's L-BFGS (10 pairs of history, backtracking line search)."}
 
 
 def _source(cfg: dict) -> Path:
@@ -49,12 +53,22 @@ def _size(cfg: dict) -> int:
 
 
 def items(cfg: dict) -> list[dict]:
-    """One L-BFGS curve per (painting, evaluation photo) of the ``source`` fidelity run's Gatys results."""
+    """One L-BFGS curve per (painting, evaluation photo) of the ``source`` fidelity run's Gatys results, from the
+    preset's ``start``; then one per ``more_starts`` entry (a ``label``, a ``start`` and optionally its ``styles``)."""
     rows = [r for r in read_rows(_source(cfg) / "raw.csv") if r["method"] == "gatys"]
-    styles = cfg.get("styles") or list(dict.fromkeys(r["style"] for r in rows))
-    return [{"id": f"{r['style']}-{r['photo']}", "style": r["style"], "photo": r["photo"],
-             "gatys_style": float(r["style_loss"]), "gatys_ssim": float(r["ssim"])}
-            for r in rows if r["style"] in styles]
+    runs = [("", cfg.get("styles"))] + [(m["label"], m.get("styles")) for m in cfg.get("more_starts", [])]
+    return [{"id": f"{r['style']}-{r['photo']}" + (f"-{label}" if label else ""), "style": r["style"],
+             "photo": r["photo"], "start_label": label, "gatys_style": float(r["style_loss"]),
+             "gatys_ssim": float(r["ssim"])}
+            for label, styles in runs for r in rows if not styles or r["style"] in styles]
+
+
+def start_of(cfg: dict, label: str) -> dict:
+    """The `gatys_transfer` start options of a curve: the preset's ``start`` (neural-style's protocol unless set)
+    for the unlabelled curves, a ``more_starts`` entry's otherwise."""
+    if not label:
+        return cfg.get("start", NEURAL_STYLE)
+    return next(m["start"] for m in cfg["more_starts"] if m["label"] == label)
 
 
 def _networks(style: str, cache: dict) -> dict:
@@ -94,7 +108,8 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     style = load_image(style_path)
     objective = objective_overrides("training", cache, size)
     snapshots: list[dict] = []
-    sheet_steps = set(cfg.get("marks", FIG5_RANGE)) if item["photo"] == cfg.get("sheet_photo") else set()
+    sheet = item["photo"] == cfg.get("sheet_photo") and not item.get("start_label")  # the sheet shows the main start
+    sheet_steps = set(cfg.get("marks", FIG5_RANGE)) if sheet else set()
 
     def score(step: int, image: np.ndarray, value: float) -> None:
         s = ev(image, photo, style)
@@ -103,7 +118,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         if step in sheet_steps:
             save_image(image, cache["out"] / "cells" / f"{item['id']}-lbfgs{step}.png")
 
-    start = cfg.get("start", NEURAL_STYLE)
+    start = start_of(cfg, item.get("start_label") or "")
     res = gatys_transfer(photo, style_path, size=size, steps=int(cfg["steps"]), vgg=vgg, verbose=False, seed=0,
                          callback=score, callback_every=int(cfg["snapshot_every"]), **start, **objective)
     history = np.asarray(res.history)
@@ -123,7 +138,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         s = ev(image, photo, style)
         out.update({f"{name}_objective": value, f"{name}_equivalent_iterations": equivalent_iterations(history, value),
                     f"{name}_style": s["style"], f"{name}_ssim": s["ssim"]})
-        if item["photo"] == cfg.get("sheet_photo"):
+        if sheet:
             save_image(image, cache["out"] / "cells" / f"{item['id']}-{name}.png")
     return out
 
@@ -145,16 +160,16 @@ def per_style(rows: list[dict], out: Path) -> list[dict]:
     the Gatys results', as `fidelity` takes it), and each network's ratio, SSIM and median equivalent iteration.
 
     ``at_network`` is the baseline's ratio at the snapshot nearest each network's equivalent iteration, per photo,
-    over the same photos' Gatys results."""
-    groups: dict[str, list[dict]] = {}
+    over the same photos' Gatys results. One record per (start label, painting); ``""`` is the preset's start."""
+    groups: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
-        groups.setdefault(r["style"], []).append(r)
+        groups.setdefault((r.get("start_label") or "", r["style"]), []).append(r)
     recs = []
-    for style, rs in groups.items():
+    for (label, style), rs in groups.items():
         snaps = [read_snapshots(out, r["id"]) for r in rs]
         n = min(len(s["iteration"]) for s in snaps)
         gatys = float(np.mean([float(r["gatys_style"]) for r in rs]))
-        rec = {"style": style, "photos": len(rs), "gatys_style": gatys,
+        rec = {"start": label, "style": style, "photos": len(rs), "gatys_style": gatys,
                "gatys_ssim": float(np.mean([float(r["gatys_ssim"]) for r in rs])),
                "iterations": snaps[0]["iteration"][:n],
                "ratio": np.mean([s["style_loss"][:n] for s in snaps], axis=0) / gatys,
@@ -184,7 +199,6 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     cfg = run_config(out)
     recs = per_style(rows, out)
     marks = list(cfg.get("marks", FIG5_RANGE))
-    show = lambda v: "> all" if v < 0 or v == float("inf") else f"{v:g}"  # noqa: E731
     from experiments.registered.quality_vs_time import start_label
 
     command = json.loads((out / "run.json").read_text()).get("command", "") if (out / "run.json").exists() else ""
@@ -198,6 +212,28 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
           "snapshot whose ratio is within 3. For each committed network: its own ratio and SSIM, its median "
           "equivalent iteration on these curves, and the baseline's ratio at that iteration (`baseline there`). "
           f"Regenerate with `{command or 'python -m experiments run fig5_ratio --preset cpu'}`.\n"]
+    main = [r for r in recs if not r["start"]]
+    md += _tables(main, marks, painting_name)
+    for label in dict.fromkeys(r["start"] for r in recs if r["start"]):
+        extra = next(m for m in cfg.get("more_starts", []) if m["label"] == label)
+        md.append(f"\n## Start `{label}`: {start_label(extra['start'])}\n\n{extra.get('why', '')}\n")
+        md += _tables([r for r in recs if r["start"] == label], marks, painting_name)
+    written = [save_figure(_curves_figure(recs, marks, painting_name), out / "ratio_vs_iterations.png")]
+    md.append("\n![The baseline's ratio and SSIM against its iterations, per painting (dashed: the other starts); the "
+              "networks at their equivalent iterations on the main start's curves](ratio_vs_iterations.png)\n")
+    sheet = _sheet(main, marks, cfg, out, labelled_grid, load_image, painting_name)
+    if sheet is not None:
+        written.append(save_image(sheet, out / "sheet.png"))
+        md.append(f"\n![{cfg['sheet_photo']}: rows = paintings; columns = the painting, the Dumoulin model's output, the Fig. 5 "
+                  f"baseline at {' and '.join(map(str, marks))} iterations, the default Gatys result](sheet.png)\n")
+    summary = out / "summary.md"
+    summary.write_text("\n".join(md) + "\n")
+    return [summary, *written]
+
+
+def _tables(recs: list[dict], marks: list[int], painting_name) -> list[str]:
+    """The per-painting table, the Johnson networks' table and the targets at each mark, for the curves of one start."""
+    show = lambda v: "> all" if v < 0 or v == float("inf") else f"{v:g}"  # noqa: E731
     head = ["style", "Gatys SSIM", *[h for k in marks for h in (f"ratio @{k}", f"SSIM @{k}")],
             f"first ≤ {RATIO_MAX:g}", f"first ≤ {MEDIAN_RATIO_MAX:g}",
             "Dumoulin ratio", "Dumoulin SSIM", "Dumoulin ≡ it.", "baseline there"]
@@ -210,7 +246,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                       show(first_within(r["iterations"], r["ratio"], MEDIAN_RATIO_MAX)),
                       f"{d.get('ratio', float('nan')):.2f}", f"{d.get('ssim', float('nan')):.3f}",
                       show(d.get("equivalent", -1)), f"{d.get('at_network', float('nan')):.2f}"])
-    md.append(markdown_table(head, table))
+    md = [markdown_table(head, table)]
     johnson = [r for r in recs if "johnson" in r]
     if johnson:
         md.append("\nThe Johnson networks on the same curves:\n")
@@ -227,22 +263,14 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     md.append("\nIssue #13's ratio targets met by the baseline's image at each Fig. 5 mark:\n\n"
               "| iterations | median ratio | worst ratio | styles ≤ 3 | styles with SSIM ≥ Gatys' |\n"
               "|---|---|---|---|---|\n" + "\n".join(lines) + "\n")
-    written = [save_figure(_curves_figure(recs, marks, painting_name), out / "ratio_vs_iterations.png")]
-    md.append("\n![The baseline's ratio and SSIM against its iterations, per painting; the networks at their "
-              "equivalent iterations](ratio_vs_iterations.png)\n")
-    sheet = _sheet(recs, marks, cfg, out, labelled_grid, load_image, painting_name)
-    if sheet is not None:
-        written.append(save_image(sheet, out / "sheet.png"))
-        md.append(f"\n![{cfg['sheet_photo']}: rows = paintings; columns = the painting, the Dumoulin model's output, the Fig. 5 "
-                  f"baseline at {' and '.join(map(str, marks))} iterations, the default Gatys result](sheet.png)\n")
-    summary = out / "summary.md"
-    summary.write_text("\n".join(md) + "\n")
-    return [summary, *written]
+    return md
 
 
 def _curves_figure(recs: list[dict], marks: list[int], painting_name):
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
+    others = [r for r in recs if r["start"]]
+    recs = [r for r in recs if not r["start"]]
     cols = min(4, len(recs))
     n_rows = -(-len(recs) // cols)
     fig, axes = subplots(2 * n_rows, cols, figsize=(4 * cols, 5.5 * n_rows), squeeze=False)
@@ -250,6 +278,10 @@ def _curves_figure(recs: list[dict], marks: list[int], painting_name):
         top, bottom = axes[2 * (i // cols)][i % cols], axes[2 * (i // cols) + 1][i % cols]
         top.plot(r["iterations"], r["ratio"], color="tab:blue", label="Fig. 5 baseline")
         bottom.plot(r["iterations"], r["ssim"], color="tab:blue")
+        for k, o in enumerate(o for o in others if o["style"] == r["style"]):
+            color = ("tab:purple", "tab:brown", "tab:olive")[k % 3]
+            top.plot(o["iterations"], o["ratio"], color=color, ls="--", label=f"from {o['start']}")
+            bottom.plot(o["iterations"], o["ssim"], color=color, ls="--")
         bottom.axhline(r["gatys_ssim"], color="tab:gray", ls="--", label="Gatys (300 steps)")
         for bound in (RATIO_MAX, MEDIAN_RATIO_MAX):
             top.axhline(bound, color="tab:gray", ls=":", lw=1,
@@ -299,15 +331,11 @@ def _sheet(recs, marks, cfg, out, labelled_grid, load_image, painting_name):
 EXPERIMENT = register(Experiment(
     name="fig5_ratio",
     description="what one pass worth 50-100 L-BFGS iterations (Johnson et al. Fig. 5) is worth on issue #13's ratio",
-    # the size is the source run's; ``marks``: the iterations the tables and the sheet show
+    # the size is the source run's; ``marks``: the iterations the tables and the sheet show; ``more_starts``: further
+    # starts, each with its own curves (and optionally fewer paintings)
     presets={"quick": {"source": "results/fidelity", "steps": 6, "snapshot_every": 2, "marks": [2, 4],
-                       "sheet_photo": "skimage_chelsea"},
+                       "sheet_photo": "skimage_chelsea", "more_starts": [UNIFORM_NOISE]},
              "cpu": {"source": "results/fidelity", "steps": 150, "snapshot_every": 5, "marks": list(FIG5_RANGE),
-                     "sheet_photo": "kodak_kodim23"},
-             # Johnson et al.'s own words, "white noise", read as uniform noise with this project's L-BFGS, on
-             # their two networks' paintings (run with --out results/fig5_ratio/uniform_noise)
-             "cpu_uniform_noise": {"source": "results/fidelity", "steps": 150, "snapshot_every": 5,
-                                   "marks": list(FIG5_RANGE), "start": {"init": "noise"},
-                                   "styles": ["vangogh_starry_night", "hokusai_great_wave"],
-                                   "sheet_photo": "kodak_kodim23"}},
+                     "sheet_photo": "kodak_kodim23",
+                     "more_starts": [{**UNIFORM_NOISE, "styles": ["vangogh_starry_night", "hokusai_great_wave"]}]}},
     items=items, run_item=run_item, plot=plot))
