@@ -251,6 +251,22 @@ def test_headline_table_comes_from_committed_runs():
              for c in ("johnson_equivalent_iterations", "dumoulin_equivalent_iterations")]
     row = next(line for line in text.splitlines() if "neural-style" in line)
     assert len(grey) == 8 and row.endswith(f"| {cells[0]} | {cells[1]} |")
+    # issue #13's ratio per generation, recomputed from fidelity's raw rows: per (model, style) the mean style loss
+    # over the photos ÷ the mean of the Gatys results' on the same photos; median [worst] over the styles
+    fid = read_rows(ROOT / "results/fidelity/raw.csv")
+    gatys = {(r["style"], r["photo"]): r["style_loss"] for r in fid if r["method"] == "gatys"}
+    ratios = {}
+    for model in ("johnson", "dumoulin"):
+        groups = {}
+        for r in fid:
+            if r["method"] == "feedforward" and r["model"].startswith(model):
+                groups.setdefault((r["model"], r["style"]), []).append(r)
+        ratios[model] = [np.mean([r["style_loss"] for r in rs]) / np.mean([gatys[r["style"], r["photo"]] for r in rs])
+                         for rs in groups.values()]
+    row = next(line for line in text.splitlines() if line.startswith("| issue #13's ratio"))
+    assert row.endswith(" | ".join(["", "1 (the baseline)", *(f"{np.median(v):.2f} [{max(v):.2f}]" for v in ratios.values())])
+                        + " |")
+    assert len(ratios["dumoulin"]) == 8 and len(ratios["johnson"]) == 2
 
 
 @pytest.mark.slow
@@ -314,8 +330,8 @@ def test_recipe_study_quick_preset(tmp_path):
 
 
 def test_fidelity_ratios_pair_each_output_with_gatys_on_the_same_photo():
-    """`fidelity._per_style`: means over photos, style ratio against Gatys on the same photos only."""
-    from experiments.registered.fidelity import _per_style
+    """`fidelity.per_style`: means over photos, style ratio against Gatys on the same photos only."""
+    from experiments.registered.fidelity import per_style
 
     def row(method, model, style, photo, loss, ssim):
         return {"method": method, "model": model, "style": style, "photo": photo, "style_loss": loss,
@@ -325,7 +341,7 @@ def test_fidelity_ratios_pair_each_output_with_gatys_on_the_same_photo():
             row("gatys", "gatys", "b", "p1", 9.0, 0.1),
             row("feedforward", "m", "a", "p1", 4.0, 0.4), row("feedforward", "m", "a", "p2", 8.0, 0.6),
             row("feedforward", "m", "b", "p1", 3.0, 0.2), row("feedforward", "m", "b", "p2", 3.0, 0.2)]
-    recs = {r["style"]: r for r in _per_style(rows)}
+    recs = {r["style"]: r for r in per_style(rows)}
     assert recs["a"]["ratio"] == pytest.approx(6.0 / 2.0) and recs["a"]["ff_ssim"] == pytest.approx(0.5)
     assert recs["a"]["gatys_ssim"] == pytest.approx(0.4)
     assert "ratio" not in recs["b"]  # Gatys missing on p2: no ratio rather than one over other photos

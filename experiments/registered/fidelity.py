@@ -71,7 +71,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
             "seconds": seconds}
 
 
-def _per_style(rows: list[dict]) -> list[dict]:
+def per_style(rows: list[dict]) -> list[dict]:
     """One record per (model, style): means over the photos, next to Gatys' on the same photos."""
     gatys = {(r["style"], r["photo"]): r for r in rows if r["method"] == "gatys"}
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -95,7 +95,7 @@ def _per_style(rows: list[dict]) -> list[dict]:
 def plot(rows: list[dict], out: Path) -> list[Path]:
     from nst.io.images import labelled_grid, load_image, painting_name, save_image
 
-    recs = _per_style(rows)
+    recs = per_style(rows)
     photo_rows = [r for r in rows if r["method"] == "gatys"]
     md = ["Each reference model's output against a Gatys result on the same photo and painting (default "
           "Gatys settings; steps and size in `run.json`), means over the photos. `style ÷ Gatys` is the "

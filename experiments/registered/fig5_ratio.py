@@ -187,7 +187,7 @@ def per_style(rows: list[dict], out: Path) -> list[dict]:
     return recs
 
 
-def _at(rec: dict, key: str, iteration: int) -> float:
+def at_iteration(rec: dict, key: str, iteration: int) -> float:
     """A snapshot curve's value at ``iteration`` (nan where no snapshot falls on it)."""
     hit = np.nonzero(rec["iterations"] == iteration)[0]
     return float(rec[key][hit[0]]) if len(hit) else float("nan")
@@ -241,7 +241,7 @@ def _tables(recs: list[dict], marks: list[int], painting_name) -> list[str]:
     for r in recs:
         d = r.get("dumoulin", {})
         table.append([painting_name(r["style"]), f"{r['gatys_ssim']:.3f}",
-                      *[v for k in marks for v in (f"{_at(r, 'ratio', k):.2f}", f"{_at(r, 'ssim', k):.3f}")],
+                      *[v for k in marks for v in (f"{at_iteration(r, 'ratio', k):.2f}", f"{at_iteration(r, 'ssim', k):.3f}")],
                       show(first_within(r["iterations"], r["ratio"], RATIO_MAX)),
                       show(first_within(r["iterations"], r["ratio"], MEDIAN_RATIO_MAX)),
                       f"{d.get('ratio', float('nan')):.2f}", f"{d.get('ssim', float('nan')):.3f}",
@@ -256,8 +256,8 @@ def _tables(recs: list[dict], marks: list[int], painting_name) -> list[str]:
                                    f"{r['johnson']['at_network']:.2f}"] for r in johnson]))
     lines = []
     for k in marks:
-        ratios = [_at(r, "ratio", k) for r in recs]
-        ssim_ok = sum(_at(r, "ssim", k) >= r["gatys_ssim"] for r in recs)
+        ratios = [at_iteration(r, "ratio", k) for r in recs]
+        ssim_ok = sum(at_iteration(r, "ssim", k) >= r["gatys_ssim"] for r in recs)
         lines.append(f"| {k} | {statistics.median(ratios):.2f} | {max(ratios):.2f} | "
                      f"{sum(v <= RATIO_MAX for v in ratios)} of {len(ratios)} | {ssim_ok} of {len(ratios)} |")
     md.append("\nIssue #13's ratio targets met by the baseline's image at each Fig. 5 mark:\n\n"

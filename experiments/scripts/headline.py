@@ -3,7 +3,8 @@
     python -m experiments.scripts.headline [--out results/headline.md]
 
 Reads only saved data — ``results/speed``, ``results/export``, ``results/quality_vs_time``,
-``results/many_styles`` raw CSVs and the reference model files — so every number traces back to a
+``results/fidelity``, ``results/fig5_ratio``, ``results/many_styles`` raw CSVs (and fig5_ratio's snapshots) and the
+reference model files — so every number traces back to a
 committed run (each cell says which).  Nothing is measured here.
 """
 
@@ -30,6 +31,37 @@ def _same(a: object, b: object) -> bool:
 
 def _by(rows: list[dict], **match: object) -> dict | None:
     return next((r for r in rows if all(_same(r.get(k), v) for k, v in match.items())), None)
+
+
+def fidelity_rows(results: Path) -> list[list[str]]:
+    """Issue #13's ratio and SSIM per generation (``results/fidelity``), and the ratio of the Fig. 5 baseline's own
+    image at Johnson et al.'s 50 and 100 iterations (``results/fig5_ratio``, its main start)."""
+    from experiments.registered import fidelity, fig5_ratio
+
+    recs = [r for r in fidelity.per_style(read_rows(results / "fidelity" / "raw.csv")) if "ratio" in r]
+
+    def ratio_cell(kind: str) -> str:
+        ratios = [r["ratio"] for r in recs if r["model"].startswith(kind)]
+        return f"{statistics.median(ratios):.2f} [{max(ratios):.2f}]" if ratios else "—"
+
+    def ssim_cell(kind: str, key: str = "ff_ssim") -> str:
+        vals = [r[key] for r in recs if r["model"].startswith(kind)]
+        return f"{statistics.mean(vals):.3f}" if vals else "—"
+
+    curves = [r for r in fig5_ratio.per_style(read_rows(results / "fig5_ratio" / "raw.csv"), results / "fig5_ratio")
+              if not r["start"]]
+    at = [statistics.median(fig5_ratio.at_iteration(r, "ratio", k) for r in curves) for k in fig5_ratio.FIG5_RANGE]
+    return [
+        ["issue #13's ratio: style loss on the evaluator ÷ a 300-step Gatys result's on the same photos, 256 px, "
+         f"median [worst] over styles (results/fidelity; targets ≤ {fidelity.MEDIAN_RATIO_MAX:g} [≤ "
+         f"{fidelity.STYLE_RATIO_MAX:g}])", "1 (the baseline)", ratio_cell("johnson"), ratio_cell("dumoulin")],
+        ["… SSIM to the photo, mean over the same styles (target: at least Gatys' on the same photos)",
+         f"{ssim_cell('dumoulin', 'gatys_ssim')} ({ssim_cell('johnson', 'gatys_ssim')} on the Johnson networks' paintings)",
+         ssim_cell("johnson"), ssim_cell("dumoulin")],
+        [f"… the Fig. 5 baseline's own image after {' / '.join(map(str, fig5_ratio.FIG5_RANGE))} iterations on the "
+         f"networks' objective (neural-style's protocol), median over {len(curves)} paintings (results/fig5_ratio)",
+         " / ".join(f"{v:.2f}" for v in at), "—", "—"],
+    ]
 
 
 def headline(results: Path) -> str:
@@ -113,6 +145,7 @@ def headline(results: Path) -> str:
          "torch's L-BFGS: 100 pairs of history, unit steps without a line search)", "—",
          equiv("johnson_equivalent_iterations", "training", "mean_pixel_noise", 100, "none"),
          equiv("dumoulin_equivalent_iterations", "training", "mean_pixel_noise", 100, "none")],
+        *fidelity_rows(results),
         ["styles per model", "any (no training)", "1", str(models["dumoulin"].num_styles)],
         ["parameters per style", "—", f"{models['johnson'].parameter_counts()['total']:,}",
          f"{int(per_style['per_style']):,}" if per_style else "—"],
@@ -123,7 +156,8 @@ def headline(results: Path) -> str:
     return ("Headline: quality and speed per generation. CPU numbers: "
             f"{machine['cpu']}, {machine['cores']} cores, JAX {machine['jax']} "
             "(Gatys times: results/speed, 500 × the median warm step; feedforward times: results/export, "
-            "warm median of one JAX forward pass; objective: results/quality_vs_time; sizes: results/many_styles; "
+            "warm median of one JAX forward pass; objective: results/quality_vs_time; ratio to Gatys: results/fidelity "
+            "and results/fig5_ratio; sizes: results/many_styles; "
             "regenerate with `python -m experiments.scripts.headline`).\n\n"
             + markdown_table(["", "Gatys (old way)", "Johnson (feedforward)", "Dumoulin (new way)"], rows) + "\n")
 
