@@ -415,6 +415,26 @@ def test_fig5_ratio_per_style_against_a_numpy_oracle(tmp_path):
     assert first_within(its, np.array([5.0, 3.5, 3.1, 4.0]), 3.0) == -1
 
 
+def test_fig5_ratio_candidate_objective_adds_layers_and_a_style_weight_per_painting():
+    """`fig5_ratio.candidate_objective`: the training objective with an entry's overrides, and with
+    ``style_scales_from_ratio`` R the style weight times max(1, the Dumoulin model's fidelity ratio ÷ R)."""
+    from experiments.registered.fig5_ratio import NEXT_GPU_RECIPE, candidate_objective
+
+    training = {"style_layers": ("relu1_2",), "style_layer_weights": (1e-4,), "style_weight": 2.0, "tv_weight": 1e7}
+    rows = [{"method": "gatys", "model": "gatys", "style": s, "photo": "p", "style_loss": 10.0, "content_loss": 1.0,
+             "ssim": 0.3, "color_swd": 0.1, "grid": 0.001, "edge_contrast": 1.0} for s in ("a", "b")]
+    rows += [{"method": "feedforward", "model": "dumoulin_8styles", "style": s, "photo": "p", "style_loss": v,
+              "content_loss": 1.0, "ssim": 0.4, "color_swd": 0.1, "grid": 0.001, "edge_contrast": 1.0}
+             for s, v in (("a", 90.0), ("b", 20.0))]
+    a = candidate_objective(NEXT_GPU_RECIPE, "a", training, rows)
+    b = candidate_objective(NEXT_GPU_RECIPE, "b", training, rows)
+    assert a["style_layers"][-1] == "relu4_1" and a["style_layer_weights"] == (1e-4, 1e-4, 1e-4, 1e-4, 1e-5)
+    assert a["style_weight"] == pytest.approx(2.0 * 9.0 / 3.0) and b["style_weight"] == pytest.approx(2.0)  # 2 < 3
+    assert a["tv_weight"] == 1e7 and candidate_objective({}, "a", training, rows) == training
+    with pytest.raises(ValueError, match="no ratio of dumoulin_8styles on c"):
+        candidate_objective(NEXT_GPU_RECIPE, "c", training, rows)
+
+
 def test_style_balance_variants_name_a_recipe_and_a_style_weight_factor():
     from experiments.registered.recipe_study import parse_variant, slug, split_style_size, split_tv_weight
 
@@ -729,7 +749,11 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     monkeypatch.setitem(fig5_ratio.EXPERIMENT.presets["quick"], "source", str(out))
     f5 = run("fig5_ratio", "quick", tmp_path / "f5", verbose=False)
     r5s = {r["id"]: r for r in read_rows(f5 / "raw.csv")}
-    assert set(r5s) == {"hokusai_great_wave-skimage_chelsea", "hokusai_great_wave-skimage_chelsea-uniform_noise"}
+    assert set(r5s) == {"hokusai_great_wave-skimage_chelsea", "hokusai_great_wave-skimage_chelsea-uniform_noise",
+                        "hokusai_great_wave-skimage_chelsea-next_gpu_recipe"}
+    # a candidate recipe runs on its own objective, with no network read off it
+    candidate = r5s["hokusai_great_wave-skimage_chelsea-next_gpu_recipe"]
+    assert candidate["steps"] == 4 and "johnson_objective" not in candidate
     r5, noise = r5s["hokusai_great_wave-skimage_chelsea"], r5s["hokusai_great_wave-skimage_chelsea-uniform_noise"]
     assert not (f5 / "failures.csv").exists()
     # the other start runs its own curve: another objective history, the same network pass
@@ -749,7 +773,9 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     text = (f5 / "summary.md").read_text()
     ratio2 = snaps["style_loss"][0] / r5["gatys_style"]
     assert f"| Hokusai Great Wave | {r5['gatys_ssim']:.3f} | {ratio2:.2f} | {snaps['ssim'][0]:.3f} |" in text
-    assert "## Start `uniform_noise`: noise" in text and text.count("| Hokusai Great Wave |") == 4  # 2 tables per start
+    assert "## Start `uniform_noise`: noise" in text and "## Start `next_gpu_recipe`" in text
+    assert text.count("| Hokusai Great Wave |") == 5  # 2 tables per start with networks, 1 for the candidate
+    assert "| Hokusai Great Wave | " + f"{r5['gatys_ssim']:.3f}" + " | " in text and "| — | — | — | — |" in text
     assert (f5 / "sheet.png").exists() and (f5 / "ratio_vs_iterations.png").exists()
 
 

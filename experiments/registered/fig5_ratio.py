@@ -43,6 +43,20 @@ UNIFORM_NOISE = {"label": "uniform_noise", "start": {"init": "noise"},
                         "project's L-BFGS (10 pairs of history, backtracking line search)."}
 
 
+# the objective docs/training.md recommends for the next GPU run of the Dumoulin model: the recipe's four style layers
+# plus relu4_1 at w = 1e-5 (results/lr_decay's scaled_decayed_relu4_1) and a style weight per painting
+# (results/style_scales, STYLE_SCALES in gpu_reference_run.sh); the networks were not trained on it
+NEXT_GPU_RECIPE = {"label": "next_gpu_recipe", "start": NEURAL_STYLE, "steps": 100, "style_scales_from_ratio": 3.0,
+                   "objective": {"style_layers": ["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu4_1"],
+                                 "style_layer_weights": [1e-4, 1e-4, 1e-4, 1e-4, 1e-5]},
+                   "why": "The Fig. 5 baseline (neural-style's protocol) on the objective docs/training.md recommends for "
+                          "the next GPU run: the training recipe's four style layers plus relu4_1 at w = 1e-5, and each "
+                          "painting's style weight times max(1, the Dumoulin model's ratio ÷ 3) (`STYLE_SCALES`). No "
+                          "network has been trained on it, so no network is read off these curves: where a curve stands "
+                          "after 50–100 iterations is what a network trained on this objective and worth that many "
+                          "iterations would be expected to score."}
+
+
 def _source(cfg: dict) -> Path:
     return ROOT / cfg["source"]
 
@@ -56,19 +70,42 @@ def items(cfg: dict) -> list[dict]:
     """One L-BFGS curve per (painting, evaluation photo) of the ``source`` fidelity run's Gatys results, from the
     preset's ``start``; then one per ``more_starts`` entry (a ``label``, a ``start`` and optionally its ``styles``)."""
     rows = [r for r in read_rows(_source(cfg) / "raw.csv") if r["method"] == "gatys"]
-    runs = [("", cfg.get("styles"))] + [(m["label"], m.get("styles")) for m in cfg.get("more_starts", [])]
+    runs = [("", cfg.get("styles"), None)] + [(m["label"], m.get("styles"), m.get("photos"))
+                                              for m in cfg.get("more_starts", [])]
     return [{"id": f"{r['style']}-{r['photo']}" + (f"-{label}" if label else ""), "style": r["style"],
              "photo": r["photo"], "start_label": label, "gatys_style": float(r["style_loss"]),
              "gatys_ssim": float(r["ssim"])}
-            for label, styles in runs for r in rows if not styles or r["style"] in styles]
+            for label, styles, photos in runs for r in rows
+            if (not styles or r["style"] in styles) and (not photos or r["photo"] in photos)]
 
 
 def start_of(cfg: dict, label: str) -> dict:
     """The `gatys_transfer` start options of a curve: the preset's ``start`` (neural-style's protocol unless set)
     for the unlabelled curves, a ``more_starts`` entry's otherwise."""
-    if not label:
-        return cfg.get("start", NEURAL_STYLE)
-    return next(m["start"] for m in cfg["more_starts"] if m["label"] == label)
+    return entry_of(cfg, label).get("start", NEURAL_STYLE)
+
+
+def entry_of(cfg: dict, label: str) -> dict:
+    """The ``more_starts`` entry of a label (the preset itself for the unlabelled curves)."""
+    return cfg if not label else next(m for m in cfg["more_starts"] if m["label"] == label)
+
+
+def candidate_objective(entry: dict, style: str, training: dict, source_rows: list[dict]) -> dict:
+    """The objective a curve runs on: the networks' training objective, with an entry's ``objective`` overrides (a
+    candidate recipe, e.g. more style layers) and, with ``style_scales_from_ratio`` R, the style weight times
+    s = max(1, ratio ÷ R) for the painting, the ratio being the Dumoulin model's in the ``source`` fidelity run: the
+    per-style β of `results/style_scales` (``nst train --style-scales``)."""
+    objective = {**training, **{k: tuple(v) if isinstance(v, list) else v
+                                for k, v in entry.get("objective", {}).items()}}
+    if entry.get("style_scales_from_ratio"):
+        from experiments.registered.fidelity import per_style as fidelity_per_style
+
+        ratio = next((r["ratio"] for r in fidelity_per_style(source_rows)
+                      if r["model"] == Path(DUMOULIN).stem and r["style"] == style and "ratio" in r), None)
+        if ratio is None:
+            raise ValueError(f"the source fidelity run has no ratio of {Path(DUMOULIN).stem} on {style}")
+        objective["style_weight"] = objective["style_weight"] * max(1.0, ratio / entry["style_scales_from_ratio"])
+    return objective
 
 
 def _networks(style: str, cache: dict) -> dict:
@@ -106,7 +143,9 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     photo = load_image(ROOT / "data/content/eval" / f"{item['photo']}.jpg", max_size=size)  # as `fidelity`
     style_path = ROOT / "data/styles" / f"{item['style']}.jpg"
     style = load_image(style_path)
-    objective = objective_overrides("training", cache, size)
+    entry = entry_of(cfg, item.get("start_label") or "")
+    training = objective_overrides("training", cache, size)
+    objective = candidate_objective(entry, item["style"], training, read_rows(_source(cfg) / "raw.csv"))
     snapshots: list[dict] = []
     sheet = item["photo"] == cfg.get("sheet_photo") and not item.get("start_label")  # the sheet shows the main start
     sheet_steps = set(cfg.get("marks", FIG5_RANGE)) if sheet else set()
@@ -119,7 +158,8 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
             save_image(image, cache["out"] / "cells" / f"{item['id']}-lbfgs{step}.png")
 
     start = start_of(cfg, item.get("start_label") or "")
-    res = gatys_transfer(photo, style_path, size=size, steps=int(cfg["steps"]), vgg=vgg, verbose=False, seed=0,
+    res = gatys_transfer(photo, style_path, size=size, steps=int(entry.get("steps", cfg["steps"])), vgg=vgg,
+                         verbose=False, seed=0,
                          callback=score, callback_every=int(cfg["snapshot_every"]), **start, **objective)
     history = np.asarray(res.history)
     sdir = cache["out"] / "snapshots"
@@ -129,6 +169,8 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         w.writeheader()
         w.writerows(snapshots)
     out = {"steps": len(history), "final_objective": float(history[-1]), "seconds": res.seconds}
+    if objective != training:  # a candidate recipe: no committed network was trained on it, so none is read off it
+        return out
     for name, (model, index) in _networks(item["style"], cache).items():
         path = DUMOULIN if name == "dumoulin" else MODELS["johnson"][item["style"]]
         if training_objective(model.meta["training"], size, path) != objective:
@@ -218,6 +260,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         extra = next(m for m in cfg.get("more_starts", []) if m["label"] == label)
         md.append(f"\n## Start `{label}`: {start_label(extra['start'])}\n\n{extra.get('why', '')}\n")
         md += _tables([r for r in recs if r["start"] == label], marks, painting_name)
+        if extra.get("photos"):  # fewer photos than the main curves: the main start's on the same ones, side by side
+            md += _side_by_side([r for r in recs if r["start"] == label],
+                                per_style([r for r in rows if not r.get("start_label") and r["photo"] in extra["photos"]],
+                                          out), label, marks, painting_name)
     written = [save_figure(_curves_figure(recs, marks, painting_name), out / "ratio_vs_iterations.png")]
     md.append("\n![The baseline's ratio and SSIM against its iterations, per painting (dashed: the other starts); the "
               "networks at their equivalent iterations on the main start's curves](ratio_vs_iterations.png)\n")
@@ -244,8 +290,8 @@ def _tables(recs: list[dict], marks: list[int], painting_name) -> list[str]:
                       *[v for k in marks for v in (f"{at_iteration(r, 'ratio', k):.2f}", f"{at_iteration(r, 'ssim', k):.3f}")],
                       show(first_within(r["iterations"], r["ratio"], RATIO_MAX)),
                       show(first_within(r["iterations"], r["ratio"], MEDIAN_RATIO_MAX)),
-                      f"{d.get('ratio', float('nan')):.2f}", f"{d.get('ssim', float('nan')):.3f}",
-                      show(d.get("equivalent", -1)), f"{d.get('at_network', float('nan')):.2f}"])
+                      *([f"{d['ratio']:.2f}", f"{d['ssim']:.3f}", show(d["equivalent"]), f"{d['at_network']:.2f}"]
+                        if d else ["—"] * 4)])
     md = [markdown_table(head, table)]
     johnson = [r for r in recs if "johnson" in r]
     if johnson:
@@ -266,6 +312,18 @@ def _tables(recs: list[dict], marks: list[int], painting_name) -> list[str]:
     return md
 
 
+def _side_by_side(recs: list[dict], base: list[dict], label: str, marks: list[int], painting_name) -> list[str]:
+    """A start's ratio and SSIM at each mark next to the main start's on the same photos."""
+    by_style = {r["style"]: r for r in base}
+    head = ["style", "Gatys SSIM", *[f"{who} @{k}" for k in marks for who in ("training objective", label)]]
+    rows = [[painting_name(r["style"]), f"{r['gatys_ssim']:.3f}",
+             *[f"{at_iteration(x, 'ratio', k):.2f} / {at_iteration(x, 'ssim', k):.3f}"
+               for k in marks for x in (by_style[r["style"]], r)]]
+            for r in recs if r["style"] in by_style]
+    return ["\nRatio / SSIM on the same photos, the main start's curves (the training objective) next to these:\n",
+            markdown_table(head, rows)]
+
+
 def _curves_figure(recs: list[dict], marks: list[int], painting_name):
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
@@ -280,7 +338,7 @@ def _curves_figure(recs: list[dict], marks: list[int], painting_name):
         bottom.plot(r["iterations"], r["ssim"], color="tab:blue")
         for k, o in enumerate(o for o in others if o["style"] == r["style"]):
             color = ("tab:purple", "tab:brown", "tab:olive")[k % 3]
-            top.plot(o["iterations"], o["ratio"], color=color, ls="--", label=f"from {o['start']}")
+            top.plot(o["iterations"], o["ratio"], color=color, ls="--", label=o["start"])
             bottom.plot(o["iterations"], o["ssim"], color=color, ls="--")
         bottom.axhline(r["gatys_ssim"], color="tab:gray", ls="--", label="Gatys (300 steps)")
         for bound in (RATIO_MAX, MEDIAN_RATIO_MAX):
@@ -334,8 +392,11 @@ EXPERIMENT = register(Experiment(
     # the size is the source run's; ``marks``: the iterations the tables and the sheet show; ``more_starts``: further
     # starts, each with its own curves (and optionally fewer paintings)
     presets={"quick": {"source": "results/fidelity", "steps": 6, "snapshot_every": 2, "marks": [2, 4],
-                       "sheet_photo": "skimage_chelsea", "more_starts": [UNIFORM_NOISE]},
+                       "sheet_photo": "skimage_chelsea", "more_starts": [UNIFORM_NOISE,
+                                       # the quick fidelity run scores no Dumoulin model: no ratio to scale by
+                                       {**NEXT_GPU_RECIPE, "steps": 4, "style_scales_from_ratio": None}]},
              "cpu": {"source": "results/fidelity", "steps": 150, "snapshot_every": 5, "marks": list(FIG5_RANGE),
                      "sheet_photo": "kodak_kodim23",
-                     "more_starts": [{**UNIFORM_NOISE, "styles": ["vangogh_starry_night", "hokusai_great_wave"]}]}},
+                     "more_starts": [{**UNIFORM_NOISE, "styles": ["vangogh_starry_night", "hokusai_great_wave"]},
+                                     {**NEXT_GPU_RECIPE, "photos": ["kodak_kodim23", "skimage_chelsea"]}]}},
     items=items, run_item=run_item, plot=plot))
