@@ -19,6 +19,10 @@ the same objective on a different mix of content and style than the baseline doe
 
 The baseline's images are not network outputs: the Fig. 5 objective weighs content and style in one
 sum, and the same value can be reached with more of either. The SSIM columns say which.
+
+A ``more_starts`` entry adds curves from another start (``uniform_noise``: Johnson et al.'s "white
+noise") or on a candidate objective (``next_gpu_recipe``: the one the next GPU run is to train on),
+which asks the same question of a recipe before any network is trained on it.
 """
 
 from __future__ import annotations
@@ -265,8 +269,9 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                                 per_style([r for r in rows if not r.get("start_label") and r["photo"] in extra["photos"]],
                                           out), label, marks, painting_name)
     written = [save_figure(_curves_figure(recs, marks, painting_name), out / "ratio_vs_iterations.png")]
-    md.append("\n![The baseline's ratio and SSIM against its iterations, per painting (dashed: the other starts); the "
-              "networks at their equivalent iterations on the main start's curves](ratio_vs_iterations.png)\n")
+    md.append("\n![The baseline's ratio and SSIM against its iterations, per painting (dashed: the other starts and "
+              "objectives, each over its own photos, which the tables name); the networks at their equivalent iterations "
+              "on the main start's curves](ratio_vs_iterations.png)\n")
     sheet = _sheet(main, marks, cfg, out, labelled_grid, load_image, painting_name)
     if sheet is not None:
         written.append(save_image(sheet, out / "sheet.png"))
@@ -328,6 +333,8 @@ def _curves_figure(recs: list[dict], marks: list[int], painting_name):
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     others = [r for r in recs if r["start"]]
+    colors = {label: ("tab:purple", "tab:brown", "tab:olive")[k % 3]  # one colour per start, in every panel
+              for k, label in enumerate(dict.fromkeys(o["start"] for o in others))}
     recs = [r for r in recs if not r["start"]]
     cols = min(4, len(recs))
     n_rows = -(-len(recs) // cols)
@@ -336,8 +343,8 @@ def _curves_figure(recs: list[dict], marks: list[int], painting_name):
         top, bottom = axes[2 * (i // cols)][i % cols], axes[2 * (i // cols) + 1][i % cols]
         top.plot(r["iterations"], r["ratio"], color="tab:blue", label="Fig. 5 baseline")
         bottom.plot(r["iterations"], r["ssim"], color="tab:blue")
-        for k, o in enumerate(o for o in others if o["style"] == r["style"]):
-            color = ("tab:purple", "tab:brown", "tab:olive")[k % 3]
+        for o in (o for o in others if o["style"] == r["style"]):
+            color = colors[o["start"]]
             top.plot(o["iterations"], o["ratio"], color=color, ls="--", label=o["start"])
             bottom.plot(o["iterations"], o["ssim"], color=color, ls="--")
         bottom.axhline(r["gatys_ssim"], color="tab:gray", ls="--", label="Gatys (300 steps)")
