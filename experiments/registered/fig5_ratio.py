@@ -34,10 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.registered.fidelity import MEDIAN_RATIO_MAX, STYLE_RATIO_MAX as RATIO_MAX  # issue #13's targets
 from experiments.runner import (ROOT, Experiment, markdown_table, painting, read_rows, register, run_config,
                                 run_config_commit, save_figure, subplots)
-
-RATIO_MAX, MEDIAN_RATIO_MAX = 3.0, 2.0  # issue #13, "Done when" (as `fidelity`)
 FIG5_RANGE = (50, 100)  # Johnson et al. 2016, Fig. 5: one pass is worth 50–100 L-BFGS iterations
 DUMOULIN = "results/models/dumoulin_8styles.nst"
 NEURAL_STYLE = {"init": "mean_pixel_noise", "lbfgs_memory": 100, "linesearch": "none"}  # quality_vs_time's
@@ -149,7 +148,9 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     style = load_image(style_path)
     entry = entry_of(cfg, item.get("start_label") or "")
     training = objective_overrides("training", cache, size)
-    objective = candidate_objective(entry, item["style"], training, read_rows(_source(cfg) / "raw.csv"))
+    if "source_rows" not in cache:  # the fidelity run's rows, read once per run
+        cache["source_rows"] = read_rows(_source(cfg) / "raw.csv")
+    objective = candidate_objective(entry, item["style"], training, cache["source_rows"])
     snapshots: list[dict] = []
     sheet = item["photo"] == cfg.get("sheet_photo") and not item.get("start_label")  # the sheet shows the main start
     sheet_steps = set(cfg.get("marks", FIG5_RANGE)) if sheet else set()
