@@ -102,6 +102,7 @@ def test_style_scales_multiply_each_examples_style_term(content_dir, vgg):
                                                        **TINY), vgg=vgg, verbose=False)
 
 
+@pytest.mark.slow  # three training steps' compiles; the border options' checks stay fast (below)
 def test_train_step_trains_the_network_with_its_train_border(content_dir, vgg):
     """``train_border`` > 0 puts the stylize border into the training forward pass: the step's loss is the
     objective of the bordered network's output (computed here outside the step), not of the bare one's."""
@@ -127,6 +128,10 @@ def test_train_step_trains_the_network_with_its_train_border(content_dir, vgg):
         assert float(metrics["loss"]) == pytest.approx(float(expected), rel=1e-4)
         losses[(border, stage)] = float(metrics["loss"])
     assert len({round(v, 3) for v in losses.values()}) == 3  # each border is another computation
+
+
+def test_train_border_options_are_checked():
+    """Bad ``train_border`` / ``train_border_stage`` values are refused with a message that names them."""
     for bad, match in (({"train_border": -4}, "train_border must be"), ({"train_border": 6}, "multiple of 4"),
                        ({"train_border": 10**6, "train_border_stage": "input"}, "0 to 256 pixels"),
                        ({"train_border_stage": "output"}, "train_border_stage")):
