@@ -1,4 +1,8 @@
-"""``python -m experiments list | run NAME [--preset quick|cpu|gpu] [--out DIR] | plot NAME [--out DIR]``."""
+"""``python -m experiments list | run NAME [--preset quick|cpu|gpu] [--out DIR] | plot NAME [--out DIR] | stale [--all]``.
+
+``stale`` lists the committed pages whose inputs (reference models, other pages' rows) changed since they ran,
+in the order to run them again (`experiments.provenance`); its exit status is 1 when any is stale.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("plot")
     p.add_argument("name", choices=sorted(REGISTRY))
     p.add_argument("--out", type=Path)
+    st = sub.add_parser("stale", help="committed pages made from inputs that have changed since, in re-run order")
+    st.add_argument("--all", action="store_true", help="list the pages that are up to date too")
     args = ap.parse_args(argv)
+    if args.cmd == "stale":
+        from experiments import provenance
+
+        states = provenance.stale_pages(provenance.all_pages(REGISTRY))
+        print(provenance.render(states, show_all=args.all), end="")
+        return 1 if any(s.stale for s in states) else 0
     if args.cmd == "list":
         for name, exp in sorted(REGISTRY.items()):
             print(f"{name:<12} {exp.description}")

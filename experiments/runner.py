@@ -7,7 +7,9 @@ item, appended as each finishes), ``OUT/failures.csv`` (an item that raised is r
 the run goes on), ``OUT/run.json`` (command, git commit, versions, machine, times) and then calls
 `plot`, which only reads ``raw.csv``: ``python -m experiments plot NAME`` regenerates every table
 and figure without re-running anything.  Running again resumes: items already in ``raw.csv`` are
-skipped.
+skipped.  ``run.json`` also records the committed inputs the run read (``inputs``: reference models,
+other pages' rows; `experiments.provenance`), so ``python -m experiments stale`` can say which pages a
+changed model leaves out of date.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from experiments import provenance
+
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = ("quick", "cpu", "gpu")
 
@@ -36,6 +40,9 @@ class Experiment:
     items: Callable[[dict], list[dict]]  # config -> items (each a dict with a unique "id")
     run_item: Callable[[dict, dict, dict], dict]  # (item, config, shared cache) -> metrics
     plot: Callable[[list[dict], Path], list[Path]]  # raw rows, out dir -> files written
+    # config -> the committed inputs it reads: repository paths of model files, or of other pages' folders
+    # (their raw.csv stands for them); run.json records their git blob ids (experiments.provenance)
+    reads: Callable[[dict], list[str]] = lambda cfg: []
 
 
 REGISTRY: dict[str, Experiment] = {}
@@ -153,9 +160,48 @@ def run(name: str, preset: str, out: Path | None = None, verbose: bool = True) -
         raise SystemExit(str(e))
     raw, failures = out / "raw.csv", out / "failures.csv"
     done = {str(r["id"]) for r in read_rows(raw)}
-    items = exp.items(cfg)
     start = time.strftime("%Y-%m-%d %H:%M:%S")
+    declared = list(exp.reads(cfg))
+    inputs = provenance.input_blobs(declared, ROOT)
+    earlier = _earlier_inputs(out / "run.json", declared, inputs) if done else {}
     cache: dict = {"out": out}
+    with provenance.InputWatch(out, ROOT) as watch:  # items() may read models too (their styles)
+        _run_items(exp, exp.items(cfg), cfg, cache, done, raw, failures, verbose)
+    unlisted = provenance.undeclared(watch.opened, declared)
+    info = {"experiment": name, "preset": preset, "config": cfg,
+            "command": "python -m experiments " + " ".join(sys.argv[1:]), "start": start,
+            "end": time.strftime("%Y-%m-%d %H:%M:%S"), "inputs": inputs,
+            **({"earlier_inputs": earlier} if earlier else {}),
+            **({"undeclared_inputs": unlisted} if unlisted else {}), **machine_info()}
+    (out / "run.json").write_text(json.dumps(info, indent=2, default=str))
+    if unlisted:
+        msg = f"{name}: the run read committed files its `reads` does not declare: {', '.join(unlisted)}"
+        if os.environ.get("NST_STRICT_INPUTS") == "1":
+            raise RuntimeError(msg)
+        print("warning: " + msg, file=sys.stderr, flush=True)
+    written = exp.plot(read_rows(raw), out)
+    if verbose:
+        for p in written:
+            print(f"wrote {p}")
+    return out
+
+
+def _earlier_inputs(run_json: Path, declared: list[str], inputs: dict[str, str]) -> dict[str, str]:
+    """A resumed run's earlier items read the inputs the earlier run.json recorded (or, from before that record,
+    the inputs at its git commit): those that differ now, so the page says it mixes them."""
+    if not run_json.is_file():
+        return {}
+    info = json.loads(run_json.read_text())
+    if "inputs" in info:
+        old = {**info["inputs"], **info.get("earlier_inputs", {})}
+    else:
+        old = {p: b for p in provenance.input_files(declared, ROOT)
+               if (b := provenance.blob_at(str(info.get("git_commit", "")), p, ROOT)) is not None}
+    return {p: b for p, b in old.items() if inputs.get(p) != b}
+
+
+def _run_items(exp: Experiment, items: list[dict], cfg: dict, cache: dict, done: set[str], raw: Path,
+               failures: Path, verbose: bool) -> None:
     for k, item in enumerate(items, 1):
         if str(item["id"]) in done:
             if verbose:
@@ -176,15 +222,6 @@ def run(name: str, preset: str, out: Path | None = None, verbose: bool = True) -
         _append_row(raw, row)
         if verbose:
             print(f"[{k}/{len(items)}] {item['id']}: {time.perf_counter() - t0:.1f} s", flush=True)
-    info = {"experiment": name, "preset": preset, "config": cfg,
-            "command": "python -m experiments " + " ".join(sys.argv[1:]), "start": start,
-            "end": time.strftime("%Y-%m-%d %H:%M:%S"), **machine_info()}
-    (out / "run.json").write_text(json.dumps(info, indent=2, default=str))
-    written = exp.plot(read_rows(raw), out)
-    if verbose:
-        for p in written:
-            print(f"wrote {p}")
-    return out
 
 
 def subplots(*args: Any, **kwargs: Any):

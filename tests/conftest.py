@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import numpy as np
@@ -5,6 +6,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
+
+# An experiment run in a test that reads a committed file its `reads` does not declare fails
+# (experiments.provenance): the quick presets check every experiment's declaration this way.
+os.environ.setdefault("NST_STRICT_INPUTS", "1")
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.provenance import reference_model
 from experiments.runner import ROOT, Experiment, markdown_table, register, run_config_commit, save_figure, subplots
 
 
@@ -138,6 +139,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [summary, *written]
 
 
+def reads(cfg: dict) -> list[str]:
+    return [reference_model(m) for m in cfg["models"]]
+
+
 EXPERIMENT = register(Experiment(
     name="border",
     description="does a reflection border at stylize time remove the line models draw along the image edge?",
@@ -145,4 +150,5 @@ EXPERIMENT = register(Experiment(
                        "evaluate": True},
              "cpu": {"models": ["johnson_starry_night", "johnson_great_wave", "dumoulin_8styles"],
                      "borders": [0, 4, 8, 16, 32], "size": 384, "max_contents": 8, "evaluate": True}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

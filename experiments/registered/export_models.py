@@ -97,6 +97,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [md, save_figure(fig, out / "latency.png")]
 
 
+def reads(cfg: dict) -> list[str]:
+    return list(MODELS.values())
+
+
 EXPERIMENT = register(Experiment(
     name="export",
     description="ONNX/Core ML export of the reference models: sizes, agreement with JAX, latency",
@@ -105,4 +109,5 @@ EXPERIMENT = register(Experiment(
                      "latency_sizes": [256, 512, 1024], "repeats": 5},
              "gpu": {"models": ["johnson", "dumoulin"], "verify_sizes": [[97, 131], [256, 256], [512, 384]],
                      "latency_sizes": [256, 512, 1024], "repeats": 5}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

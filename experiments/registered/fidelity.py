@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.provenance import reference_model
 from experiments.runner import ROOT, Experiment, markdown_table, painting, register, run_config
 
 MODELS = ("johnson_starry_night", "johnson_great_wave", "dumoulin_8styles")
@@ -152,6 +153,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [summary, *written]
 
 
+def reads(cfg: dict) -> list[str]:
+    return [reference_model(m) for m in cfg["models"]]
+
+
 EXPERIMENT = register(Experiment(
     name="fidelity",
     description="issue #13's targets: each reference model's styles against Gatys on the same photos",
@@ -165,4 +170,5 @@ EXPERIMENT = register(Experiment(
                                 "kodak_kodim13", "kodak_kodim22", "classic_boston",
                                 "coco_val2017_000000000285"],
                      "size": 512, "gatys_steps": 300}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

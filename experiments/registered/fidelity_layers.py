@@ -181,9 +181,14 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [summary, *written]
 
 
+def reads(cfg: dict) -> list[str]:
+    return [cfg["source"]]  # fidelity's images and rows
+
+
 EXPERIMENT = register(Experiment(
     name="fidelity_layers",
     description="the fidelity outputs' style loss layer by layer: which VGG layer the ratio to Gatys comes from",
     presets={"quick": {"source": "results/fidelity"}, "cpu": {"source": "results/fidelity"},
              "gpu": {"source": "results/fidelity"}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

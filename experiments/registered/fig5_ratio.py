@@ -394,6 +394,12 @@ def _sheet(recs, marks, cfg, out, labelled_grid, load_image, painting_name):
                          cell=160)
 
 
+def reads(cfg: dict) -> list[str]:
+    from experiments.registered.quality_vs_time import MODELS
+
+    return [cfg["source"], DUMOULIN, *MODELS["johnson"].values()]
+
+
 EXPERIMENT = register(Experiment(
     name="fig5_ratio",
     description="what one pass worth 50-100 L-BFGS iterations (Johnson et al. Fig. 5) is worth on issue #13's ratio",
@@ -407,4 +413,5 @@ EXPERIMENT = register(Experiment(
                      "sheet_photo": "kodak_kodim23",
                      "more_starts": [{**UNIFORM_NOISE, "styles": ["vangogh_starry_night", "hokusai_great_wave"]},
                                      {**NEXT_GPU_RECIPE, "photos": ["kodak_kodim23", "skimage_chelsea"]}]}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

@@ -119,6 +119,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [md, *written]
 
 
+def reads(cfg: dict) -> list[str]:
+    return [MODEL]
+
+
 EXPERIMENT = register(Experiment(
     name="fine_tune",
     description="new style: γ/β-only fine-tuning of the 8-style model vs a network from scratch (loss vs iterations)",
@@ -128,4 +132,5 @@ EXPERIMENT = register(Experiment(
                      "style_size": 192, "content": "kodak_kodim21", "eval_size": 256},
              "gpu": {"style": "munch_the_scream", "iterations": 2000, "batch_size": 8, "image_size": 256,
                      "style_size": 256, "content": "kodak_kodim21", "eval_size": 512}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

@@ -97,6 +97,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [summary, *written]
 
 
+def reads(cfg: dict) -> list[str]:
+    return [cfg["model"]]
+
+
 EXPERIMENT = register(Experiment(
     name="grid_ablation",
     description="does a TV term remove the 4-px grid texture? fine-tune the Johnson reference model per TV weight",
@@ -109,4 +113,5 @@ EXPERIMENT = register(Experiment(
              "gpu": {"model": "results/grid_ablation/johnson_starry_night_gamma0.nst", "tv_weights": [0.0, 1e5, 1e6, 3e6, 1e7, 3e7],
                      "iterations": 500, "batch_size": 4, "image_size": 256, "learning_rate": 1e-3,
                      "contents": ["kodak_kodim23", "kodak_kodim21", "skimage_chelsea"], "eval_size": 512}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

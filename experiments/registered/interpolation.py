@@ -97,10 +97,15 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [md, *written]
 
 
+def reads(cfg: dict) -> list[str]:
+    return [MODEL]
+
+
 EXPERIMENT = register(Experiment(
     name="interpolation",
     description="blend two and four styles of the Dumoulin reference model (grids + measured style losses)",
     presets={"quick": {"content": "skimage_chelsea", "size": 64, "steps": 2, "pair": [0, 1], "quad": [0, 1, 2, 3]},
              "cpu": {"content": "kodak_kodim23", "size": 256, "steps": 5, "pair": [0, 1], "quad": [0, 1, 2, 3]},
              "gpu": {"content": "kodak_kodim23", "size": 512, "steps": 7, "pair": [0, 1], "quad": [0, 1, 2, 3]}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

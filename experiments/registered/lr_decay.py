@@ -214,6 +214,12 @@ def intro(cfg: dict) -> str:
             "`python -m experiments run lr_decay --preset cpu`.\n")
 
 
+def reads(cfg: dict) -> list[str]:
+    """The Dumoulin model, the Johnson networks fine-tuned beside it, the Fig. 5 curves and the Gatys results."""
+    return [MODEL, *cfg.get("johnson_models", []), *([cfg["curves"]] if cfg.get("curves") else []),
+            cfg.get("gatys_source", "results/fidelity")]
+
+
 EXPERIMENT = register(Experiment(
     name="lr_decay",
     description="a learning rate that decays to 0: do the networks settle nearer Gatys?",
@@ -226,4 +232,5 @@ EXPERIMENT = register(Experiment(
                                  {"variants": VARIANTS, "curves": "results/quality_vs_time",
                                   "johnson_models": JOHNSON, "johnson_variants": SAME_OBJECTIVE})}
              for name, preset in style_scales.EXPERIMENT.presets.items()},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

@@ -166,6 +166,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [summary, *written]
 
 
+def reads(cfg: dict) -> list[str]:
+    return [*REF["johnson"].values(), REF["dumoulin"]] if cfg.get("reference") else []
+
+
 EXPERIMENT = register(Experiment(
     name="many_styles",
     description="one network for many styles vs one per style: parameters, file sizes, per-style losses",
@@ -180,4 +184,5 @@ EXPERIMENT = register(Experiment(
                      "iterations": 5000, "batch_size": 8, "image_size": 256, "style_size": 256, "width": 1.0,
                      "contents": ["kodak_kodim23", "kodak_kodim21", "skimage_chelsea"], "eval_size": 512,
                      "reference": True}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from experiments.provenance import reference_model
 from experiments.registered import recipe_study
 from experiments.runner import (ROOT, Experiment, markdown_table, register, run_config, run_config_commit, save_figure,
                                 subplots)
@@ -328,6 +329,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [summary, *written]
 
 
+def reads(cfg: dict) -> list[str]:
+    return [reference_model(m) for m in cfg["models"]]
+
+
 EXPERIMENT = register(Experiment(
     name="one_photo",
     description="the network trained on the one photo it is scored on: does it reach Gatys without amortisation?",
@@ -340,4 +345,5 @@ EXPERIMENT = register(Experiment(
                      "milestones": [30, 100, 300, 600, 1000],
                      "size": 256, "learning_rate": 1e-3,
                      "tv_weight": {"dumoulin2017": 1e7, "gatys_default": 0.0}, "gatys_steps": 300}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

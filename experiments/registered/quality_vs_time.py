@@ -370,6 +370,11 @@ REFLECT_NETWORKS = [*({"label": "johnson_bordered_reflect", "style": style, "obj
                        "compare": "dumoulin", "path": _bordered_reflect(MODELS["dumoulin"])}
                       for style in MODELS["johnson"])]
 
+def reads(cfg: dict) -> list[str]:
+    """The reference networks, and the other networks read off the same curves (``more_networks``)."""
+    return [*MODELS["johnson"].values(), MODELS["dumoulin"], *(n["path"] for n in cfg.get("more_networks", []))]
+
+
 EXPERIMENT = register(Experiment(
     name="quality_vs_time",
     description="Gatys objective vs iterations and time, with Johnson/Dumoulin outputs on the same objective",
@@ -401,4 +406,5 @@ EXPERIMENT = register(Experiment(
                      "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 512, "steps": 500,
                      "objectives": ["gatys", "training"], "noise_objectives": ["training"],
                      "more_starts": NEURAL_STYLE_STARTS}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.provenance import reference_model
 from experiments.runner import (ROOT, Experiment, markdown_table, register, run_config, run_config_commit,
                                 save_figure, subplots)
 
@@ -295,6 +296,10 @@ def plot(rows: list[dict], out: Path, intro: str = INTRO, name: str = "recipe_st
     return [summary, *written]
 
 
+def reads(cfg: dict) -> list[str]:
+    return [reference_model(m) for m in cfg["models"]]
+
+
 EXPERIMENT = register(Experiment(
     name="recipe_study",
     description="today's training loss against the papers' recipes: fine-tune, score against Gatys, pick a default",
@@ -311,4 +316,5 @@ EXPERIMENT = register(Experiment(
                      "batch_size": 4, "image_size": 256, "style_size": 256, "learning_rate": 1e-3,
                      "eval_photos": ["kodak_kodim23", "kodak_kodim21", "skimage_chelsea", "kodak_kodim08"],
                      "train_photos": 8, "eval_size": 512, "gatys_steps": 300}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.provenance import reference_model
 from experiments.runner import ROOT, Experiment, markdown_table, painting, register
 
 MODELS = ("johnson_starry_night", "johnson_great_wave", "dumoulin_8styles")
@@ -102,10 +103,15 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [summary, *written]
 
 
+def reads(cfg: dict) -> list[str]:
+    return [reference_model(m) for m in cfg["models"]]
+
+
 EXPERIMENT = register(Experiment(
     name="reference_models",
     description="every style of the committed reference models on the evaluation photos (quality + 4-px grid)",
     presets={"quick": {"models": ["johnson_great_wave"], "size": 64, "max_contents": 1},
              "cpu": {"models": list(MODELS), "size": 384},
              "gpu": {"models": list(MODELS), "size": 768}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

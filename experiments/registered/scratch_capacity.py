@@ -158,6 +158,10 @@ VARIANTS = {"width2": ["w2", ["johnson_starry_night", "johnson_great_wave"], "re
             "reference*3": ["w1_style3", ["johnson_starry_night"], None],
             "width2*3": ["w2_style3", ["johnson_starry_night"], "reference*3"]}
 
+def reads(cfg: dict) -> list[str]:
+    return scratch_relu4_1.reads(cfg, MODELS_DIR, {})
+
+
 EXPERIMENT = register(Experiment(
     name="scratch_capacity",
     description="Johnson networks trained from scratch on a GPU at width 2 and for longer, against Gatys and the reference",
@@ -167,4 +171,5 @@ EXPERIMENT = register(Experiment(
                      "eval_photos": PHOTOS, "train_photos": 4, "eval_size": 256, "gatys_steps": 300},
              "gpu": {"models": ["johnson_starry_night", "johnson_great_wave"], "variants": VARIANTS,
                      "eval_photos": PHOTOS, "train_photos": 8, "eval_size": 512, "gatys_steps": 300}},
+    reads=reads,
     items=scratch_relu4_1.items, run_item=run_item, plot=plot))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from experiments.provenance import reference_model
 from experiments.registered import recipe_study
 from experiments.runner import ROOT, Experiment, markdown_table, read_rows, register, save_figure, subplots
 
@@ -172,6 +173,14 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
 PHOTOS = ["kodak_kodim23", "kodak_kodim21", "skimage_chelsea", "kodak_kodim08"]
 VARIANTS = {"scratch+relu4_1:1e-5": "w1e-5", "scratch+relu4_1:3e-5": "w3e-5"}
 
+
+def reads(cfg: dict, models_dir: Path = MODELS_DIR, earlier: dict[str, str] = EARLIER) -> list[str]:
+    """The reference networks, the GPU-trained variants, and the pages the trade-off figure draws beside them."""
+    return [*(reference_model(m) for m in cfg["models"]),
+            *(str(models_dir / folder / f"{m}.nst") for m in cfg["models"] for folder in variant_folders(cfg, m).values()),
+            *(f"results/{name}" for name in earlier)]
+
+
 EXPERIMENT = register(Experiment(
     name="scratch_relu4_1",
     description="Johnson networks trained from scratch on a GPU with relu4_1 added, against Gatys and the reference",
@@ -181,4 +190,5 @@ EXPERIMENT = register(Experiment(
                      "eval_photos": PHOTOS, "train_photos": 4, "eval_size": 256, "gatys_steps": 300},
              "gpu": {"models": ["johnson_starry_night", "johnson_great_wave"], "variants": VARIANTS,
                      "eval_photos": PHOTOS, "train_photos": 8, "eval_size": 512, "gatys_steps": 300}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

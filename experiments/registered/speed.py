@@ -102,6 +102,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [md, save_figure(fig, out / "speed.png")]
 
 
+def reads(cfg: dict) -> list[str]:
+    return [MODEL]
+
+
 EXPERIMENT = register(Experiment(
     name="speed",
     description="Gatys N steps vs one feedforward pass at several sizes (Johnson et al. Table 1)",
@@ -109,4 +113,5 @@ EXPERIMENT = register(Experiment(
              "cpu": {"sizes": [256, 512, 1024], "gatys_steps": 500, "gatys_timing_steps": 10, "repeats": 5,
                      "train_steps": 6},
              "gpu": {"sizes": [256, 512, 1024], "gatys_steps": 500, "repeats": 20, "train_steps": 50}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

@@ -56,6 +56,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return recipe_study.plot(rows, out, INTRO, "style_balance", control="dumoulin2017", column_label=column_label)
 
 
+def reads(cfg: dict) -> list[str]:
+    return recipe_study.reads(cfg)
+
+
 EXPERIMENT = register(Experiment(
     name="style_balance",
     description="fine-tune a reference model with more style weight or Gatys' layers: style against SSIM",
@@ -81,4 +85,5 @@ EXPERIMENT = register(Experiment(
                      "iterations": 4000, "batch_size": 4, "image_size": 256, "style_size": 256,
                      "learning_rate": 1e-3, "tv_weight": 1e7, "eval_photos": PHOTOS, "train_photos": 8,
                      "eval_size": 512, "gatys_steps": 300}},
+    reads=reads,
     items=recipe_study.items, run_item=recipe_study.run_item, plot=plot))

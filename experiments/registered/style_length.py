@@ -104,6 +104,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [*written, figure]
 
 
+def reads(cfg: dict) -> list[str]:
+    return recipe_study.reads(cfg)
+
+
 EXPERIMENT = register(Experiment(
     name="style_length",
     description="one fine-tune with relu4_1 added, scored after each stage: does the gap to Gatys close with length?",
@@ -119,4 +123,5 @@ EXPERIMENT = register(Experiment(
                      "lengths": [500, 2000, 8000], "batch_size": 4, "image_size": 256, "style_size": 256,
                      "learning_rate": 1e-3, "tv_weight": 1e7, "eval_photos": PHOTOS, "train_photos": 8,
                      "eval_size": 512, "gatys_steps": 300}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

@@ -320,6 +320,10 @@ def plot(rows: list[dict], out: Path, describe: Callable[[dict], str] = intro) -
 
 PHOTOS = ["kodak_kodim23", "kodak_kodim21", "skimage_chelsea", "kodak_kodim08"]  # the fidelity run's
 
+def reads(cfg: dict) -> list[str]:
+    return [MODEL, cfg["gatys_source"]]
+
+
 EXPERIMENT = register(Experiment(
     name="style_scales",
     description="a β multiplier per style for the Dumoulin model: do the tint styles take more style?",
@@ -332,4 +336,5 @@ EXPERIMENT = register(Experiment(
              "gpu": {"variants": ["control", "scaled"], "iterations": 4000, "batch_size": 8, "image_size": 256,
                      "tv_weight": 1e7, "learning_rate": 1e-3, "photos": PHOTOS, "size": 256,
                      "gatys_source": "results/fidelity"}},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

@@ -234,6 +234,11 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [summary, *written]
 
 
+def reads(cfg: dict) -> list[str]:
+    """lr_decay's inputs, and its page: the control fine-tunes each bordered one is compared with."""
+    return [*lr_decay.reads(cfg), cfg.get("control_source", CONTROL_SOURCE)]
+
+
 EXPERIMENT = register(Experiment(
     name="train_border",
     description="train as you stylize: fine-tunes with the stylize border in the training forward pass",
@@ -243,4 +248,5 @@ EXPERIMENT = register(Experiment(
                     "johnson_variants": ["bordered"] if name == "quick" else VARIANTS, "same_objective": VARIANTS,
                     **({"johnson_models": lr_decay.JOHNSON[:1]} if name == "quick" else {})}
              for name, preset in lr_decay.EXPERIMENT.presets.items()},
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

@@ -237,6 +237,10 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     return [summary, *written]
 
 
+def reads(cfg: dict) -> list[str]:
+    return [cfg["source"]]  # fidelity's images and rows
+
+
 EXPERIMENT = register(Experiment(
     name="vgg_padding",
     description="the evaluator's zero-padded frame: fidelity's images on a reflect-padded ruler, Gatys without it",
@@ -249,4 +253,5 @@ EXPERIMENT = register(Experiment(
                                                           "kodak_kodim08"],
                 "gatys_styles": ["vangogh_starry_night", "hokusai_great_wave", "vangogh_olive_orchard"]},
     },
+    reads=reads,
     items=items, run_item=run_item, plot=plot))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,9 @@ def load_tensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[s
     path = Path(path)
     if not path.is_file():
         raise NSTError(f"{path}: no such model file")
+    # safetensors opens the file outside Python, so no `open` audit event says it was read: say it here, for
+    # tools that record a run's inputs (the experiments runner's provenance)
+    sys.audit("nst.read_model", str(path))
     try:
         with safe_open(str(path), framework="numpy") as f:
             header = f.metadata() or {}

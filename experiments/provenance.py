@@ -1,0 +1,371 @@
+"""Which committed results were made from which committed inputs, and which are stale now.
+
+A results page (``results/NAME/``) is made by code from data and from *committed inputs*: the reference
+models in ``results/models/`` and other pages' files (``results/fidelity/raw.csv`` and the like).  When an
+input changes (a GPU run replaces a reference model), every page made from the old one is stale until it
+runs again, and so is every page made from a stale page.  Issue #13 asks for exactly that re-run ("re-run
+every experiment and notebook that reads the models"); ``python -m experiments stale`` lists it, in the
+order it must run.
+
+Every registered `experiments.runner.Experiment` declares its inputs (``reads(config)``, repository paths),
+and the runner records each input's git blob id in ``run.json`` (``inputs``) when a run starts.  It also
+watches what the run actually opens under ``results/`` (Python's audit hooks: ``open``, and
+``nst.io.modelfile.load_tensors``'s ``nst.read_model`` event, since safetensors opens files outside Python),
+and lists any input it was not told of as ``undeclared_inputs``; the tests make that an error.  Pages run
+before this record existed are compared with their inputs as the commit that committed the page held them.
+Another page's ``raw.csv`` that only gained rows since (items added to its preset), or a model file saved
+again with the same tensors and metadata, is not a change.  A few
+pages are made by scripts, not the runner (`SCRIPT_PAGES`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_MODELS = ("johnson_starry_night", "johnson_great_wave", "dumoulin_8styles")
+
+
+def reference_model(name: str) -> str:
+    """The repository path of the committed reference model NAME (``results/models/NAME.nst``)."""
+    return f"results/models/{name}.nst"
+
+
+def page_rows(page: str) -> str:
+    """The file another page's results are read from: its ``raw.csv``."""
+    return f"{page.rstrip('/')}/raw.csv"
+
+
+def git_blob_id(data: bytes) -> str:
+    """Git's id of a file with these bytes: SHA-1 of ``b"blob <size>\\0" + data`` (what ``git hash-object`` prints)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def current_blob(path: str, root: Path = ROOT) -> str | None:
+    """The blob id of the working file ``root/path`` (None where there is no such file)."""
+    p = root / path
+    return git_blob_id(p.read_bytes()) if p.is_file() else None
+
+
+def blob_at(commit: str, path: str, root: Path = ROOT) -> str | None:
+    """The blob id of ``path`` at ``commit`` (None where the commit is unknown or did not hold the file)."""
+    if not commit:
+        return None
+    try:
+        r = subprocess.run(["git", "rev-parse", "--verify", "-q", f"{commit}:{path}"], cwd=root,
+                           capture_output=True, text=True)
+    except OSError:
+        return None
+    return (r.stdout.strip() or None) if r.returncode == 0 else None
+
+
+def commit_of(path: str, root: Path = ROOT) -> str | None:
+    """The last commit that changed ``path`` (None where git has no history of it)."""
+    try:
+        r = subprocess.run(["git", "log", "-1", "--format=%H", "--", path], cwd=root, capture_output=True, text=True)
+    except OSError:
+        return None
+    return r.stdout.strip() or None
+
+
+def blob_bytes(blob: str, root: Path = ROOT) -> bytes | None:
+    """The bytes of a blob git holds (None where it holds no such object)."""
+    try:
+        r = subprocess.run(["git", "cat-file", "blob", blob], cwd=root, capture_output=True)
+    except OSError:
+        return None
+    return r.stdout if r.returncode == 0 else None
+
+
+def same_model(old: bytes, new: bytes) -> bool:
+    """Whether two model files hold the same tensors and metadata, apart from the integrity digest
+    (``tensor_sha256``) that files written before it existed lack: the reference models were saved again
+    only to add it, and pages made before that read the same model."""
+    import struct
+
+    def split(data: bytes) -> tuple[dict, dict, bytes] | None:
+        try:
+            n = struct.unpack("<Q", data[:8])[0]
+            header = json.loads(data[8:8 + n])
+            meta = json.loads(header.pop("__metadata__", {}).get("nst", "{}"))
+        except (struct.error, ValueError, AttributeError):
+            return None
+        meta.pop("tensor_sha256", None)
+        return meta, header, data[8 + n:]
+
+    a, b = split(old), split(new)
+    return a is not None and a == b
+
+
+def rows_kept(old_text: str, new_text: str) -> bool:
+    """Whether every row of an old ``raw.csv`` is still in the new one, with the same value in every old column:
+    the page only gained rows (items added to its preset), so a page that read the old rows read what is there."""
+    import csv
+    import io
+
+    old_rows = list(csv.DictReader(io.StringIO(old_text)))
+    new_rows = list(csv.DictReader(io.StringIO(new_text)))
+    if not old_rows:
+        return True
+    columns = list(old_rows[0])
+    present = {tuple(r.get(c) or "" for c in columns) for r in new_rows}
+    return all(tuple(r.get(c) or "" for c in columns) in present for r in old_rows)
+
+
+def input_files(reads: Iterable[str], root: Path = ROOT) -> list[str]:
+    """The files that stand for declared inputs: a file itself, a page's folder by its ``raw.csv``."""
+    return list(dict.fromkeys(page_rows(p) if (root / p).is_dir() else p for p in reads))
+
+
+def input_blobs(reads: Iterable[str], root: Path = ROOT) -> dict[str, str]:
+    """``{file: blob id}`` of the declared inputs that exist now (one a config names but the checkout lacks is
+    left out)."""
+    return {p: b for p in input_files(reads, root) if (b := current_blob(p, root)) is not None}
+
+
+class InputWatch:
+    """The repository files under ``results/`` a run opens, outside its own output folder.
+
+    Python's audit hooks cannot be removed, so one hook is installed per process and a watch only switches
+    recording on and off.
+    """
+
+    _active: "InputWatch | None" = None
+    _installed = False
+
+    def __init__(self, out: Path, root: Path = ROOT) -> None:
+        self.results = (root / "results").resolve()
+        self.root = root.resolve()
+        self.out = Path(out).resolve()
+        self.opened: set[str] = set()
+
+    @classmethod
+    def _hook(cls, event: str, args: tuple) -> None:
+        watch = cls._active
+        if watch is None or event not in ("open", "nst.read_model") or not args:
+            return
+        if event == "open" and len(args) > 1 and isinstance(args[1], str) and any(c in args[1] for c in "wax+"):
+            return  # written, not read
+        try:
+            p = Path(args[0]).resolve() if isinstance(args[0], (str, Path)) else None
+        except (OSError, ValueError, TypeError):
+            return
+        if p is None or not p.is_relative_to(watch.results) or p.is_relative_to(watch.out) or not p.is_file():
+            return
+        watch.opened.add(p.relative_to(watch.root).as_posix())
+
+    def __enter__(self) -> "InputWatch":
+        if not InputWatch._installed:
+            sys.addaudithook(InputWatch._hook)
+            InputWatch._installed = True
+        InputWatch._active = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        InputWatch._active = None
+
+
+def undeclared(opened: Iterable[str], declared: Iterable[str]) -> list[str]:
+    """The opened files that are neither a declared input, nor inside a declared folder, nor written by training
+    beside a declared model (``M.loss.csv`` beside ``M.nst``), nor a page's own labels (``run.json``: a page's
+    configuration, read to name what a figure shows)."""
+    covers = [d.rstrip("/") + "/" for d in declared] + [d[:-len(".nst")] + "." for d in declared if d.endswith(".nst")]
+    return [p for p in sorted(opened) if not (p.endswith("/run.json") or p in declared or p.startswith(tuple(covers)))]
+
+
+@dataclass(frozen=True)
+class ScriptPage:
+    """A committed page that a script makes, not the runner: its folder, its inputs and its command."""
+    folder: str
+    reads: tuple[str, ...]
+    command: str
+
+
+def _notebook_reads() -> tuple[str, ...]:
+    pages = ("speed", "fidelity", "fidelity_layers", "add_style", "grid_ablation", "quality_vs_time", "fig5_ratio",
+             "export", "border", "interpolation", "many_styles", "one_photo", "scratch_capacity", "scratch_relu4_1",
+             "style_balance", "style_length", "style_scales", "train_border", "gatys_ablations", "fine_tune")
+    return (*(reference_model(m) for m in REFERENCE_MODELS), *(f"results/{p}" for p in pages))
+
+
+SCRIPT_PAGES: dict[str, ScriptPage] = {
+    "readme_figure": ScriptPage("results/readme_figure",
+                                (reference_model("johnson_starry_night"), reference_model("dumoulin_8styles")),
+                                "python -m experiments.scripts.readme_figure"),
+    "notebooks": ScriptPage("results/notebooks", _notebook_reads(),
+                            "python notebooks/execute.py && NST_QUICK=1 python notebooks/execute.py --check --record"),
+}
+
+
+#: pages made from inputs other than today's on purpose, and why: listed, never counted as stale
+PINNED = {
+    "recipe_study": "the study that picked the recipe the reference models were then trained with: it fine-tunes the "
+                    "models before them, as its page says",
+}
+
+
+#: pages known to be stale and waiting for their re-run, with why (a new model lands before the CPU has re-run
+#: every page made from the old one); the tests require it to list exactly the stale pages
+PENDING_FILE = "results/pending_reruns.json"
+
+
+def pending(root: Path = ROOT) -> dict[str, str]:
+    """``{page: why}`` of `PENDING_FILE` (empty where there is none)."""
+    path = root / PENDING_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+@dataclass
+class PageState:
+    """One page's provenance: its inputs as recorded (or as its commit held them) against the checkout's."""
+    page: str
+    command: str
+    seconds: float | None  # the last run's wall time, start to end, where run.json has both
+    recorded_from: str  # "run.json" (recorded inputs), "commit" (as the commit that committed the page held them)
+    # or "nothing"
+    changed: list[str] = field(default_factory=list)  # inputs whose blob differs from the recorded one
+    unknown: list[str] = field(default_factory=list)  # inputs with no recorded blob to compare
+    waits_for: list[str] = field(default_factory=list)  # stale pages this one reads
+    pinned: str = ""  # why the page keeps the inputs it was made from (`PINNED`)
+    again_after: list[str] = field(default_factory=list)  # stale pages it reads that come later (a cycle of reads)
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.changed or self.waits_for) and not self.pinned
+
+
+def _seconds(info: dict) -> float | None:
+    import datetime as dt
+
+    try:
+        start, end = (dt.datetime.fromisoformat(str(info[k])[:19].replace("T", " ")) for k in ("start", "end"))
+    except (KeyError, ValueError):
+        return None
+    return (end - start).total_seconds()
+
+
+def _page_of(path: str) -> str | None:
+    parts = path.strip("/").split("/")
+    return parts[1] if len(parts) >= 2 and parts[0] == "results" and parts[1] != "models" else None
+
+
+def page_state(page: str, folder: str, reads: list[str], command: str, root: Path = ROOT) -> PageState | None:
+    """The provenance of the committed page in ``root/folder`` (None where it has no ``run.json``)."""
+    path = root / folder / "run.json"
+    if not path.is_file():
+        return None
+    info = json.loads(path.read_text())
+    recorded = info.get("inputs")
+    # Before run.json recorded its inputs: the commit that committed the page.  Its `git_commit` is HEAD when the
+    # run ended, and a page is often run on inputs not yet committed (new models and their pages land together).
+    commit = None if recorded is not None else (commit_of(f"{folder}/run.json", root) or info.get("git_commit"))
+    state = PageState(page, info.get("command") or command, _seconds(info),
+                      "run.json" if recorded is not None else "commit" if commit else "nothing", pinned=PINNED.get(page, ""))
+    olds = {p: recorded.get(p) if recorded is not None else blob_at(commit or "", p, root)
+            for p in input_files(reads, root)}
+    for p, old in (info.get("earlier_inputs") or {}).items():  # a resumed run whose earlier items saw other inputs
+        olds.setdefault(p, old)
+        if old != olds[p]:
+            olds[p] = old
+    for p, old in olds.items():
+        now = current_blob(p, root)
+        if old is None:
+            if now is not None:
+                state.unknown.append(p)
+        elif old != now and not _same_content(p, old, root):
+            state.changed.append(p)
+    return state
+
+
+def _same_content(path: str, old_blob: str, root: Path) -> bool:
+    """An input whose file changed while what a page read from it did not: a ``raw.csv`` that only gained rows
+    (`rows_kept`), a model file saved again with its digest (`same_model`)."""
+    if not (path.endswith(("raw.csv", ".nst")) and (root / path).is_file()):
+        return False
+    old = blob_bytes(old_blob, root)
+    if old is None:
+        return False
+    if path.endswith(".nst"):
+        return same_model(old, (root / path).read_bytes())
+    return rows_kept(old.decode("utf-8", "replace"), (root / path).read_text())
+
+
+def all_pages(registry: dict, root: Path = ROOT) -> dict[str, tuple[str, list[str], str]]:
+    """``{page: (folder, inputs, command)}`` for every registered experiment and `SCRIPT_PAGES`, inputs read
+    from the configuration each committed page ran with (its ``run.json``)."""
+    out: dict[str, tuple[str, list[str], str]] = {}
+    for name, exp in registry.items():
+        folder = f"results/{name}"
+        info_path = root / folder / "run.json"
+        cfg = json.loads(info_path.read_text()).get("config", {}) if info_path.is_file() else {}
+        out[name] = (folder, list(exp.reads(cfg)) if cfg else [], f"python -m experiments run {name}")
+    for name, sp in SCRIPT_PAGES.items():
+        out[name] = (sp.folder, list(sp.reads), sp.command)
+    return out
+
+
+def stale_pages(pages: dict[str, tuple[str, list[str], str]], root: Path = ROOT) -> list[PageState]:
+    """Every committed page's state, in an order in which the stale ones can be run again: a page comes
+    after the pages it reads.  A page that reads a stale page is stale too (``waits_for``)."""
+    states = {name: s for name, (folder, reads, cmd) in pages.items()
+              if (s := page_state(name, folder, reads, cmd, root)) is not None}
+    deps = {name: sorted({q for p in pages[name][1] if (q := _page_of(p)) in states and q != name})
+            for name in states}
+    order: list[str] = []
+    seen: set[str] = set()
+
+    # Depth first, each page after what it reads.  Where pages read each other, the walk enters the cycle at the
+    # page that reads the most pages, so that one runs last and the page it cut the cycle at runs again after it.
+    most_reads_first = lambda names: sorted(names, key=lambda n: (-len(deps[n]), n))  # noqa: E731
+
+    def visit(name: str, trail: tuple[str, ...] = ()) -> None:
+        if name in seen or name in trail:
+            return
+        for d in most_reads_first(deps[name]):
+            visit(d, (*trail, name))
+        seen.add(name)
+        order.append(name)
+
+    for name in most_reads_first(states):
+        visit(name)
+    for _ in order:  # a page reading a stale page is stale: settle it along cycles too
+        for name in order:
+            states[name].waits_for = [d for d in deps[name] if states[d].stale]
+    position = {name: k for k, name in enumerate(order)}
+    for name in order:  # pages that read each other (a cycle): the earlier runs again once the later one has run
+        states[name].again_after = [d for d in states[name].waits_for if position[d] > position[name]]
+    return [states[n] for n in order]
+
+
+def render(states: list[PageState], show_all: bool = False, root: Path = ROOT) -> str:
+    """A table of the stale pages (every page with ``show_all``), in the order to run them again."""
+    waiting = pending(root)
+    rows = [s for s in states if show_all or s.stale or (s.pinned and s.changed)]
+    if not any(s.stale for s in rows) and not show_all:
+        pinned = "".join(f"\n- {s.page} is pinned to older inputs ({', '.join(s.changed)}): {s.pinned}" for s in rows)
+        return f"none of the {len(states)} committed pages is stale{':' if pinned else ''}{pinned}\n"
+    fmt_s = lambda s: "" if s is None else f"{s / 60:.0f} min"  # noqa: E731
+    lines = ["| page | state | inputs changed | waits for | last run | command |", "|---|---|---|---|---|---|"]
+    for s in rows:
+        state = "stale" if s.stale else f"pinned: {s.pinned}" if s.pinned and s.changed else "up to date"
+        if s.stale and s.page in waiting:
+            state += f" (pending: {waiting[s.page]})"
+        if s.unknown:
+            state += f" ({len(s.unknown)} input(s) unrecorded)"
+        waits = ", ".join(f"{d} (then run this again)" if d in s.again_after else d for d in s.waits_for)
+        lines.append(f"| {s.page} | {state} | {', '.join(s.changed)} | {waits} | "
+                     f"{fmt_s(s.seconds)} | `{s.command}` |")
+    total = sum(s.seconds or 0 for s in rows if s.stale)
+    lines.append(f"\n{sum(s.stale for s in states)} of {len(states)} pages stale; their last runs took "
+                 f"{total / 3600:.1f} h in all (items already in a page's raw.csv are skipped on a re-run: "
+                 "move the stale raw.csv aside first)")
+    return "\n".join(lines) + "\n"
+
+
+Reads = Callable[[dict], list[str]]

@@ -1,0 +1,243 @@
+"""experiments.provenance: which committed pages were made from which inputs, and which are stale now."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments import provenance
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path):
+    if shutil.which("git") is None:
+        pytest.skip("no git")
+    r = tmp_path / "repo"
+    r.mkdir()
+    git(r, "init", "-q")
+    git(r, "config", "user.email", "t@example.org")
+    git(r, "config", "user.name", "t")
+    return r
+
+
+def model_bytes(tensors: dict, meta: dict) -> bytes:
+    from safetensors.numpy import save
+
+    return save(tensors, metadata={"nst": json.dumps(meta)})
+
+
+def page(repo: Path, name: str, rows: str, info: dict | None = None) -> None:
+    folder = repo / "results" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "raw.csv").write_text(rows)
+    (folder / "run.json").write_text(json.dumps({"command": f"make {name}", "start": "2026-11-29 10:00:00",
+                                                 "end": "2026-11-29 10:30:00", **(info or {})}))
+
+
+def test_blob_ids_are_gits(tmp_path):
+    if shutil.which("git") is None:
+        pytest.skip("no git")
+    f = tmp_path / "f.bin"
+    data = bytes(range(256)) * 3 + b"\0tail"
+    f.write_bytes(data)
+    assert provenance.git_blob_id(data) == subprocess.run(["git", "hash-object", str(f)], capture_output=True,
+                                                          text=True, check=True).stdout.strip()
+    assert provenance.git_blob_id(b"") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"  # git's empty blob
+
+
+@pytest.mark.parametrize("old, new, kept", [
+    ("id,x\na,1\nb,2\n", "id,x\na,1\nb,2\nc,3\n", True),  # rows appended
+    ("id,x\na,1\nb,2\n", "id,x,y\nb,2,9\na,1,8\n", True),  # a new column, rows reordered
+    ("id,x\na,1\nb,2\n", "id,x\na,1\nb,3\n", False),  # a value changed
+    ("id,x\na,1\nb,2\n", "id,x\na,1\n", False),  # a row lost
+    ("id,x\n", "id,x\na,1\n", True),
+])
+def test_rows_kept(old, new, kept):
+    assert provenance.rows_kept(old, new) is kept
+
+
+def test_same_model_ignores_only_the_digest():
+    t = {"w": np.arange(6, dtype=np.float32).reshape(2, 3)}
+    meta = {"format": "nst", "styles": ["a"]}
+    base = model_bytes(t, meta)
+    assert provenance.same_model(base, model_bytes(t, {**meta, "tensor_sha256": "ab" * 32}))
+    assert not provenance.same_model(base, model_bytes({"w": t["w"] + 1}, meta))
+    assert not provenance.same_model(base, model_bytes(t, {**meta, "styles": ["b"]}))
+    assert not provenance.same_model(base, b"not a model")
+
+
+def test_undeclared_allows_declared_files_folders_and_run_json():
+    opened = {"results/models/a.nst", "results/models/a.loss.csv", "results/fid/cells/x.png", "results/fid/run.json",
+              "results/other/raw.csv", "results/models/ab.loss.csv", "results/fidelity/raw.csv"}
+    assert provenance.undeclared(opened, ["results/models/a.nst", "results/fid"]) == [
+        "results/fidelity/raw.csv", "results/models/ab.loss.csv", "results/other/raw.csv"]
+
+
+def test_input_watch_records_reads_under_results_not_writes_nor_its_own_folder(tmp_path):
+    root = tmp_path / "root"
+    (root / "results" / "src").mkdir(parents=True)
+    (root / "results" / "out").mkdir(parents=True)
+    src, own, elsewhere = root / "results/src/raw.csv", root / "results/out/raw.csv", tmp_path / "x.txt"
+    for f in (src, own, elsewhere):
+        f.write_text("id\n")
+    with provenance.InputWatch(root / "results" / "out", root) as watch:
+        src.read_text()
+        own.read_text()
+        elsewhere.read_text()
+        (root / "results/src/new.txt").write_text("written")
+        import sys
+
+        sys.audit("nst.read_model", str(root / "results/src/raw.csv"))
+    src.read_text()  # after the watch: not recorded by it
+    assert watch.opened == {"results/src/raw.csv"}
+
+
+def test_stale_pages_follow_a_changed_model_through_the_pages_that_read_it(repo):
+    """Page `scores` read the model; page `summary` read `scores`' rows; `photos` read nothing that changed.  A new
+    model makes `scores` stale (the model changed) and `summary` stale (it waits for `scores`), in that order; a
+    model saved again with only its digest added, or rows only appended to `scores`, make nothing stale."""
+    t = {"w": np.ones((2, 2), np.float32)}
+    (repo / "results/models").mkdir(parents=True)
+    model = repo / "results/models/m.nst"
+    model.write_bytes(model_bytes(t, {"format": "nst"}))
+    page(repo, "scores", "id,v\na,1\n")
+    page(repo, "summary", "id,v\ns,1\n")
+    page(repo, "photos", "id\np\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "pages")
+    pages = {"summary": ("results/summary", ["results/scores"], "make summary"),
+             "scores": ("results/scores", ["results/models/m.nst"], "make scores"),
+             "photos": ("results/photos", [], "make photos")}
+
+    def stale():
+        return [(s.page, s.changed, s.waits_for) for s in provenance.stale_pages(pages, repo) if s.stale]
+
+    assert stale() == []
+    model.write_bytes(model_bytes(t, {"format": "nst", "tensor_sha256": "00" * 32}))  # re-saved with its digest
+    (repo / "results/scores/raw.csv").write_text("id,v\na,1\nb,2\n")  # a row added
+    assert stale() == []
+    model.write_bytes(model_bytes({"w": t["w"] * 2}, {"format": "nst"}))  # a new model
+    assert stale() == [("scores", ["results/models/m.nst"], []), ("summary", [], ["scores"])]
+    states = provenance.stale_pages(pages, repo)
+    assert [s.page for s in states].index("scores") < [s.page for s in states].index("summary")
+    table = provenance.render(states, root=repo)
+    assert "| scores | stale | results/models/m.nst |" in table and "| summary | stale |  | scores |" in table
+    assert "2 of 3 pages stale" in table and "photos" not in table
+    (repo / provenance.PENDING_FILE).write_text(json.dumps({"summary": "after the next CPU session"}))
+    assert provenance.pending(repo) == {"summary": "after the next CPU session"}
+    assert "| summary | stale (pending: after the next CPU session) |" in provenance.render(states, root=repo)
+
+    # `scores` runs again: its run.json records the inputs it read, and `summary` now reads changed rows
+    page(repo, "scores", "id,v\na,5\n", {"inputs": provenance.input_blobs(["results/models/m.nst"], repo)})
+    assert stale() == [("summary", ["results/scores/raw.csv"], [])]
+
+
+def test_pages_that_read_each_other_run_again_after_the_cycle(repo):
+    for name in ("a", "b"):
+        page(repo, name, "id\nx\n")
+    (repo / "results/models").mkdir(parents=True)
+    (repo / "results/models/m.nst").write_bytes(b"1")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "pages")
+    (repo / "results/models/m.nst").write_bytes(b"2")
+    pages = {"a": ("results/a", ["results/models/m.nst", "results/b"], "make a"),
+             "b": ("results/b", ["results/a", "results/models/m.nst"], "make b")}
+    states = provenance.stale_pages(pages, repo)
+    assert all(s.stale for s in states) and len(states) == 2
+    first, second = states
+    assert first.again_after == [second.page] and second.again_after == []
+    assert "(then run this again)" in provenance.render(states)
+
+
+def test_a_page_without_history_is_unknown_not_stale(tmp_path):
+    page(tmp_path, "p", "id\nx\n", {"git_commit": "0" * 40})
+    (tmp_path / "results/models").mkdir()
+    (tmp_path / "results/models/m.nst").write_bytes(b"1")
+    (state,) = provenance.stale_pages({"p": ("results/p", ["results/models/m.nst"], "make p")}, tmp_path)
+    assert not state.stale and state.unknown == ["results/models/m.nst"]
+
+
+def test_runner_records_the_inputs_it_read_and_refuses_undeclared_ones(tmp_path, monkeypatch):
+    """A run records its declared inputs' blob ids in run.json; reading a committed file it does not declare is an
+    error under NST_STRICT_INPUTS=1 (the tests' setting) and a recorded warning otherwise."""
+    from experiments.runner import REGISTRY, Experiment, register, run
+
+    model = "results/models/dumoulin_8styles.nst"
+
+    def run_item(item, cfg, cache):
+        import nst
+
+        nst.load(ROOT / model)
+        if cfg.get("sneak"):
+            (ROOT / "results/fidelity/raw.csv").read_text()
+        return {"ok": 1}
+
+    for name, sneak in (("_reads_ok", False), ("_reads_sneaky", True)):
+        register(Experiment(name, "test", {"quick": {"sneak": sneak}}, lambda cfg: [{"id": "one"}], run_item,
+                            lambda rows, out: [], reads=lambda cfg: [model]))
+    try:
+        out = run("_reads_ok", "quick", tmp_path / "ok", verbose=False)
+        info = json.loads((out / "run.json").read_text())
+        assert info["inputs"] == {model: provenance.current_blob(model)}
+        assert "undeclared_inputs" not in info
+        monkeypatch.setenv("NST_STRICT_INPUTS", "1")
+        with pytest.raises(RuntimeError, match="results/fidelity/raw.csv"):
+            run("_reads_sneaky", "quick", tmp_path / "sneaky", verbose=False)
+        monkeypatch.setenv("NST_STRICT_INPUTS", "0")
+        (tmp_path / "sneaky" / "raw.csv").unlink()
+        out = run("_reads_sneaky", "quick", tmp_path / "sneaky", verbose=False)
+        assert json.loads((out / "run.json").read_text())["undeclared_inputs"] == ["results/fidelity/raw.csv"]
+    finally:
+        REGISTRY.pop("_reads_ok", None)
+        REGISTRY.pop("_reads_sneaky", None)
+
+
+def test_every_committed_page_is_up_to_date_with_its_inputs():
+    """Issue #13: when a reference model changes, every page made from it runs again.  Each registered experiment's
+    committed page, the README figure and the notebooks' record are checked against the inputs they were made from
+    (reference models, other pages' rows); `python -m experiments stale` lists what to re-run, in order."""
+    import experiments.registered  # noqa: F401 - registers
+    from experiments.runner import REGISTRY
+
+    pages = provenance.all_pages({k: v for k, v in REGISTRY.items() if not k.startswith("_")})
+    states = provenance.stale_pages(pages)
+    assert len(states) >= 20
+    stale = {s.page for s in states if s.stale}
+    waiting = provenance.pending()
+    assert stale <= set(waiting), ("stale pages not listed in " + provenance.PENDING_FILE + ":\n"
+                                   + provenance.render(states))
+    assert set(waiting) <= stale, f"{provenance.PENDING_FILE} lists pages that are up to date: {set(waiting) - stale}"
+
+
+def test_experiments_that_name_a_model_or_page_declare_it():
+    """Every `results/...` path an experiment module names as a string is among its declared inputs for some preset
+    (or is its own folder): a cheap check of `reads` beside the runner's watch, which sees the quick presets only."""
+    import re
+
+    import experiments.registered  # noqa: F401 - registers
+    from experiments.runner import REGISTRY
+
+    import sys
+
+    modules = [m for k, m in sys.modules.items() if k.startswith("experiments.registered.")]
+    for name, exp in REGISTRY.items():
+        if name.startswith("_"):
+            continue
+        (module,) = [m for m in modules if getattr(m, "EXPERIMENT", None) is exp]
+        source = Path(module.__file__).read_text()
+        named = set(re.findall(r'"(results/[A-Za-z0-9_./]+)"', source))
+        declared = {p for cfg in exp.presets.values() for p in exp.reads(cfg)}
+        for path in named:
+            if path.startswith((f"results/{name}", "results/models/scratch")) or path in ("results/models",):
+                continue
+            assert any(path == d or path.startswith(d.rstrip("/") + "/") or d.startswith(path.rstrip("/") + "/")
+                       for d in declared), (name, path, sorted(declared))
