@@ -2,6 +2,7 @@
 
 ``stale`` lists the committed pages whose inputs (reference models, other pages' rows) changed since they ran,
 in the order to run them again (`experiments.provenance`); its exit status is 1 when any is stale.
+``stale --run`` runs them again in that order, and resumes where an earlier ``--run`` stopped (`experiments.rerun`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path)
     st = sub.add_parser("stale", help="committed pages made from inputs that have changed since, in re-run order")
     st.add_argument("--all", action="store_true", help="list the pages that are up to date too")
+    st.add_argument("--run", action="store_true",
+                    help="run the stale pages again, in order, until none is stale (resumes where a previous --run stopped)")
+    st.add_argument("--dry-run", action="store_true", help="with --run: only say which pages would run first")
     args = ap.parse_args(argv)
+    if args.cmd == "stale" and args.run:
+        from experiments.rerun import rerun_stale
+
+        rerun_stale(REGISTRY, dry_run=args.dry_run, log=lambda m: print(m, flush=True))
+        return 0
     if args.cmd == "stale":
         from experiments import provenance
 

@@ -210,6 +210,9 @@ PINNED = {
 }
 
 
+#: left in a page's folder by a re-run (`experiments.rerun`) until it finishes: the inputs its rows were made on
+RERUN_MARKER = "rerun.json"
+
 #: pages known to be stale and waiting for their re-run, with why (a new model lands before the CPU has re-run
 #: every page made from the old one); the tests require it to list exactly the stale pages
 PENDING_FILE = "results/pending_reruns.json"
@@ -234,10 +237,11 @@ class PageState:
     waits_for: list[str] = field(default_factory=list)  # stale pages this one reads
     pinned: str = ""  # why the page keeps the inputs it was made from (`PINNED`)
     again_after: list[str] = field(default_factory=list)  # stale pages it reads that come later (a cycle of reads)
+    interrupted: bool = False  # a re-run started and has not finished: the rows are partial
 
     @property
     def stale(self) -> bool:
-        return bool(self.changed or self.waits_for) and not self.pinned
+        return bool(self.changed or self.waits_for or self.interrupted) and not self.pinned
 
 
 def _seconds(info: dict) -> float | None:
@@ -273,6 +277,7 @@ def page_state(page: str, folder: str, reads: list[str], command: str, root: Pat
         olds.setdefault(p, old)
         if old != olds[p]:
             olds[p] = old
+    state.interrupted = (root / folder / RERUN_MARKER).is_file()
     for p, old in olds.items():
         now = current_blob(p, root)
         if old is None:
@@ -303,8 +308,10 @@ def all_pages(registry: dict, root: Path = ROOT) -> dict[str, tuple[str, list[st
     for name, exp in registry.items():
         folder = f"results/{name}"
         info_path = root / folder / "run.json"
-        cfg = json.loads(info_path.read_text()).get("config", {}) if info_path.is_file() else {}
-        out[name] = (folder, list(exp.reads(cfg)) if cfg else [], f"python -m experiments run {name}")
+        if not info_path.is_file():
+            continue  # never run: no page to check
+        cfg = json.loads(info_path.read_text()).get("config", {})
+        out[name] = (folder, list(exp.reads(cfg)), f"python -m experiments run {name}")
     for name, sp in SCRIPT_PAGES.items():
         out[name] = (sp.folder, list(sp.reads), sp.command)
     return out
@@ -354,6 +361,8 @@ def render(states: list[PageState], show_all: bool = False, root: Path = ROOT) -
     lines = ["| page | state | inputs changed | waits for | last run | command |", "|---|---|---|---|---|---|"]
     for s in rows:
         state = "stale" if s.stale else f"pinned: {s.pinned}" if s.pinned and s.changed else "up to date"
+        if s.interrupted:
+            state += " (its re-run stopped part way: `python -m experiments stale --run` resumes it)"
         if s.stale and s.page in waiting:
             state += f" (pending: {waiting[s.page]})"
         if s.unknown:

@@ -188,7 +188,11 @@ def run(name: str, preset: str, out: Path | None = None, verbose: bool = True) -
 
 def _earlier_inputs(run_json: Path, declared: list[str], inputs: dict[str, str]) -> dict[str, str]:
     """A resumed run's earlier items read the inputs the earlier run.json recorded (or, from before that record,
-    the inputs at its git commit): those that differ now, so the page says it mixes them."""
+    the inputs at its git commit; in a re-run, those its marker recorded): those that differ now, so the page
+    says it mixes them."""
+    marker = run_json.parent / provenance.RERUN_MARKER  # a re-run's earlier items ran on the inputs it started on
+    if marker.is_file():
+        run_json = marker
     if not run_json.is_file():
         return {}
     info = json.loads(run_json.read_text())

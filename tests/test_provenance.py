@@ -241,3 +241,67 @@ def test_experiments_that_name_a_model_or_page_declare_it():
                 continue
             assert any(path == d or path.startswith(d.rstrip("/") + "/") or d.startswith(path.rstrip("/") + "/")
                        for d in declared), (name, path, sorted(declared))
+
+
+def test_stale_run_reruns_in_order_resumes_after_an_interruption_and_clears_pending(repo, monkeypatch):
+    """`python -m experiments stale --run` on a throwaway repository: a new model makes `_src` (reads it) and `_sum`
+    (reads `_src`'s rows) stale; the cascade runs `_src` then `_sum` from empty rows, each run.json then records
+    the inputs it ran on, and the pending list empties.  Interrupted inside `_sum`, a second call resumes its rows
+    (the items done before are not run again) instead of starting over."""
+    from experiments import rerun, runner
+    from experiments.runner import Experiment
+
+    monkeypatch.setattr(runner, "ROOT", repo)
+    (repo / "results/models").mkdir(parents=True)
+    model = repo / "results/models/m.nst"
+    model.write_bytes(b"model 1")
+    calls: list[str] = []
+    interrupt = {"at": None}
+
+    def src_item(item, cfg, cache):
+        calls.append(f"src/{item['id']}")
+        return {"v": len(model.read_bytes()), "model": model.read_bytes().decode()}
+
+    def sum_item(item, cfg, cache):
+        if interrupt["at"] == item["id"]:
+            interrupt["at"] = None
+            raise KeyboardInterrupt
+        calls.append(f"sum/{item['id']}")
+        return {"rows": (repo / "results/_src/raw.csv").read_text().count("\n")}
+
+    items = lambda cfg: [{"id": f"i{k}"} for k in range(3)]  # noqa: E731
+    registry = {
+        "_src": Experiment("_src", "t", {"cpu": {}}, items, src_item, lambda rows, out: [],
+                           reads=lambda cfg: ["results/models/m.nst"]),
+        "_sum": Experiment("_sum", "t", {"cpu": {}}, items, sum_item, lambda rows, out: [],
+                           reads=lambda cfg: ["results/_src"]),
+    }
+    monkeypatch.setattr(runner, "REGISTRY", registry)
+    for name in ("_src", "_sum"):
+        runner.run(name, "cpu", repo / "results" / name, verbose=False)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "pages")
+    assert rerun.rerun_stale(registry, repo, finish=()) == []
+
+    model.write_bytes(b"model 22")
+    (repo / provenance.PENDING_FILE).write_text(json.dumps({"_src": "new model", "_sum": "reads _src"}))
+    assert rerun.rerun_stale(registry, repo, dry_run=True, finish=()) == ["_src", "_sum"]
+    calls.clear()
+    interrupt["at"] = "i1"
+    with pytest.raises(KeyboardInterrupt):
+        rerun.rerun_stale(registry, repo, finish=(), log=lambda m: None)
+    assert calls == ["src/i0", "src/i1", "src/i2", "sum/i0"]
+    assert (repo / "results/_sum" / rerun.MARKER).is_file() and not (repo / "results/_src" / rerun.MARKER).exists()
+    assert provenance.pending(repo) == {"_sum": "reads _src"}
+    (state,) = [s for s in provenance.stale_pages(provenance.all_pages(registry, repo), repo) if s.stale]
+    assert state.page == "_sum" and state.interrupted  # its rows are partial, whatever its inputs say
+    assert "stopped part way" in provenance.render([state], root=repo)
+    calls.clear()
+    assert rerun.rerun_stale(registry, repo, finish=(), log=lambda m: None) == ["_sum"]
+    assert calls == ["sum/i1", "sum/i2"]  # resumed: sum/i0 was kept
+    assert not (repo / "results/_sum" / rerun.MARKER).exists() and not (repo / provenance.PENDING_FILE).exists()
+    src_rows = runner.read_rows(repo / "results/_src/raw.csv")
+    assert {r["model"] for r in src_rows} == {"model 22"} and len(src_rows) == 3
+    info = json.loads((repo / "results/_sum/run.json").read_text())
+    assert info["inputs"] == {"results/_src/raw.csv": provenance.current_blob("results/_src/raw.csv", repo)}
+    assert [s.page for s in provenance.stale_pages(provenance.all_pages(registry, repo), repo) if s.stale] == []
