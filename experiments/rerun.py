@@ -13,7 +13,9 @@ script (`provenance.SCRIPT_PAGES`) runs its command, and its ``run.json`` then g
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -24,6 +26,11 @@ MARKER = provenance.RERUN_MARKER
 MAX_RUNS_PER_PAGE = 2  # once, and once more after a page it reads in a cycle
 # reads only pages, and keeps no run.json: regenerated once the cascade has run
 FINISH = ("python -m experiments.scripts.headline",)
+
+
+def _this_python(command: str) -> str:
+    """A script page's shell command with this interpreter for ``python`` (the checkout's environment)."""
+    return " ".join(shlex.quote(sys.executable) if word == "python" else word for word in command.split(" "))
 
 
 def _start_page(folder: Path, reads: list[str], root: Path) -> bool:
@@ -53,7 +60,7 @@ def rerun_page(page: str, registry: dict, root: Path = provenance.ROOT, log: Cal
     else:
         sp = provenance.SCRIPT_PAGES[page]
         log(f"{page}: running `{sp.command}`")
-        subprocess.run(sp.command, shell=True, cwd=root, check=True)
+        subprocess.run(_this_python(sp.command), shell=True, cwd=root, check=True)
         run_json = root / sp.folder / "run.json"
         info = json.loads(run_json.read_text())
         info["inputs"] = provenance.input_blobs(sp.reads, root)
@@ -92,7 +99,7 @@ def rerun_stale(registry: dict, root: Path = provenance.ROOT, dry_run: bool = Fa
         if not todo:
             for command in finish if ran else ():
                 log(f"running `{command}`")
-                subprocess.run(command, shell=True, cwd=root, check=True)
+                subprocess.run(_this_python(command), shell=True, cwd=root, check=True)
             log(f"no page is stale ({len(ran)} run)")
             return ran
         page = todo[0]
