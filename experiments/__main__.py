@@ -31,7 +31,20 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--run", action="store_true",
                     help="run the stale pages again, in order, until none is stale (resumes where a previous --run stopped)")
     st.add_argument("--dry-run", action="store_true", help="with --run: only say which pages would run first")
+    st.add_argument("--pending", metavar="WHY",
+                    help="write every stale page into results/pending_reruns.json with this reason (for a commit that "
+                         "lands a new model before its pages have run again)")
     args = ap.parse_args(argv)
+    if args.cmd == "stale" and args.pending is not None:
+        from experiments import provenance
+
+        if not args.pending.strip():
+            print("--pending needs a reason, for example 'new reference models from the GPU run of DATE'",
+                  file=sys.stderr)
+            return 2
+        listed = provenance.write_pending(provenance.stale_pages(provenance.all_pages(REGISTRY)), args.pending)
+        print(f"{provenance.PENDING_FILE}: {len(listed)} page(s) pending" + "".join(f"\n  {p}" for p in listed))
+        return 0
     if args.cmd == "stale" and args.run:
         from experiments.rerun import rerun_stale
 

@@ -224,6 +224,19 @@ def pending(root: Path = ROOT) -> dict[str, str]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def write_pending(states: list["PageState"], why: str, root: Path = ROOT) -> list[str]:
+    """List every stale page in `PENDING_FILE` with ``why`` (pages listed before keep their reason; pages no longer
+    stale are dropped; no file when none is stale).  Returns the pages listed."""
+    before = pending(root)
+    waiting = {s.page: before.get(s.page, why) for s in states if s.stale}
+    path = root / PENDING_FILE
+    if waiting:
+        path.write_text(json.dumps(waiting, indent=2) + "\n")
+    else:
+        path.unlink(missing_ok=True)
+    return list(waiting)
+
+
 @dataclass
 class PageState:
     """One page's provenance: its inputs as recorded (or as its commit held them) against the checkout's."""

@@ -134,6 +134,8 @@ def test_stale_pages_follow_a_changed_model_through_the_pages_that_read_it(repo)
     assert "2 of 3 pages stale" in table and "photos" not in table
     (repo / provenance.PENDING_FILE).write_text(json.dumps({"summary": "after the next CPU session"}))
     assert provenance.pending(repo) == {"summary": "after the next CPU session"}
+    assert provenance.write_pending(states, "new model", repo) == ["scores", "summary"]  # `summary` keeps its reason
+    assert provenance.pending(repo) == {"scores": "new model", "summary": "after the next CPU session"}
     assert "| summary | stale (pending: after the next CPU session) |" in provenance.render(states, root=repo)
 
     # `scores` runs again: its run.json records the inputs it read, and `summary` now reads changed rows
