@@ -67,6 +67,8 @@ def blob_at(commit: str, path: str, root: Path = ROOT) -> str | None:
 
 def commit_of(path: str, root: Path = ROOT) -> str | None:
     """The last commit that changed ``path`` (None where git has no history of it)."""
+    if not path:
+        return None
     try:
         r = subprocess.run(["git", "log", "-1", "--format=%H", "--", path], cwd=root, capture_output=True, text=True)
     except OSError:
@@ -272,24 +274,33 @@ def _page_of(path: str) -> str | None:
     return parts[1] if len(parts) >= 2 and parts[0] == "results" and parts[1] != "models" else None
 
 
+def recorded_inputs(info: dict, run_json: str, reads: list[str], root: Path = ROOT) -> tuple[dict[str, str | None], str]:
+    """The blob id of each input a page's run read, from its run.json ``info`` (``run_json`` its path under
+    ``root``), and where they come from: ``"run.json"`` (recorded), ``"commit"`` (a page from before that record:
+    its inputs as the commit that committed the page held them) or ``"nothing"``.  A resumed run whose earlier
+    items read other inputs (``earlier_inputs``) gives those: its rows mix both."""
+    recorded = info.get("inputs")
+    if recorded is not None:
+        olds: dict[str, str | None] = {p: recorded.get(p) for p in input_files(reads, root)}
+        source = "run.json"
+    else:
+        # `git_commit` is HEAD when the run ended, and a page is often run on inputs not yet committed (new models
+        # and the pages made from them land in one commit): the commit that committed run.json is the better guess
+        commit = commit_of(run_json, root) or info.get("git_commit")
+        olds = {p: blob_at(commit or "", p, root) for p in input_files(reads, root)}
+        source = "commit" if commit else "nothing"
+    olds.update(info.get("earlier_inputs") or {})
+    return olds, source
+
+
 def page_state(page: str, folder: str, reads: list[str], command: str, root: Path = ROOT) -> PageState | None:
     """The provenance of the committed page in ``root/folder`` (None where it has no ``run.json``)."""
     path = root / folder / "run.json"
     if not path.is_file():
         return None
     info = json.loads(path.read_text())
-    recorded = info.get("inputs")
-    # Before run.json recorded its inputs: the commit that committed the page.  Its `git_commit` is HEAD when the
-    # run ended, and a page is often run on inputs not yet committed (new models and their pages land together).
-    commit = None if recorded is not None else (commit_of(f"{folder}/run.json", root) or info.get("git_commit"))
-    state = PageState(page, info.get("command") or command, _seconds(info),
-                      "run.json" if recorded is not None else "commit" if commit else "nothing", pinned=PINNED.get(page, ""))
-    olds = {p: recorded.get(p) if recorded is not None else blob_at(commit or "", p, root)
-            for p in input_files(reads, root)}
-    for p, old in (info.get("earlier_inputs") or {}).items():  # a resumed run whose earlier items saw other inputs
-        olds.setdefault(p, old)
-        if old != olds[p]:
-            olds[p] = old
+    olds, source = recorded_inputs(info, f"{folder}/run.json", reads, root)
+    state = PageState(page, info.get("command") or command, _seconds(info), source, pinned=PINNED.get(page, ""))
     state.interrupted = (root / folder / RERUN_MARKER).is_file()
     for p, old in olds.items():
         now = current_blob(p, root)

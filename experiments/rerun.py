@@ -55,7 +55,7 @@ def rerun_page(page: str, registry: dict, root: Path = provenance.ROOT, log: Cal
         reads = list(registry[page].reads(registry[page].presets[preset]))
         resumed = _start_page(folder, reads, root)
         log(f"{page}: {'resuming' if resumed else 'running'} `python -m experiments run {page} --preset {preset}`")
-        runner.run(page, preset, folder, verbose=False)
+        runner.run(page, preset, folder)
         (folder / MARKER).unlink(missing_ok=True)
     else:
         sp = provenance.SCRIPT_PAGES[page]

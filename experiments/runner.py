@@ -168,8 +168,7 @@ def run(name: str, preset: str, out: Path | None = None, verbose: bool = True) -
     with provenance.InputWatch(out, ROOT) as watch:  # items() may read models too (their styles)
         _run_items(exp, exp.items(cfg), cfg, cache, done, raw, failures, verbose)
     unlisted = provenance.undeclared(watch.opened, declared)
-    info = {"experiment": name, "preset": preset, "config": cfg,
-            "command": "python -m experiments " + " ".join(sys.argv[1:]), "start": start,
+    info = {"experiment": name, "preset": preset, "config": cfg, "command": _command(name, preset, out), "start": start,
             "end": time.strftime("%Y-%m-%d %H:%M:%S"), "inputs": inputs,
             **({"earlier_inputs": earlier} if earlier else {}),
             **({"undeclared_inputs": unlisted} if unlisted else {}), **machine_info()}
@@ -186,6 +185,17 @@ def run(name: str, preset: str, out: Path | None = None, verbose: bool = True) -
     return out
 
 
+def _command(name: str, preset: str, out: Path) -> str:
+    """The command that makes this page again (whether it ran from the CLI, a re-run cascade or Python)."""
+    command = f"python -m experiments run {name} --preset {preset}"
+    if out.resolve() != (ROOT / "results" / name).resolve():
+        try:
+            command += f" --out {out.resolve().relative_to(ROOT.resolve()).as_posix()}"
+        except ValueError:
+            command += f" --out {out.name}"
+    return command
+
+
 def _earlier_inputs(run_json: Path, declared: list[str], inputs: dict[str, str]) -> dict[str, str]:
     """A resumed run's earlier items read the inputs the earlier run.json recorded (or, from before that record,
     the inputs at its git commit; in a re-run, those its marker recorded): those that differ now, so the page
@@ -196,12 +206,12 @@ def _earlier_inputs(run_json: Path, declared: list[str], inputs: dict[str, str])
     if not run_json.is_file():
         return {}
     info = json.loads(run_json.read_text())
-    if "inputs" in info:
-        old = {**info["inputs"], **info.get("earlier_inputs", {})}
-    else:
-        old = {p: b for p in provenance.input_files(declared, ROOT)
-               if (b := provenance.blob_at(str(info.get("git_commit", "")), p, ROOT)) is not None}
-    return {p: b for p, b in old.items() if inputs.get(p) != b}
+    try:
+        where = run_json.resolve().relative_to(ROOT.resolve()).as_posix()
+    except ValueError:  # a run outside the checkout: no history of its run.json
+        where = ""
+    old, _ = provenance.recorded_inputs(info, where, declared, ROOT)
+    return {p: b for p, b in old.items() if b is not None and inputs.get(p) != b}
 
 
 def _run_items(exp: Experiment, items: list[dict], cfg: dict, cache: dict, done: set[str], raw: Path,

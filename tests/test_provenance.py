@@ -190,6 +190,7 @@ def test_runner_records_the_inputs_it_read_and_refuses_undeclared_ones(tmp_path,
         out = run("_reads_ok", "quick", tmp_path / "ok", verbose=False)
         info = json.loads((out / "run.json").read_text())
         assert info["inputs"] == {model: provenance.current_blob(model)}
+        assert info["command"] == "python -m experiments run _reads_ok --preset quick --out ok"  # however it ran
         assert "undeclared_inputs" not in info
         monkeypatch.setenv("NST_STRICT_INPUTS", "1")
         with pytest.raises(RuntimeError, match="results/fidelity/raw.csv"):
