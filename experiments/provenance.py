@@ -14,8 +14,8 @@ watches what the run actually opens under ``results/`` (Python's audit hooks: ``
 and lists any input it was not told of as ``undeclared_inputs``; the tests make that an error.  Pages run
 before this record existed are compared with their inputs as the commit that committed the page held them.
 Another page's ``raw.csv`` that only gained rows since (items added to its preset), or a model file saved
-again with the same tensors and metadata, is not a change.  A few
-pages are made by scripts, not the runner (`SCRIPT_PAGES`).
+again with the same tensors and metadata, is not a change.  A few pages are made by scripts, not the runner
+(`SCRIPT_PAGES`).
 """
 
 from __future__ import annotations
@@ -177,6 +177,7 @@ def undeclared(opened: Iterable[str], declared: Iterable[str]) -> list[str]:
     """The opened files that are neither a declared input, nor inside a declared folder, nor written by training
     beside a declared model (``M.loss.csv`` beside ``M.nst``), nor a page's own labels (``run.json``: a page's
     configuration, read to name what a figure shows)."""
+    declared = list(declared)
     covers = [d.rstrip("/") + "/" for d in declared] + [d[:-len(".nst")] + "." for d in declared if d.endswith(".nst")]
     return [p for p in sorted(opened) if not (p.endswith("/run.json") or p in declared or p.startswith(tuple(covers)))]
 

@@ -308,3 +308,20 @@ def test_stale_run_reruns_in_order_resumes_after_an_interruption_and_clears_pend
     info = json.loads((repo / "results/_sum/run.json").read_text())
     assert info["inputs"] == {"results/_src/raw.csv": provenance.current_blob("results/_src/raw.csv", repo)}
     assert [s.page for s in provenance.stale_pages(provenance.all_pages(registry, repo), repo) if s.stale] == []
+
+
+def test_the_notebooks_record_declares_every_page_they_show():
+    """Each registered page a notebook shows (`show_result("NAME")` or a `results/NAME` path) is among the inputs of
+    the notebooks' record, so a stale page makes the notebooks stale too."""
+    import re
+
+    import experiments.registered  # noqa: F401 - registers
+    from experiments.runner import REGISTRY
+
+    shown = set()
+    for nb in (ROOT / "notebooks").glob("*.ipynb"):
+        text = nb.read_text()
+        shown |= set(re.findall(r'show_result\(\\?"([a-z0-9_]+)', text)) | set(re.findall(r"results/([a-z0-9_]+)", text))
+    registered = shown & set(REGISTRY)
+    assert len(registered) >= 10
+    assert registered <= {p.split("/")[1] for p in provenance.SCRIPT_PAGES["notebooks"].reads}
