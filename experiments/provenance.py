@@ -305,9 +305,14 @@ def page_state(page: str, folder: str, reads: list[str], command: str, root: Pat
     state.interrupted = (root / folder / RERUN_MARKER).is_file()
     for p, old in olds.items():
         now = current_blob(p, root)
-        if old is None:
-            if now is not None:
+        if now is None:
+            # not in this checkout (a git-ignored fine-tune, a model over the file limit): nothing to compare with
+            if old is not None:
                 state.unknown.append(p)
+        elif old is None:
+            # a recorded run ran without it (its items failed for want of it); an older page's commit may simply
+            # not have held a file git ignores
+            (state.changed if source == "run.json" else state.unknown).append(p)
         elif old != now and not _same_content(p, old, root):
             state.changed.append(p)
     return state

@@ -325,3 +325,17 @@ def test_the_notebooks_record_declares_every_page_they_show():
     registered = shown & set(REGISTRY)
     assert len(registered) >= 10
     assert registered <= {p.split("/")[1] for p in provenance.SCRIPT_PAGES["notebooks"].reads}
+
+
+def test_inputs_missing_from_the_checkout_are_unknown_and_a_recorded_run_without_an_input_is_stale(tmp_path):
+    """A declared input this checkout lacks (git ignores it, or it is over the file limit) cannot be compared: the
+    page is not stale for it.  One that appeared after a run that recorded its inputs without it is a change: that
+    run's items that needed it failed."""
+    (tmp_path / "results/models").mkdir(parents=True)
+    reads = ["results/models/local.nst", "results/models/new.nst"]
+    page(tmp_path, "p", "id\nx\n", {"inputs": {"results/models/local.nst": "ab" * 20}})
+    (state,) = provenance.stale_pages({"p": ("results/p", reads, "make p")}, tmp_path)
+    assert not state.stale and state.unknown == ["results/models/local.nst"]
+    (tmp_path / "results/models/new.nst").write_bytes(b"trained since")
+    (state,) = provenance.stale_pages({"p": ("results/p", reads, "make p")}, tmp_path)
+    assert state.stale and state.changed == ["results/models/new.nst"]
