@@ -232,12 +232,17 @@ def write_pending(states: list["PageState"], why: str, root: Path = ROOT) -> lis
     stale are dropped; no file when none is stale).  Returns the pages listed."""
     before = pending(root)
     waiting = {s.page: before.get(s.page, why) for s in states if s.stale}
+    save_pending(waiting, root)
+    return list(waiting)
+
+
+def save_pending(waiting: dict[str, str], root: Path = ROOT) -> None:
+    """Write `PENDING_FILE` (removed when nothing waits)."""
     path = root / PENDING_FILE
     if waiting:
         path.write_text(json.dumps(waiting, indent=2) + "\n")
     else:
         path.unlink(missing_ok=True)
-    return list(waiting)
 
 
 @dataclass

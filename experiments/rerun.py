@@ -77,11 +77,7 @@ def _drop_pending(page: str, root: Path) -> None:
     if page not in waiting:
         return
     del waiting[page]
-    path = root / provenance.PENDING_FILE
-    if waiting:
-        path.write_text(json.dumps(waiting, indent=2) + "\n")
-    else:
-        path.unlink()
+    provenance.save_pending(waiting, root)
 
 
 def rerun_stale(registry: dict, root: Path = provenance.ROOT, dry_run: bool = False,
