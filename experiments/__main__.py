@@ -53,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "stale":
         from experiments import provenance
 
+        from experiments.rerun import estimate
+
         states = provenance.stale_pages(provenance.all_pages(REGISTRY))
+        estimate(states, REGISTRY)
         print(provenance.render(states, show_all=args.all), end="")
         return 1 if any(s.stale for s in states) else 0
     if args.cmd == "list":

@@ -120,6 +120,67 @@ def rows_kept(old_text: str, new_text: str) -> bool:
     return all(tuple(r.get(c) or "" for c in columns) in present for r in old_rows)
 
 
+#: columns a run measures about itself, not results: rows that differ only in them read the same
+RUN_COLUMNS = ("item_seconds", "peak_rss_mb")
+
+
+def rows_of(page: str, **match: str) -> str:
+    """An item input that is only some of another page's rows: those whose columns equal ``match``
+    (``rows_of("results/fidelity", method="gatys", style=s)`` is written ``results/fidelity?method=gatys&style=s``).
+    Such an item is unaffected by the page's other rows changing."""
+    return page.rstrip("/") + ("?" + "&".join(f"{k}={match[k]}" for k in sorted(match)) if match else "")
+
+
+def parse_input(entry: str) -> tuple[str, dict[str, str] | None]:
+    """``(file, match)`` of an item input: a model file and ``None``, or a page's ``raw.csv`` and the columns its
+    rows must match (``{}``: every row)."""
+    path, _, query = entry.partition("?")
+    if not query and (path.endswith((".nst", ".csv", ".json", ".safetensors")) or "/models/" in path):
+        return path, None
+    return page_rows(path), dict(q.split("=", 1) for q in query.split("&")) if query else {}
+
+
+def selected_rows(text: str, match: dict[str, str]) -> list[tuple]:
+    """The rows of a ``raw.csv`` text whose columns equal ``match``, each as its sorted non-empty (column, value)
+    pairs without `RUN_COLUMNS`, in a canonical order: what an item that reads those rows read."""
+    import csv
+    import io
+
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if all((r.get(k) or "") == v for k, v in match.items())]
+    return sorted(tuple(sorted((k, v) for k, v in r.items() if v and k not in RUN_COLUMNS)) for r in rows)
+
+
+def item_input_changed(entry: str, olds: dict[str, str | None], root: Path = ROOT) -> bool:
+    """Whether what an item read through ``entry`` (a model file, or some of a page's rows: `rows_of`) differs
+    between the blobs a page's run read (``olds``, `recorded_inputs`) and the checkout.  An input with no recorded
+    blob counts as changed; one the checkout lacks (a git-ignored file) as unchanged, since nothing could run it."""
+    file, match = parse_input(entry)
+    now, old = current_blob(file, root), olds.get(file)
+    if now is None:
+        return False
+    if old is None:
+        return True
+    if old == now:
+        return False
+    if match is None or not match:
+        return not _same_content(file, old, root)
+    old_bytes = blob_bytes(old, root)
+    if old_bytes is None:
+        return True
+    return selected_rows(old_bytes.decode("utf-8", "replace"), match) != selected_rows((root / file).read_text(),
+                                                                                        match)
+
+
+def item_covers(entries: Iterable[str]) -> list[str]:
+    """The repository paths an item with these inputs may open: a model (with the files training writes beside
+    it), a page's folder for some of its rows (its images and curves are what those rows describe)."""
+    out = []
+    for e in entries:
+        file, match = parse_input(e)
+        out.append(file if match is None else e.partition("?")[0].rstrip("/"))
+    return out
+
+
 def input_files(reads: Iterable[str], root: Path = ROOT) -> list[str]:
     """The files that stand for declared inputs: a file itself, a page's folder by its ``raw.csv``."""
     return list(dict.fromkeys(page_rows(p) if (root / p).is_dir() else p for p in reads))
@@ -146,6 +207,8 @@ class InputWatch:
         self.root = root.resolve()
         self.out = Path(out).resolve()
         self.opened: set[str] = set()
+        self.item: str | None = None  # the item running now (set by the runner)
+        self.by_item: dict[str, set[str]] = {}  # what each item opened
 
     @classmethod
     def _hook(cls, event: str, args: tuple) -> None:
@@ -160,7 +223,10 @@ class InputWatch:
             return
         if p is None or not p.is_relative_to(watch.results) or p.is_relative_to(watch.out) or not p.is_file():
             return
-        watch.opened.add(p.relative_to(watch.root).as_posix())
+        path = p.relative_to(watch.root).as_posix()
+        watch.opened.add(path)
+        if watch.item is not None:
+            watch.by_item.setdefault(watch.item, set()).add(path)
 
     def __enter__(self) -> "InputWatch":
         if not InputWatch._installed:
@@ -259,6 +325,7 @@ class PageState:
     pinned: str = ""  # why the page keeps the inputs it was made from (`PINNED`)
     again_after: list[str] = field(default_factory=list)  # stale pages it reads that come later (a cycle of reads)
     interrupted: bool = False  # a re-run started and has not finished: the rows are partial
+    estimate: float | None = None  # seconds its re-run is expected to take (`experiments.rerun.estimate`)
 
     @property
     def stale(self) -> bool:
@@ -393,7 +460,7 @@ def render(states: list[PageState], show_all: bool = False, root: Path = ROOT) -
         pinned = "".join(f"\n- {s.page} is pinned to older inputs ({', '.join(s.changed)}): {s.pinned}" for s in rows)
         return f"none of the {len(states)} committed pages is stale{':' if pinned else ''}{pinned}\n"
     fmt_s = lambda s: "" if s is None else f"{s / 60:.0f} min"  # noqa: E731
-    lines = ["| page | state | inputs changed | waits for | last run | command |", "|---|---|---|---|---|---|"]
+    lines = ["| page | state | inputs changed | waits for | re-run, about | command |", "|---|---|---|---|---|---|"]
     for s in rows:
         state = "stale" if s.stale else f"pinned: {s.pinned}" if s.pinned and s.changed else "up to date"
         if s.interrupted:
@@ -404,11 +471,12 @@ def render(states: list[PageState], show_all: bool = False, root: Path = ROOT) -
             state += f" ({len(s.unknown)} input(s) unrecorded)"
         waits = ", ".join(f"{d} (then run this again)" if d in s.again_after else d for d in s.waits_for)
         lines.append(f"| {s.page} | {state} | {', '.join(s.changed)} | {waits} | "
-                     f"{fmt_s(s.seconds)} | `{s.command}` |")
-    total = sum(s.seconds or 0 for s in rows if s.stale)
-    lines.append(f"\n{sum(s.stale for s in states)} of {len(states)} pages stale; their last runs took "
-                 f"{total / 3600:.1f} h in all (items already in a page's raw.csv are skipped on a re-run: "
-                 "move the stale raw.csv aside first)")
+                     f"{fmt_s(s.estimate) if s.stale else ''} | `{s.command}` |")
+    total = sum(s.estimate or 0 for s in rows if s.stale)
+    lines.append(f"\n{sum(s.stale for s in states)} of {len(states)} pages stale; re-running them takes about "
+                 f"{total / 3600:.1f} h: the time their committed rows took, less the rows a re-run keeps (items "
+                 "whose inputs did not change) and the curves it reuses (`python -m experiments stale --run` runs "
+                 "them)")
     return "\n".join(lines) + "\n"
 
 

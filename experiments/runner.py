@@ -43,6 +43,10 @@ class Experiment:
     # config -> the committed inputs it reads: repository paths of model files, or of other pages' folders
     # (their raw.csv stands for them); run.json records their git blob ids (experiments.provenance)
     reads: Callable[[dict], list[str]] = lambda cfg: []
+    # (item, config) -> the inputs that item's row depends on, where it is fewer than ``reads``: model files, or
+    # some of another page's rows (`provenance.rows_of`).  A re-run after an input changed keeps the rows of
+    # items that do not read it (`experiments.rerun`); None: every item reads every input
+    item_reads: Callable[[dict, dict], list[str]] | None = None
 
 
 REGISTRY: dict[str, Experiment] = {}
@@ -165,18 +169,24 @@ def run(name: str, preset: str, out: Path | None = None, verbose: bool = True) -
     inputs = provenance.input_blobs(declared, ROOT)
     earlier = _earlier_inputs(out / "run.json", declared, inputs) if done else {}
     cache: dict = {"out": out}
+    strict = os.environ.get("NST_STRICT_INPUTS") == "1"
     with provenance.InputWatch(out, ROOT) as watch:  # items() may read models too (their styles)
-        _run_items(exp, exp.items(cfg), cfg, cache, done, raw, failures, verbose)
+        _run_items(exp, exp.items(cfg), cfg, cache, done, raw, failures, verbose, watch, fresh_cache=strict)
     unlisted = provenance.undeclared(watch.opened, declared)
+    beyond = _beyond_item_reads(exp, cfg, watch.by_item)
     info = {"experiment": name, "preset": preset, "config": cfg, "command": _command(name, preset, out), "start": start,
             "end": time.strftime("%Y-%m-%d %H:%M:%S"), "inputs": inputs,
             **({"earlier_inputs": earlier} if earlier else {}),
-            **({"undeclared_inputs": unlisted} if unlisted else {}), **machine_info()}
+            **({"undeclared_inputs": unlisted} if unlisted else {}),
+            **({"undeclared_item_inputs": beyond} if beyond else {}), **machine_info()}
     (out / "run.json").write_text(json.dumps(info, indent=2, default=str))
-    if unlisted:
-        msg = f"{name}: the run read committed files its `reads` does not declare: {', '.join(unlisted)}"
-        if os.environ.get("NST_STRICT_INPUTS") == "1":
-            raise RuntimeError(msg)
+    msgs = ([f"{name}: the run read committed files its `reads` does not declare: {', '.join(unlisted)}"]
+            if unlisted else [])
+    msgs += [f"{name}: item {i} read {', '.join(files)}, which its `item_reads` does not declare"
+             for i, files in beyond.items()]
+    if msgs and strict:
+        raise RuntimeError("; ".join(msgs))
+    for msg in msgs:
         print("warning: " + msg, file=sys.stderr, flush=True)
     written = exp.plot(read_rows(raw), out)
     if verbose:
@@ -214,8 +224,26 @@ def _earlier_inputs(run_json: Path, declared: list[str], inputs: dict[str, str])
     return {p: b for p, b in old.items() if b is not None and inputs.get(p) != b}
 
 
+def _beyond_item_reads(exp: Experiment, cfg: dict, by_item: dict[str, set[str]]) -> dict[str, list[str]]:
+    """``{item id: files}`` an item opened under ``results/`` that its ``item_reads`` does not cover."""
+    if exp.item_reads is None:
+        return {}
+    items = {str(i["id"]): i for i in exp.items(cfg)}
+    out = {}
+    for item_id, opened in by_item.items():
+        if item_id in items and (extra := provenance.undeclared(
+                opened, provenance.item_covers(exp.item_reads(items[item_id], cfg)))):
+            out[item_id] = extra
+    return out
+
+
 def _run_items(exp: Experiment, items: list[dict], cfg: dict, cache: dict, done: set[str], raw: Path,
-               failures: Path, verbose: bool) -> None:
+               failures: Path, verbose: bool, watch: provenance.InputWatch | None = None,
+               fresh_cache: bool = False) -> None:
+    """Run the items not ``done``, appending a row each.  The ``watch`` records what each item opens; with
+    ``fresh_cache`` (strict runs of pages that declare ``item_reads``) each item starts from an empty cache, so
+    that an item using a model an earlier one loaded has to open it itself and the check sees it."""
+    fresh_cache = fresh_cache and exp.item_reads is not None
     for k, item in enumerate(items, 1):
         if str(item["id"]) in done:
             if verbose:
@@ -223,8 +251,10 @@ def _run_items(exp: Experiment, items: list[dict], cfg: dict, cache: dict, done:
             continue
         t0 = time.perf_counter()
         _reset_peak_rss()
+        if watch is not None:
+            watch.item = str(item["id"])
         try:
-            metrics = exp.run_item(item, cfg, cache)
+            metrics = exp.run_item(item, cfg, {"out": cache["out"]} if fresh_cache else cache)
         except Exception as e:  # noqa: BLE001 - one broken item must not end the run
             _append_row(failures, {"id": item["id"], "error": f"{type(e).__name__}: {e}",
                                    "traceback": traceback.format_exc()[-2000:]})
@@ -236,6 +266,8 @@ def _run_items(exp: Experiment, items: list[dict], cfg: dict, cache: dict, done:
         _append_row(raw, row)
         if verbose:
             print(f"[{k}/{len(items)}] {item['id']}: {time.perf_counter() - t0:.1f} s", flush=True)
+    if watch is not None:
+        watch.item = None
 
 
 def subplots(*args: Any, **kwargs: Any):

@@ -55,7 +55,7 @@ def test_a_failing_item_is_recorded_not_fatal(tmp_path):
 
 
 @pytest.mark.slow
-def test_quality_vs_time_quick_preset(tmp_path):
+def test_quality_vs_time_quick_preset(tmp_path, monkeypatch):
     out = tmp_path / "qvt"
     r = subprocess.run([sys.executable, "-m", "experiments", "run", "quality_vs_time", "--preset", "quick", "--out",
                         str(out)], capture_output=True, text=True, cwd=ROOT)
@@ -140,6 +140,44 @@ def test_quality_vs_time_quick_preset(tmp_path):
     assert not any(p["curve"] == reflect["id"] for p in rows if p.get("kind") == "pass")  # entries name their objective
     assert "| eval | training_reflect | mean_pixel_noise, memory 100, line search none | 64 |" in (
         out / "summary.md").read_text()
+    assert_curves_reused(out, "quality_vs_time", monkeypatch)
+
+
+def assert_curves_reused(out: Path, name: str, monkeypatch) -> None:
+    """A page run again from empty rows (what `experiments.rerun` does after a model changed) reuses every L-BFGS
+    curve its folder holds (`experiments.memo`) and makes the same rows; a curve whose definition changed runs."""
+    import experiments.registered  # noqa: F401 - registers the page (the first run may have been a subprocess)
+    import nst.methods.gatys
+
+    before = {r["id"]: r for r in read_rows(out / "raw.csv")}
+    (out / "raw.csv").unlink()
+    real = nst.methods.gatys.gatys_transfer
+
+    def no_lbfgs(*args, **kwargs):
+        raise AssertionError("an L-BFGS curve ran again")
+
+    monkeypatch.setattr(nst.methods.gatys, "gatys_transfer", no_lbfgs)
+    run(name, "quick", out, verbose=False)
+    assert not (out / "failures.csv").exists()
+    after = {r["id"]: r for r in read_rows(out / "raw.csv")}
+    assert set(after) == set(before)
+    for k, r in before.items():
+        measured = ("item_seconds", "peak_rss_mb")
+        assert set(after[k]) == set(r), k
+        for c, v in r.items():
+            if c not in measured:
+                assert after[k][c] == (pytest.approx(v, rel=1e-5) if isinstance(v, float) else v), (k, c)
+    # a record whose definition differs (another objective, another photo) is not reused
+    record = next(out.glob("**/*.memo.json"))
+    data = json.loads(record.read_text())
+    first = next(iter(data))
+    data[first]["definition"]["steps"] += 1
+    record.write_text(json.dumps(data))
+    (out / "raw.csv").unlink()
+    calls = []
+    monkeypatch.setattr(nst.methods.gatys, "gatys_transfer", lambda *a, **k: calls.append(1) or real(*a, **k))
+    run(name, "quick", out, verbose=False)
+    assert calls == [1]
 
 
 def test_training_objective_keeps_the_style_size_the_networks_learned():
@@ -777,6 +815,7 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     assert text.count("| Hokusai Great Wave |") == 5  # 2 tables per start with networks, 1 for the candidate
     assert "| Hokusai Great Wave | " + f"{r5['gatys_ssim']:.3f}" + " | " in text and "| — | — | — | — |" in text
     assert (f5 / "sheet.png").exists() and (f5 / "ratio_vs_iterations.png").exists()
+    assert_curves_reused(f5, "fig5_ratio", monkeypatch)
 
 
 @pytest.mark.slow

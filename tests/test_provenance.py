@@ -339,3 +339,162 @@ def test_inputs_missing_from_the_checkout_are_unknown_and_a_recorded_run_without
     (tmp_path / "results/models/new.nst").write_bytes(b"trained since")
     (state,) = provenance.stale_pages({"p": ("results/p", reads, "make p")}, tmp_path)
     assert state.stale and state.changed == ["results/models/new.nst"]
+
+
+def test_memo_recalls_a_result_only_under_the_same_definition_with_its_files(tmp_path):
+    """`experiments.memo`: a stored result comes back for the same definition (tuples and lists alike), not for
+    another one, nor once a file the work wrote is gone; its seconds are what a re-run saves."""
+    from experiments import memo
+
+    record, written = tmp_path / "h" / "curves.memo.json", tmp_path / "h" / "a.csv"
+    definition = {"size": 64, "objective": {"style_layers": ("relu1_2", "relu4_1"), "style_weight": 1e-5}}
+    assert memo.recall(record, "a", definition) is None
+    memo.remember(record, "a", definition, {"final": 1.5}, seconds=12.0)
+    written.parent.mkdir(exist_ok=True)
+    written.write_text("x")
+    same = {"objective": {"style_weight": 1e-5, "style_layers": ["relu1_2", "relu4_1"]}, "size": 64}
+    assert memo.recall(record, "a", same, [written]) == {"final": 1.5}
+    assert memo.recall(record, "a", {**same, "size": 96}, [written]) is None
+    assert memo.recall(record, "b", same, [written]) is None
+    written.unlink()
+    assert memo.recall(record, "a", same, [written]) is None
+    assert memo.saved_seconds(tmp_path) == {"a": 12.0}
+    with pytest.raises(ValueError, match="memo.json"):
+        memo.remember(tmp_path / "curves.json", "a", definition, {})
+
+
+def test_an_item_reads_only_the_rows_it_selects(repo):
+    """`provenance.rows_of`: an item that read some of a page's rows is unaffected by the page's other rows
+    changing, or by its own rows' run measurements; a model file or a whole page compares as a whole."""
+    (repo / "results/p").mkdir(parents=True)
+    raw = repo / "results/p/raw.csv"
+    raw.write_text("id,method,v,item_seconds\ng1,gatys,1,5\nn1,net,2,5\n")
+    (repo / "results/models").mkdir()
+    (repo / "results/models/m.nst").write_bytes(b"m1")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "p")
+    olds = {"results/p/raw.csv": provenance.current_blob("results/p/raw.csv", repo),
+            "results/models/m.nst": provenance.current_blob("results/models/m.nst", repo)}
+    gatys, net = provenance.rows_of("results/p", method="gatys"), provenance.rows_of("results/p", method="net")
+    assert gatys == "results/p?method=gatys" and provenance.parse_input(gatys) == ("results/p/raw.csv",
+                                                                                     {"method": "gatys"})
+    assert provenance.parse_input("results/models/m.nst") == ("results/models/m.nst", None)
+    raw.write_text("id,method,v,item_seconds\ng1,gatys,1,7\nn1,net,3,5\n")  # the net row changed, Gatys' was timed
+    assert not provenance.item_input_changed(gatys, olds, repo)
+    assert provenance.item_input_changed(net, olds, repo)
+    assert provenance.item_input_changed("results/p", olds, repo)
+    assert not provenance.item_input_changed("results/models/m.nst", olds, repo)
+    (repo / "results/models/m.nst").write_bytes(b"m2")
+    assert provenance.item_input_changed("results/models/m.nst", olds, repo)
+    assert provenance.item_input_changed("results/models/m.nst", {}, repo)  # nothing recorded: cannot tell
+    assert provenance.item_covers([gatys, "results/models/m.nst"]) == ["results/p", "results/models/m.nst"]
+
+
+def test_strict_runs_check_each_items_declared_inputs_even_through_the_cache(tmp_path, monkeypatch):
+    """Under NST_STRICT_INPUTS=1 an item that reads a model its ``item_reads`` does not declare is an error, even
+    where an earlier item has loaded that model into the shared cache (strict runs give each item its own)."""
+    from experiments.runner import REGISTRY, Experiment, register, run
+
+    model = "results/models/johnson_great_wave.nst"
+
+    def run_item(item, cfg, cache):
+        import nst
+
+        if "model" not in cache:  # loaded once per shared cache
+            cache["model"] = nst.load(ROOT / model)
+        return {"ok": 1}
+
+    items = lambda cfg: [{"id": "first"}, {"id": "second"}]  # noqa: E731
+    for name, second in (("_items_ok", [model]), ("_items_short", [])):
+        register(Experiment(name, "test", {"quick": {}}, items, run_item, lambda rows, out: [],
+                            reads=lambda cfg: [model],
+                            item_reads=lambda item, cfg, second=second: [model] if item["id"] == "first" else second))
+    try:
+        monkeypatch.setenv("NST_STRICT_INPUTS", "1")
+        out = run("_items_ok", "quick", tmp_path / "ok", verbose=False)
+        assert "undeclared_item_inputs" not in json.loads((out / "run.json").read_text())
+        with pytest.raises(RuntimeError, match=f"item second read {model}"):
+            run("_items_short", "quick", tmp_path / "short", verbose=False)
+        assert json.loads((tmp_path / "short/run.json").read_text())["undeclared_item_inputs"] == {"second": [model]}
+    finally:
+        REGISTRY.pop("_items_ok", None)
+        REGISTRY.pop("_items_short", None)
+
+
+def test_stale_run_keeps_the_rows_whose_inputs_did_not_change(repo, monkeypatch):
+    """A page that declares ``item_reads`` keeps, on its re-run, the rows of items whose inputs are as they were:
+    a new ``b.nst`` re-runs only `_src`'s item that reads it, and only `_sum`'s item that reads that item's rows;
+    the estimate says as much before anything runs, and run.json says how many rows the re-run kept."""
+    from experiments import rerun, runner
+    from experiments.runner import Experiment
+
+    monkeypatch.setattr(runner, "ROOT", repo)
+    (repo / "results/models").mkdir(parents=True)
+    for name in ("a", "b"):
+        (repo / f"results/models/{name}.nst").write_bytes(f"model {name}1".encode())
+    calls: list[str] = []
+
+    def src_item(item, cfg, cache):
+        calls.append(f"src/{item['id']}")
+        uses = item["uses"]
+        return {"value": (repo / f"results/models/{uses}.nst").read_text() if uses != "none" else "free"}
+
+    def sum_item(item, cfg, cache):
+        calls.append(f"sum/{item['id']}")
+        rows = runner.read_rows(repo / "results/_src/raw.csv")
+        return {"seen": "+".join(str(r["value"]) for r in rows if r["uses"] == item["uses"])}
+
+    src_items = lambda cfg: [{"id": f"{u}{k}", "uses": u} for u in ("a", "b", "none") for k in range(2)]  # noqa
+    sum_items = lambda cfg: [{"id": f"s{u}", "uses": u} for u in ("a", "b")]  # noqa: E731
+    registry = {
+        "_src": Experiment("_src", "t", {"cpu": {}}, src_items, src_item, lambda rows, out: [],
+                           reads=lambda cfg: ["results/models/a.nst", "results/models/b.nst"],
+                           item_reads=lambda item, cfg: [] if item["uses"] == "none"
+                           else [f"results/models/{item['uses']}.nst"]),
+        "_sum": Experiment("_sum", "t", {"cpu": {}}, sum_items, sum_item, lambda rows, out: [],
+                           reads=lambda cfg: ["results/_src"],
+                           item_reads=lambda item, cfg: [provenance.rows_of("results/_src", uses=item["uses"])]),
+    }
+    monkeypatch.setattr(runner, "REGISTRY", registry)
+    for name in ("_src", "_sum"):
+        runner.run(name, "cpu", repo / "results" / name, verbose=False)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "pages")
+
+    (repo / "results/models/b.nst").write_bytes(b"model b2")
+    states = provenance.stale_pages(provenance.all_pages(registry, repo), repo)
+    rerun.estimate(states, registry, repo)
+    by_page = {s.page: s for s in states}
+    seconds = {n: {r["id"]: float(r["item_seconds"]) for r in runner.read_rows(repo / f"results/{n}/raw.csv")}
+               for n in ("_src", "_sum")}
+    assert by_page["_src"].estimate == pytest.approx(seconds["_src"]["b0"] + seconds["_src"]["b1"], abs=1e-3)
+    assert by_page["_sum"].estimate == pytest.approx(seconds["_sum"]["sb"], abs=1e-3)  # it waits for `_src`
+    calls.clear()
+    assert rerun.rerun_stale(registry, repo, finish=(), log=lambda m: None) == ["_src", "_sum"]
+    assert calls == ["src/b0", "src/b1", "sum/sb"]
+    rows = {r["id"]: r for r in runner.read_rows(repo / "results/_sum/raw.csv")}
+    assert rows["sa"]["seen"] == "model a1+model a1" and rows["sb"]["seen"] == "model b2+model b2"
+    assert json.loads((repo / "results/_src/run.json").read_text())["rerun"]["kept_rows"] == 4
+    assert json.loads((repo / "results/_sum/run.json").read_text())["rerun"]["kept_rows"] == 1
+    assert [s.page for s in provenance.stale_pages(provenance.all_pages(registry, repo), repo) if s.stale] == []
+
+
+def test_every_items_inputs_are_among_its_pages_inputs():
+    """Each item's ``item_reads`` (at the configuration of the committed page) names only what the page's
+    ``reads`` declares: a model it lists, or rows of a page it lists.  Otherwise its run.json would hold no blob
+    to compare with, and a re-run could never keep its row."""
+    import experiments.registered  # noqa: F401 - registers
+    from experiments.runner import REGISTRY
+
+    checked = 0
+    for name, exp in REGISTRY.items():
+        if exp.item_reads is None or name.startswith("_") or not (ROOT / "results" / name / "run.json").is_file():
+            continue
+        info = json.loads((ROOT / "results" / name / "run.json").read_text())
+        cfg = exp.presets[info["preset"]]
+        files = set(provenance.input_files(exp.reads(cfg), ROOT))
+        for item in exp.items(cfg):
+            for entry in exp.item_reads(item, cfg):
+                assert provenance.parse_input(entry)[0] in files, (name, item["id"], entry)
+        checked += 1
+    assert checked >= 5

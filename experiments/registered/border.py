@@ -143,6 +143,11 @@ def reads(cfg: dict) -> list[str]:
     return [reference_model(m) for m in cfg["models"]]
 
 
+def item_reads(item: dict, cfg: dict) -> list[str]:
+    """A network's rows read its model; the photos' own row reads none."""
+    return [] if item["model"] == "photo" else [reference_model(item["model"])]
+
+
 EXPERIMENT = register(Experiment(
     name="border",
     description="does a reflection border at stylize time remove the line models draw along the image edge?",
@@ -150,5 +155,5 @@ EXPERIMENT = register(Experiment(
                        "evaluate": True},
              "cpu": {"models": ["johnson_starry_night", "johnson_great_wave", "dumoulin_8styles"],
                      "borders": [0, 4, 8, 16, 32], "size": 384, "max_contents": 8, "evaluate": True}},
-    reads=reads,
+    reads=reads, item_reads=item_reads,
     items=items, run_item=run_item, plot=plot))

@@ -157,6 +157,11 @@ def reads(cfg: dict) -> list[str]:
     return [reference_model(m) for m in cfg["models"]]
 
 
+def item_reads(item: dict, cfg: dict) -> list[str]:
+    """A network's rows read its model; Gatys' rows read none (a new model leaves them as they are)."""
+    return [] if item["method"] == "gatys" else [reference_model(item["model"])]
+
+
 EXPERIMENT = register(Experiment(
     name="fidelity",
     description="issue #13's targets: each reference model's styles against Gatys on the same photos",
@@ -170,5 +175,5 @@ EXPERIMENT = register(Experiment(
                                 "kodak_kodim13", "kodak_kodim22", "classic_boston",
                                 "coco_val2017_000000000285"],
                      "size": 512, "gatys_steps": 300}},
-    reads=reads,
+    reads=reads, item_reads=item_reads,
     items=items, run_item=run_item, plot=plot))

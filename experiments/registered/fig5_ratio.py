@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import json
 import statistics
+import time
 from pathlib import Path
 
 import numpy as np
@@ -130,12 +131,16 @@ def _networks(style: str, cache: dict) -> dict:
     return out
 
 
+CURVES_RECORD = "snapshots/curves.memo.json"  # each curve's definition and result (`experiments.memo`)
+
+
 def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     from nst.evaluate import Evaluator
     from nst.io.images import load_image, save_image
     from nst.methods.gatys import gatys_loss, gatys_transfer
     from nst.core.vgg import VGG19
 
+    from experiments import memo
     from experiments.registered.quality_vs_time import (MODELS, equivalent_iterations, objective_overrides,
                                                         training_objective)
 
@@ -163,17 +168,29 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
             save_image(image, cache["out"] / "cells" / f"{item['id']}-lbfgs{step}.png")
 
     start = start_of(cfg, item.get("start_label") or "")
-    res = gatys_transfer(photo, style_path, size=size, steps=int(entry.get("steps", cfg["steps"])), vgg=vgg,
-                         verbose=False, seed=0,
-                         callback=score, callback_every=int(cfg["snapshot_every"]), **start, **objective)
-    history = np.asarray(res.history)
-    sdir = cache["out"] / "snapshots"
-    sdir.mkdir(exist_ok=True)
-    with open(sdir / f"{item['id']}.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(snapshots[0]))
-        w.writeheader()
-        w.writerows(snapshots)
-    out = {"steps": len(history), "final_objective": float(history[-1]), "seconds": res.seconds}
+    steps = int(entry.get("steps", cfg["steps"]))
+    # everything the curve depends on: a re-run (new models) reuses a curve of the same definition
+    definition = {"photo": f"data/content/eval/{item['photo']}.jpg", "painting": f"data/styles/{item['style']}.jpg",
+                  "size": size, "steps": steps, "seed": 0, "start": start, "objective": objective,
+                  "snapshot_every": int(cfg["snapshot_every"]), "sheet_steps": sorted(sheet_steps)}
+    record, sdir = cache["out"] / CURVES_RECORD, cache["out"] / "snapshots"
+    cells = [cache["out"] / "cells" / f"{item['id']}-lbfgs{k}.png" for k in sorted(sheet_steps)]
+    kept = memo.recall(record, item["id"], definition, [sdir / f"{item['id']}.csv", *cells])
+    if kept is None:
+        t0 = time.perf_counter()
+        res = gatys_transfer(photo, style_path, size=size, steps=steps, vgg=vgg, verbose=False, seed=0,
+                             callback=score, callback_every=int(cfg["snapshot_every"]), **start, **objective)
+        history = np.asarray(res.history)
+        sdir.mkdir(exist_ok=True)
+        with open(sdir / f"{item['id']}.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(snapshots[0]))
+            w.writeheader()
+            w.writerows(snapshots)
+        kept = {"steps": len(history), "final_objective": float(history[-1]), "seconds": res.seconds,
+                "history": [float(v) for v in history]}
+        memo.remember(record, item["id"], definition, kept, seconds=time.perf_counter() - t0)
+    history = np.asarray(kept["history"])
+    out = {k: kept[k] for k in ("steps", "final_objective", "seconds")}
     if objective != training:  # a candidate recipe: no committed network was trained on it, so none is read off it
         return out
     for name, (model, index) in _networks(item["style"], cache).items():

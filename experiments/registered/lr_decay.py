@@ -33,6 +33,7 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
+from experiments.provenance import rows_of
 from experiments.registered import quality_vs_time as qvt
 from experiments.registered import style_scales
 from experiments.runner import Experiment, markdown_table, read_rows, register, run_config, run_config_commit
@@ -214,6 +215,16 @@ def intro(cfg: dict) -> str:
             "`python -m experiments run lr_decay --preset cpu`.\n")
 
 
+def item_reads(item: dict, cfg: dict) -> list[str]:
+    """`style_scales.item_reads`; a Fig. 5 pass also reads its curve's row and the objective the curves run on
+    (the Johnson Starry Night network's training metadata: `quality_vs_time.objective_overrides`)."""
+    if item.get("kind") != "fig5":
+        return style_scales.item_reads(item, cfg)
+    model = item.get("model", MODEL)
+    return [*style_scales.variant_reads(item["variant"], model, cfg), next(iter(qvt.MODELS["johnson"].values())),
+            rows_of(cfg["curves"], id=item["curve"])]
+
+
 def reads(cfg: dict) -> list[str]:
     """The Dumoulin model, the Johnson networks fine-tuned beside it, the Fig. 5 curves and the Gatys results."""
     return [MODEL, *cfg.get("johnson_models", []), *([cfg["curves"]] if cfg.get("curves") else []),
@@ -232,5 +243,5 @@ EXPERIMENT = register(Experiment(
                                  {"variants": VARIANTS, "curves": "results/quality_vs_time",
                                   "johnson_models": JOHNSON, "johnson_variants": SAME_OBJECTIVE})}
              for name, preset in style_scales.EXPERIMENT.presets.items()},
-    reads=reads,
+    reads=reads, item_reads=item_reads,
     items=items, run_item=run_item, plot=plot))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import statistics
+import time
 from pathlib import Path
 
 import numpy as np
@@ -177,28 +178,65 @@ def network_pass(item: dict, cfg: dict, cache: dict) -> dict:
             "network_equivalent_iterations": equivalent_iterations(read_history(cache["out"], item["curve"]), value)}
 
 
+CURVES_RECORD = "histories/curves.memo.json"  # each curve's definition and result (`experiments.memo`)
+
+
+def curve_definition(item: dict, cfg: dict, size: int, objective: dict, lbfgs: dict) -> dict:
+    """Everything one L-BFGS curve depends on: a re-run whose curve has the same definition reuses it."""
+    split = item.get("split", "eval")
+    return {"photo": f"data/content/{split}/{item['content']}.jpg", "painting": f"data/styles/{item['style']}.jpg",
+            "size": size, "steps": int(cfg["steps"]), "init": item.get("init", "content"), "seed": 0, **lbfgs,
+            "objective": objective}
+
+
+def gatys_curve(item: dict, cfg: dict, cache: dict, content, size: int, objective: dict) -> tuple[np.ndarray, dict]:
+    """The item's L-BFGS curve (its objective after each iteration, written to ``histories/ID.csv``) and its
+    row's Gatys columns; a curve of the same definition that an earlier run of this page left is reused."""
+    from experiments import memo
+    from nst.methods.gatys import gatys_transfer
+    from nst.core.vgg import VGG19
+
+    lbfgs = {"lbfgs_memory": int(item["lbfgs_memory"])} if item.get("lbfgs_memory") else {}
+    if item.get("linesearch"):
+        lbfgs["linesearch"] = item["linesearch"]
+    definition = curve_definition(item, cfg, size, objective, lbfgs)
+    record, path = cache["out"] / CURVES_RECORD, cache["out"] / "histories" / f"{item['id']}.csv"
+    kept = memo.recall(record, item["id"], definition, [path])
+    if kept is not None:
+        return read_history(cache["out"], item["id"]), kept
+    vgg = cache.setdefault("vgg", VGG19.pretrained())
+    t0 = time.perf_counter()
+    res = gatys_transfer(content, ROOT / "data/styles" / f"{item['style']}.jpg", size=size, steps=cfg["steps"],
+                         vgg=vgg, verbose=False, init=item.get("init", "content"), seed=0, **lbfgs, **objective)
+    step = statistics.median(res.step_seconds) if res.step_seconds else res.seconds
+    history = np.asarray(res.history)
+    path.parent.mkdir(exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["iteration", "objective", "warm_seconds"])
+        for i, v in enumerate(history, 1):
+            w.writerow([i, f"{v:.6g}", f"{i * step:.4f}"])
+    columns = {"gatys_final": float(history[-1]), "gatys_step_seconds": step}
+    memo.remember(record, item["id"], definition, columns, seconds=time.perf_counter() - t0)
+    return history, columns
+
+
 def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     import nst
 
     if item.get("kind") == "pass":
         return network_pass(item, cfg, cache)
-    from nst.methods.gatys import gatys_loss, gatys_transfer
+    from nst.methods.gatys import gatys_loss
     from nst.io.images import load_image
     from nst.core.vgg import VGG19
 
-    vgg = cache.setdefault("vgg", VGG19.pretrained())
     size = int(item.get("size") or cfg["size"])
     content = load_image(ROOT / "data/content" / item.get("split", "eval") / f"{item['content']}.jpg", size=size)
     style = ROOT / "data/styles" / f"{item['style']}.jpg"
     objective = objective_overrides(item.get("objective", "gatys"), cache, size)
-    memory = {"lbfgs_memory": int(item["lbfgs_memory"])} if item.get("lbfgs_memory") else {}
-    if item.get("linesearch"):
-        memory["linesearch"] = item["linesearch"]
-    res = gatys_transfer(content, style, size=size, steps=cfg["steps"], vgg=vgg, verbose=False,
-                         init=item.get("init", "content"), seed=0, **memory, **objective)
-    step = statistics.median(res.step_seconds) if res.step_seconds else res.seconds
-    history = np.asarray(res.history)
-    out = {"gatys_final": float(history[-1]), "gatys_step_seconds": step}
+    history, out = gatys_curve(item, cfg, cache, content, size, objective)
+    out = dict(out)
+    vgg = cache.setdefault("vgg", VGG19.pretrained())
     ff = {}
     jpath = MODELS["johnson"].get(item["style"])
     if jpath:
@@ -211,13 +249,6 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         value = gatys_loss(image, content, style, vgg=vgg, size=size, **objective)["total"]
         out[f"{name}_objective"] = value
         out[f"{name}_equivalent_iterations"] = equivalent_iterations(history, value)
-    hdir = cache["out"] / "histories"
-    hdir.mkdir(exist_ok=True)
-    with open(hdir / f"{item['id']}.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["iteration", "objective", "warm_seconds"])
-        for i, v in enumerate(history, 1):
-            w.writerow([i, f"{v:.6g}", f"{i * step:.4f}"])
     return out
 
 

@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from experiments.provenance import rows_of
 from experiments.registered import recipe_study
 from experiments.runner import (ROOT, Experiment, markdown_table, read_rows, register, run_config, run_config_commit,
                                 save_figure, subplots)
@@ -324,6 +325,27 @@ def reads(cfg: dict) -> list[str]:
     return [MODEL, cfg["gatys_source"]]
 
 
+def variant_reads(variant: str, model: str, cfg: dict) -> list[str]:
+    """What a fine-tune of ``model`` (``reference``: the model as committed) depends on: the model, and for the
+    ``scales`` variants the Gatys and ``model`` rows of the fidelity run its s_k come from."""
+    if variant == "reference":
+        return [model]
+    source = cfg.get("gatys_source", "results/fidelity")
+    scaled = [rows_of(source, method="gatys"), rows_of(source, model=Path(model).stem)]
+    return [model, *(scaled if VARIANTS[variant].get("scales") else [])]
+
+
+def item_reads(item: dict, cfg: dict) -> list[str]:
+    """A fine-tune reads its model (`variant_reads`); a score reads its fine-tune's inputs and the Gatys rows of its
+    painting.  So a new Dumoulin model leaves the Johnson networks' rows of `lr_decay` and `train_border` as
+    they are, and the other way round."""
+    model = item.get("model", MODEL)
+    own = variant_reads(item["variant"], model, cfg)
+    if item["kind"] == "score":
+        return [*own, rows_of(cfg.get("gatys_source", "results/fidelity"), method="gatys", style=item["style"])]
+    return own
+
+
 EXPERIMENT = register(Experiment(
     name="style_scales",
     description="a β multiplier per style for the Dumoulin model: do the tint styles take more style?",
@@ -336,5 +358,5 @@ EXPERIMENT = register(Experiment(
              "gpu": {"variants": ["control", "scaled"], "iterations": 4000, "batch_size": 8, "image_size": 256,
                      "tv_weight": 1e7, "learning_rate": 1e-3, "photos": PHOTOS, "size": 256,
                      "gatys_source": "results/fidelity"}},
-    reads=reads,
+    reads=reads, item_reads=item_reads,
     items=items, run_item=run_item, plot=plot))

@@ -248,5 +248,5 @@ EXPERIMENT = register(Experiment(
                     "johnson_variants": ["bordered"] if name == "quick" else VARIANTS, "same_objective": VARIANTS,
                     **({"johnson_models": lr_decay.JOHNSON[:1]} if name == "quick" else {})}
              for name, preset in lr_decay.EXPERIMENT.presets.items()},
-    reads=reads,
+    reads=reads, item_reads=lr_decay.item_reads,  # its items are lr_decay's, and the control page only in plots
     items=items, run_item=run_item, plot=plot))

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.provenance import rows_of
 from experiments.registered.fidelity_layers import cell_name
 from experiments.registered.train_border import edge_strips_figure
 from experiments.runner import (ROOT, Experiment, markdown_table, read_rows, register, run_config, run_config_commit)
@@ -241,6 +242,14 @@ def reads(cfg: dict) -> list[str]:
     return [cfg["source"]]  # fidelity's images and rows
 
 
+def item_reads(item: dict, cfg: dict) -> list[str]:
+    """A re-scored image reads its fidelity row (and the image that row describes); Gatys on the reflecting loss
+    network reads nothing of fidelity's but the size and steps of its run."""
+    if item["kind"] == "rescore":
+        return [rows_of(cfg["source"], id=item["id"].removeprefix("rescore/"))]
+    return []
+
+
 EXPERIMENT = register(Experiment(
     name="vgg_padding",
     description="the evaluator's zero-padded frame: fidelity's images on a reflect-padded ruler, Gatys without it",
@@ -253,5 +262,5 @@ EXPERIMENT = register(Experiment(
                                                           "kodak_kodim08"],
                 "gatys_styles": ["vangogh_starry_night", "hokusai_great_wave", "vangogh_olive_orchard"]},
     },
-    reads=reads,
+    reads=reads, item_reads=item_reads,
     items=items, run_item=run_item, plot=plot))
