@@ -13,8 +13,8 @@ watches what the run actually opens under ``results/`` (Python's audit hooks: ``
 ``nst.io.modelfile.load_tensors``'s ``nst.read_model`` event, since safetensors opens files outside Python),
 and lists any input it was not told of as ``undeclared_inputs``; the tests make that an error.  Pages run
 before this record existed are compared with their inputs as the commit that committed the page held them.
-Another page's ``raw.csv`` that only gained rows since (items added to its preset), or a model file saved
-again with the same tensors and metadata, is not a change.  A few pages are made by scripts, not the runner
+Another page's ``raw.csv`` that only gained rows since (items added to its preset) or whose rows differ only
+in their timings, or a model file saved again with the same tensors and metadata, is not a change.  A few pages are made by scripts, not the runner
 (`SCRIPT_PAGES`).
 """
 
@@ -105,9 +105,14 @@ def same_model(old: bytes, new: bytes) -> bool:
     return a is not None and a == b
 
 
+#: columns a run measures about itself, not results: rows that differ only in them read the same
+RUN_COLUMNS = ("item_seconds", "peak_rss_mb")
+
+
 def rows_kept(old_text: str, new_text: str) -> bool:
-    """Whether every row of an old ``raw.csv`` is still in the new one, with the same value in every old column:
-    the page only gained rows (items added to its preset), so a page that read the old rows read what is there."""
+    """Whether every row of an old ``raw.csv`` is still in the new one, with the same value in every old column
+    but the run's measurements of itself (`RUN_COLUMNS`): the page only gained rows (items added to its preset),
+    or ran again to the same results, so a page that read the old rows read what is there."""
     import csv
     import io
 
@@ -115,13 +120,9 @@ def rows_kept(old_text: str, new_text: str) -> bool:
     new_rows = list(csv.DictReader(io.StringIO(new_text)))
     if not old_rows:
         return True
-    columns = list(old_rows[0])
+    columns = [c for c in old_rows[0] if c not in RUN_COLUMNS]
     present = {tuple(r.get(c) or "" for c in columns) for r in new_rows}
     return all(tuple(r.get(c) or "" for c in columns) in present for r in old_rows)
-
-
-#: columns a run measures about itself, not results: rows that differ only in them read the same
-RUN_COLUMNS = ("item_seconds", "peak_rss_mb")
 
 
 def rows_of(page: str, **match: str) -> str:
@@ -190,6 +191,19 @@ def input_blobs(reads: Iterable[str], root: Path = ROOT) -> dict[str, str]:
     """``{file: blob id}`` of the declared inputs that exist now (one a config names but the checkout lacks is
     left out)."""
     return {p: b for p in input_files(reads, root) if (b := current_blob(p, root)) is not None}
+
+
+def keep_blobs(files: Iterable[str], root: Path = ROOT) -> None:
+    """Write the pages' rows among ``files`` into git's object store (``git hash-object -w``), uncommitted: a run
+    in a re-run cascade reads rows that no commit holds yet, and `rows_kept` needs them to tell later whether
+    they changed.  Nothing happens outside a git checkout."""
+    rows = [p for p in files if p.endswith("raw.csv") and (root / p).is_file()]
+    if not rows:
+        return
+    try:
+        subprocess.run(["git", "hash-object", "-w", "--", *rows], cwd=root, capture_output=True)
+    except OSError:
+        pass
 
 
 class InputWatch:

@@ -186,6 +186,24 @@ def _drop_pending(page: str, root: Path) -> None:
     provenance.save_pending(waiting, root)
 
 
+def next_page(states: list[provenance.PageState], ran: list[str]) -> str | None:
+    """The first stale page, in re-run order, that is not waiting for its turn to run again.  A page that has run
+    in this cascade is stale only because pages it reads are still to run: those later in a cycle (pages that
+    read each other), or pages themselves waiting so.  It runs again once one of them has changed its rows
+    (then its own inputs differ), and meanwhile must neither run again nor hold up the pages after it."""
+    by_page = {s.page: s for s in states}
+    waiting: set[str] = set()
+    grew = True
+    while grew:  # settle: waiting on pages that wait counts as waiting
+        grew = False
+        for s in states:
+            if (s.page not in waiting and s.stale and s.page in ran and not s.changed and not s.interrupted
+                    and all(d in s.again_after or d in waiting or not by_page[d].stale for d in s.waits_for)):
+                waiting.add(s.page)
+                grew = True
+    return next((s.page for s in states if s.stale and s.page not in waiting), None)
+
+
 def rerun_stale(registry: dict, root: Path = provenance.ROOT, dry_run: bool = False,
                 log: Callable[[str], None] = print, finish: tuple[str, ...] = FINISH) -> list[str]:
     """Run every stale page again, in order, until none is stale (or, with ``dry_run``, list the first round),
@@ -204,7 +222,7 @@ def rerun_stale(registry: dict, root: Path = provenance.ROOT, dry_run: bool = Fa
                 subprocess.run(_this_python(command), shell=True, cwd=root, check=True)
             log(f"no page is stale ({len(ran)} run)")
             return ran
-        page = todo[0]
+        page = next_page(states, ran) or todo[0]
         if ran.count(page) >= MAX_RUNS_PER_PAGE:
             raise RuntimeError(f"{page} is still stale after {MAX_RUNS_PER_PAGE} runs: it reads a file it changes "
                                "itself, or its declared inputs are wrong (`python -m experiments stale`)")

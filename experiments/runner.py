@@ -167,6 +167,7 @@ def run(name: str, preset: str, out: Path | None = None, verbose: bool = True) -
     start = time.strftime("%Y-%m-%d %H:%M:%S")
     declared = list(exp.reads(cfg))
     inputs = provenance.input_blobs(declared, ROOT)
+    provenance.keep_blobs(inputs, ROOT)  # so that a later comparison can read the rows this run read
     earlier = _earlier_inputs(out / "run.json", declared, inputs) if done else {}
     cache: dict = {"out": out}
     strict = os.environ.get("NST_STRICT_INPUTS") == "1"
