@@ -47,6 +47,9 @@ class Experiment:
     # some of another page's rows (`provenance.rows_of`).  A re-run after an input changed keeps the rows of
     # items that do not read it (`experiments.rerun`); None: every item reads every input
     item_reads: Callable[[dict, dict], list[str]] | None = None
+    # (item, config, out dir) -> files the item writes that other items or pages read (a fine-tuned model): a
+    # re-run keeps the item's row only while they are there (git ignores some, so a fresh checkout lacks them)
+    item_outputs: Callable[[dict, dict, Path], list[Path]] | None = None
 
 
 REGISTRY: dict[str, Experiment] = {}

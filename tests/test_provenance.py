@@ -437,6 +437,7 @@ def test_stale_run_keeps_the_rows_whose_inputs_did_not_change(repo, monkeypatch)
     def src_item(item, cfg, cache):
         calls.append(f"src/{item['id']}")
         uses = item["uses"]
+        (cache["out"] / f"{item['id']}.out").write_text("made")  # what other pages would read
         return {"value": (repo / f"results/models/{uses}.nst").read_text() if uses != "none" else "free"}
 
     def sum_item(item, cfg, cache):
@@ -450,7 +451,8 @@ def test_stale_run_keeps_the_rows_whose_inputs_did_not_change(repo, monkeypatch)
         "_src": Experiment("_src", "t", {"cpu": {}}, src_items, src_item, lambda rows, out: [],
                            reads=lambda cfg: ["results/models/a.nst", "results/models/b.nst"],
                            item_reads=lambda item, cfg: [] if item["uses"] == "none"
-                           else [f"results/models/{item['uses']}.nst"]),
+                           else [f"results/models/{item['uses']}.nst"],
+                           item_outputs=lambda item, cfg, out: [out / f"{item['id']}.out"]),
         "_sum": Experiment("_sum", "t", {"cpu": {}}, sum_items, sum_item, lambda rows, out: [],
                            reads=lambda cfg: ["results/_src"],
                            item_reads=lambda item, cfg: [provenance.rows_of("results/_src", uses=item["uses"])]),
@@ -462,19 +464,22 @@ def test_stale_run_keeps_the_rows_whose_inputs_did_not_change(repo, monkeypatch)
     git(repo, "commit", "-qm", "pages")
 
     (repo / "results/models/b.nst").write_bytes(b"model b2")
+    (repo / "results/_src/none0.out").unlink()  # as a git-ignored fine-tune is missing from a fresh checkout
     states = provenance.stale_pages(provenance.all_pages(registry, repo), repo)
     rerun.estimate(states, registry, repo)
     by_page = {s.page: s for s in states}
     seconds = {n: {r["id"]: float(r["item_seconds"]) for r in runner.read_rows(repo / f"results/{n}/raw.csv")}
                for n in ("_src", "_sum")}
-    assert by_page["_src"].estimate == pytest.approx(seconds["_src"]["b0"] + seconds["_src"]["b1"], abs=1e-3)
+    assert by_page["_src"].estimate == pytest.approx(sum(seconds["_src"][i] for i in ("b0", "b1", "none0")),
+                                                     abs=1e-3)
     assert by_page["_sum"].estimate == pytest.approx(seconds["_sum"]["sb"], abs=1e-3)  # it waits for `_src`
     calls.clear()
     assert rerun.rerun_stale(registry, repo, finish=(), log=lambda m: None) == ["_src", "_sum"]
-    assert calls == ["src/b0", "src/b1", "sum/sb"]
+    assert calls == ["src/b0", "src/b1", "src/none0", "sum/sb"]
+    assert (repo / "results/_src/none0.out").is_file()
     rows = {r["id"]: r for r in runner.read_rows(repo / "results/_sum/raw.csv")}
     assert rows["sa"]["seen"] == "model a1+model a1" and rows["sb"]["seen"] == "model b2+model b2"
-    assert json.loads((repo / "results/_src/run.json").read_text())["rerun"]["kept_rows"] == 4
+    assert json.loads((repo / "results/_src/run.json").read_text())["rerun"]["kept_rows"] == 3
     assert json.loads((repo / "results/_sum/run.json").read_text())["rerun"]["kept_rows"] == 1
     assert [s.page for s in provenance.stale_pages(provenance.all_pages(registry, repo), repo) if s.stale] == []
 

@@ -243,5 +243,5 @@ EXPERIMENT = register(Experiment(
                                  {"variants": VARIANTS, "curves": "results/quality_vs_time",
                                   "johnson_models": JOHNSON, "johnson_variants": SAME_OBJECTIVE})}
              for name, preset in style_scales.EXPERIMENT.presets.items()},
-    reads=reads, item_reads=item_reads,
+    reads=reads, item_reads=item_reads, item_outputs=style_scales.item_outputs,
     items=items, run_item=run_item, plot=plot))

@@ -335,6 +335,11 @@ def variant_reads(variant: str, model: str, cfg: dict) -> list[str]:
     return [model, *(scaled if VARIANTS[variant].get("scales") else [])]
 
 
+def item_outputs(item: dict, cfg: dict, out: Path) -> list[Path]:
+    """A fine-tune's model file, which its scores and other pages' passes load (git ignores it)."""
+    return [model_file(out, item["variant"], item.get("model", MODEL))] if item["kind"] == "train" else []
+
+
 def item_reads(item: dict, cfg: dict) -> list[str]:
     """A fine-tune reads its model (`variant_reads`); a score reads its fine-tune's inputs and the Gatys rows of its
     painting.  So a new Dumoulin model leaves the Johnson networks' rows of `lr_decay` and `train_border` as
@@ -358,5 +363,5 @@ EXPERIMENT = register(Experiment(
              "gpu": {"variants": ["control", "scaled"], "iterations": 4000, "batch_size": 8, "image_size": 256,
                      "tv_weight": 1e7, "learning_rate": 1e-3, "photos": PHOTOS, "size": 256,
                      "gatys_source": "results/fidelity"}},
-    reads=reads, item_reads=item_reads,
+    reads=reads, item_reads=item_reads, item_outputs=item_outputs,
     items=items, run_item=run_item, plot=plot))

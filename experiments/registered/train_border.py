@@ -248,5 +248,6 @@ EXPERIMENT = register(Experiment(
                     "johnson_variants": ["bordered"] if name == "quick" else VARIANTS, "same_objective": VARIANTS,
                     **({"johnson_models": lr_decay.JOHNSON[:1]} if name == "quick" else {})}
              for name, preset in lr_decay.EXPERIMENT.presets.items()},
-    reads=reads, item_reads=lr_decay.item_reads,  # its items are lr_decay's, and the control page only in plots
+    # its items are lr_decay's, and it reads the control page only in plots
+    reads=reads, item_reads=lr_decay.item_reads, item_outputs=style_scales.item_outputs,
     items=items, run_item=run_item, plot=plot))
