@@ -74,8 +74,9 @@ def kept_rows(exp: runner.Experiment, cfg: dict, folder: Path, root: Path = prov
               assume_changed: Callable[[str], bool] | None = None) -> list[str]:
     """The ids of the committed rows a re-run of ``exp`` can keep: items whose `item_reads` inputs are what
     its last run read (`provenance.item_input_changed`) and whose outputs other items read are still there
-    (``item_outputs``).  Every row where the page declares no ``item_reads`` goes.  Inputs for which ``assume_changed`` is true count as changed (an estimate made before the stale pages
-    they come from have run again)."""
+    (``item_outputs``).  Every row where the page declares no ``item_reads`` goes.  Inputs for which
+    ``assume_changed`` is true count as changed (an estimate made before the stale pages they come from have
+    run again)."""
     if exp.item_reads is None:
         return []
     info = json.loads((folder / "run.json").read_text())
@@ -95,6 +96,7 @@ def kept_rows(exp: runner.Experiment, cfg: dict, folder: Path, root: Path = prov
         return []
     with open(raw, newline="") as f:
         ids = [r.get("id") or "" for r in csv.DictReader(f)]  # as written: read_rows would turn "3" into 3.0
+
     def outputs_there(item: dict) -> bool:
         return exp.item_outputs is None or all(Path(p).is_file() for p in exp.item_outputs(item, cfg, folder))
 
