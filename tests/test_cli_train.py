@@ -198,6 +198,8 @@ def test_fine_tune_with_magentas_recipe_takes_the_style_files_as_stored(two_styl
     assert r.returncode != 0 and "--style-size" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow  # fast-tier budget: `--from`'s option checks stay fast (`test_train_errors`); the fine-tune itself
+# runs in the full tier, here and from Python (tests/test_train.py::test_fine_tune_starts_from_the_given_model)
 def test_train_from_fine_tunes_the_whole_model(two_style_model, content_dir, tmp_path, capsys):
     """`nst train --from MODEL --style ...` (no --add-style): same method, styles and width; TV term recorded."""
     from nst.interface.feedforward import load
