@@ -129,6 +129,9 @@ def estimate(states: list[provenance.PageState], registry: dict, root: Path = pr
             dropped[provenance.page_rows(provenance.SCRIPT_PAGES[s.page].folder)] = None
             continue
         folder = root / "results" / s.page
+        if not (folder / "raw.csv").is_file():  # a re-run stopped before its first row: no rows to go by
+            s.estimate = None
+            continue
         exp = registry[s.page]
         cfg = exp.presets[json.loads((folder / "run.json").read_text()).get("preset", "cpu")]
         try:

@@ -299,6 +299,11 @@ def test_stale_run_reruns_in_order_resumes_after_an_interruption_and_clears_pend
     (state,) = [s for s in provenance.stale_pages(provenance.all_pages(registry, repo), repo) if s.stale]
     assert state.page == "_sum" and state.interrupted  # its rows are partial, whatever its inputs say
     assert "stopped part way" in provenance.render([state], root=repo)
+    rows = (repo / "results/_sum/raw.csv").read_text()
+    (repo / "results/_sum/raw.csv").unlink()  # as a re-run that kept no rows and stopped before its first
+    rerun.estimate([state], registry, repo)
+    assert state.estimate is None and "stopped part way" in provenance.render([state], root=repo)
+    (repo / "results/_sum/raw.csv").write_text(rows)
     calls.clear()
     assert rerun.rerun_stale(registry, repo, finish=(), log=lambda m: None) == ["_sum"]
     assert calls == ["sum/i1", "sum/i2"]  # resumed: sum/i0 was kept
