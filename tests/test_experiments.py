@@ -367,6 +367,18 @@ def test_recipe_study_quick_preset(tmp_path):
     assert not (out / "failures.csv").exists()
 
 
+def test_scratch_scaled_interpolated_ratio_against_a_numpy_oracle():
+    """`scratch_scaled.interpolated_ratio`: linear in log ratio along SSIM between two networks, no extrapolation."""
+    from experiments.registered.scratch_scaled import interpolated_ratio
+
+    for a, ra, b, rb, at in [(0.566, 19.57, 0.351, 3.58, 0.458), (0.3, 2.0, 0.5, 8.0, 0.45), (0.4, 5.0, 0.2, 5.0, 0.3)]:
+        expected = np.exp(np.interp(at, sorted([a, b]), [np.log(ra), np.log(rb)] if a < b else [np.log(rb), np.log(ra)]))
+        assert interpolated_ratio(a, ra, b, rb, at) == pytest.approx(expected, rel=1e-12)
+    assert interpolated_ratio(0.5, 8.0, 0.4, 2.0, 0.5) == pytest.approx(8.0)  # at an end, that network's ratio
+    assert interpolated_ratio(0.512, 8.74, 0.431, 5.93, 0.362) is None  # Gatys' SSIM below both: no estimate
+    assert interpolated_ratio(0.4, 3.0, 0.4, 6.0, 0.4) is None
+
+
 def test_fidelity_ratios_pair_each_output_with_gatys_on_the_same_photo():
     """`fidelity.per_style`: means over photos, style ratio against Gatys on the same photos only."""
     from experiments.registered.fidelity import per_style
@@ -756,6 +768,23 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     ratio = float(f["style_loss"]) / float(g["style_loss"])
     assert f"| {ratio:.2f} |" in summary and "median style ÷ Gatys" in summary
     assert (out / "hokusai_great_wave.png").stat().st_size > 10_000
+
+    # scratch_scaled scores the GPU variant networks against that run's Gatys and reference rows
+    from experiments.registered import scratch_scaled
+
+    monkeypatch.setitem(scratch_scaled.EXPERIMENT.presets["quick"], "gatys_source", str(out))
+    ss = run("scratch_scaled", "quick", tmp_path / "ss", verbose=False)
+    srows = {r["id"]: r for r in read_rows(ss / "raw.csv")}
+    assert set(srows) == {"johnson_great_wave-0-skimage_chelsea"} and not (ss / "failures.csv").exists()
+    new = srows["johnson_great_wave-0-skimage_chelsea"]
+    assert new["style_loss"] != f["style_loss"]  # another network than the reference model
+    summary = (ss / "summary.md").read_text()
+    new_ratio = float(new["style_loss"]) / float(g["style_loss"])
+    assert f"| {ratio:.2f} | {float(f['ssim']):.3f} | {new_ratio:.2f} | {float(new['ssim']):.3f} |" in summary
+    assert "| johnson_great_wave | 10000 | 4 | gpu | linear | " in summary and "relu4_1 (1e-05)" in summary
+    assert (ss / "trade_off.png").exists() and (ss / "outputs_skimage_chelsea.png").exists()
+    with pytest.raises(ValueError, match="64 px"):  # a source at another size fails before any network runs
+        scratch_scaled.items({**scratch_scaled.EXPERIMENT.presets["quick"], "size": 128})
 
     # fidelity_layers re-scores those saved images layer by layer
     from experiments.registered import fidelity_layers

@@ -25,20 +25,22 @@ MODELS = ("johnson_starry_night", "johnson_great_wave", "dumoulin_8styles")
 METRICS = {"style": "style_loss", "content": "content_loss", "ssim": "ssim", "color_swd": "color_swd",
            "grid": "grid"}  # evaluator key -> column (the item's own "style" is the painting's name)
 STYLE_RATIO_MAX, MEDIAN_RATIO_MAX, GRID_MAX = 3.0, 2.0, 0.005  # issue #13, "Done when"
+MODELS_DIR = Path("results/models")
 
 
-def _model_styles(cfg: dict) -> list[tuple[str, int, str]]:
+def model_styles(cfg: dict, models_dir: Path = MODELS_DIR) -> list[tuple[str, int, str]]:
+    """(model, style index, painting) for every style of every network ``models_dir/MODEL.nst`` in ``cfg["models"]``."""
     import nst
 
     out = []
     for name in cfg["models"]:
-        model = nst.load(ROOT / "results/models" / f"{name}.nst")
+        model = nst.load(ROOT / models_dir / f"{name}.nst")
         out += [(name, k, s) for k, s in enumerate(model.styles)]
     return out
 
 
 def items(cfg: dict) -> list[dict]:
-    pairs = _model_styles(cfg)
+    pairs = model_styles(cfg)
     out = [{"id": f"gatys-{s}-{p}", "method": "gatys", "model": "gatys", "style_index": -1, "style": s, "photo": p}
            for s in dict.fromkeys(s for _, _, s in pairs) for p in cfg["photos"]]
     out += [{"id": f"{m}-{k}-{p}", "method": "feedforward", "model": m, "style_index": k, "style": s, "photo": p}
@@ -46,7 +48,8 @@ def items(cfg: dict) -> list[dict]:
     return out
 
 
-def run_item(item: dict, cfg: dict, cache: dict) -> dict:
+def run_item(item: dict, cfg: dict, cache: dict, models_dir: Path = MODELS_DIR) -> dict:
+    """One output scored: a Gatys result, or style ``style_index`` of the network ``models_dir/MODEL.nst``."""
     import time
 
     import nst
@@ -63,7 +66,7 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     else:
         key = f"model:{item['model']}"
         if key not in cache:
-            cache[key] = nst.load(ROOT / "results/models" / f"{item['model']}.nst")
+            cache[key] = nst.load(ROOT / models_dir / f"{item['model']}.nst")
         out = cache[key].stylize(photo, style=int(item["style_index"]))
     seconds = time.perf_counter() - t0
     save_image(out, cache["out"] / "cells" / f"{item['id']}.png")
@@ -93,6 +96,25 @@ def per_style(rows: list[dict]) -> list[dict]:
     return out
 
 
+def targets_table(recs: list[dict]) -> str:
+    """Issue #13's four targets against `per_style` records, as a markdown table ("" if no style has Gatys rows)."""
+    ratios = [r["ratio"] for r in recs if "ratio" in r]
+    if not ratios:
+        return ""
+    worst = max(recs, key=lambda r: r.get("ratio", 0))
+    ssim_ok = [r["ff_ssim"] >= r["gatys_ssim"] for r in recs if "ratio" in r]
+    grid_ok = [r["ff_grid"] <= GRID_MAX for r in recs]
+    return ("\n| target (issue #13) | measured | met |\n|---|---|---|\n"
+            f"| style ÷ Gatys ≤ {STYLE_RATIO_MAX:g} for every style | worst {max(ratios):.2f} "
+            f"({worst['model']}, {worst['style']}) | {'yes' if max(ratios) <= STYLE_RATIO_MAX else 'no'} |\n"
+            f"| median style ÷ Gatys ≤ {MEDIAN_RATIO_MAX:g} | {statistics.median(ratios):.2f} | "
+            f"{'yes' if statistics.median(ratios) <= MEDIAN_RATIO_MAX else 'no'} |\n"
+            f"| SSIM ≥ Gatys' on the same photos | {sum(ssim_ok)} of {len(ssim_ok)} styles | "
+            f"{'yes' if all(ssim_ok) else 'no'} |\n"
+            f"| grid ≤ {GRID_MAX:g} for every style | worst {max(r['ff_grid'] for r in recs):.4f}, "
+            f"{sum(grid_ok)} of {len(grid_ok)} styles | {'yes' if all(grid_ok) else 'no'} |\n")
+
+
 def plot(rows: list[dict], out: Path) -> list[Path]:
     from nst.io.images import labelled_grid, load_image, painting_name, save_image
 
@@ -112,20 +134,9 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                       f"{r['ff_grid']:.4f} ({r['ff_grid_max']:.4f})", f"{r['ff_edge_contrast']:.2f}"])
     md.append(markdown_table(["model", "style", "style loss", "Gatys style loss", "style ÷ Gatys", "SSIM",
                               "Gatys SSIM", "palette SWD", "Gatys palette SWD", "grid (worst)", "edge"], table))
-    ratios = [r["ratio"] for r in recs if "ratio" in r]
-    if ratios:
-        worst = max(recs, key=lambda r: r.get("ratio", 0))
-        ssim_ok = [r["ff_ssim"] >= r["gatys_ssim"] for r in recs if "ratio" in r]
-        grid_ok = [r["ff_grid"] <= GRID_MAX for r in recs]
-        md.append("\n| target (issue #13) | measured | met |\n|---|---|---|\n"
-                  f"| style ÷ Gatys ≤ {STYLE_RATIO_MAX:g} for every style | worst {max(ratios):.2f} "
-                  f"({worst['model']}, {worst['style']}) | {'yes' if max(ratios) <= STYLE_RATIO_MAX else 'no'} |\n"
-                  f"| median style ÷ Gatys ≤ {MEDIAN_RATIO_MAX:g} | {statistics.median(ratios):.2f} | "
-                  f"{'yes' if statistics.median(ratios) <= MEDIAN_RATIO_MAX else 'no'} |\n"
-                  f"| SSIM ≥ Gatys' on the same photos | {sum(ssim_ok)} of {len(ssim_ok)} styles | "
-                  f"{'yes' if all(ssim_ok) else 'no'} |\n"
-                  f"| grid ≤ {GRID_MAX:g} for every style | worst {max(r['ff_grid'] for r in recs):.4f}, "
-                  f"{sum(grid_ok)} of {len(grid_ok)} styles | {'yes' if all(grid_ok) else 'no'} |\n")
+    targets = targets_table(recs)
+    if targets:
+        md.append(targets)
         if photo_rows:
             gatys_edge = np.mean([float(r["edge_contrast"]) for r in photo_rows])
             md.append(f"Gatys' own edge contrast on these photos: {gatys_edge:.2f}.\n")
