@@ -770,19 +770,30 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     assert (out / "hokusai_great_wave.png").stat().st_size > 10_000
 
     # scratch_scaled scores the GPU variant networks against that run's Gatys and reference rows
+    import nst
     from experiments.registered import scratch_scaled
 
     monkeypatch.setitem(scratch_scaled.EXPERIMENT.presets["quick"], "gatys_source", str(out))
     ss = run("scratch_scaled", "quick", tmp_path / "ss", verbose=False)
     srows = {r["id"]: r for r in read_rows(ss / "raw.csv")}
-    assert set(srows) == {"johnson_great_wave-0-skimage_chelsea"} and not (ss / "failures.csv").exists()
+    pushed_id = "johnson_great_wave_x2-0-skimage_chelsea"  # the GPU network fine-tuned with the style weight × 2
+    assert set(srows) == {"johnson_great_wave-0-skimage_chelsea", pushed_id} and not (ss / "failures.csv").exists()
     new = srows["johnson_great_wave-0-skimage_chelsea"]
     assert new["style_loss"] != f["style_loss"]  # another network than the reference model
+    tuned = nst.load(scratch_scaled.pushed_file(ss, srows[pushed_id]))
+    base = nst.load(scratch_scaled.ROOT / scratch_scaled.MODELS_DIR / "johnson_great_wave.nst")
+    assert tuned.meta["training"]["style_weight"] == 2 * base.meta["training"]["style_weight"]
+    assert tuned.meta["training"]["style_layers"] == base.meta["training"]["style_layers"]  # the rest kept
+    assert tuned.meta["training"]["lr_schedule"] == "linear" and tuned.meta["iterations"] == 2
+    assert srows[pushed_id]["style_loss"] != new["style_loss"]
     summary = (ss / "summary.md").read_text()
     new_ratio = float(new["style_loss"]) / float(g["style_loss"])
     assert f"| {ratio:.2f} | {float(f['ssim']):.3f} | {new_ratio:.2f} | {float(new['ssim']):.3f} |" in summary
     assert "| johnson_great_wave | 10000 | 4 | gpu | linear | " in summary and "relu4_1 (1e-05)" in summary
     assert (ss / "trade_off.png").exists() and (ss / "outputs_skimage_chelsea.png").exists()
+    pushed_ratio = float(srows[pushed_id]["style_loss"]) / float(g["style_loss"])
+    assert f"| johnson_great_wave_x2 | hokusai_great_wave | {float(g['ssim']):.3f} | {new_ratio:.2f} | " \
+           f"{float(new['ssim']):.3f} | {pushed_ratio:.2f} | {float(srows[pushed_id]['ssim']):.3f} |" in summary
     with pytest.raises(ValueError, match="64 px"):  # a source at another size fails before any network runs
         scratch_scaled.items({**scratch_scaled.EXPERIMENT.presets["quick"], "size": 128})
 

@@ -14,6 +14,11 @@ same size, against the Gatys rows of the ``gatys_source`` run (``results/fidelit
 again), and beside that run's rows of the reference models.  ``interpolated_ratio`` says where the
 straight line between a style's two networks in (SSIM, log ratio) crosses Gatys' SSIM: an estimate of
 what a style weight between the two would reach, not a measured network.
+
+Where a new network keeps SSIM to spare, ``push`` measures instead of interpolating: that network
+fine-tuned on the CPU from where the GPU left it, with its own training settings (relu4_1, the
+decaying rate, γ) but the style weight × K, for ``push_iterations`` at batch ``push_batch`` and rate
+``push_lr`` (the fine-tunes of `lr_decay` start as low), and scored the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from experiments.runner import ROOT, Experiment, markdown_table, read_rows, regi
 
 MODELS_DIR = Path("results/models/scratch_scaled")
 PHOTOS = ["kodak_kodim23", "kodak_kodim21", "skimage_chelsea", "kodak_kodim08"]  # the fidelity run's
+#: the one network this run left with SSIM above Gatys' (Great Wave, Johnson), pushed towards style on the CPU
+PUSH = {"push": {"johnson_great_wave": [2, 4]}, "push_iterations": 300, "push_batch": 2, "push_image_size": 256,
+        "push_lr": 2e-4}
 
 
 def source_rows(cfg: dict) -> list[dict]:
@@ -37,14 +45,55 @@ def source_rows(cfg: dict) -> list[dict]:
     return [r for r in read_rows(source / "raw.csv") if r["photo"] in cfg["photos"]]
 
 
+def pushed_name(model: str, factor: float) -> str:
+    """The fine-tune of ``model`` with the style weight × ``factor`` (``johnson_great_wave_x2``: no glob
+    characters, since the name becomes file names)."""
+    return f"{model}_x{factor:g}"
+
+
 def items(cfg: dict) -> list[dict]:
     source_rows(cfg)  # a source at another size fails here, before any network runs
-    return [{"id": f"{m}-{k}-{p}", "method": "feedforward", "model": m, "style_index": k, "style": s, "photo": p}
-            for m, k, s in fidelity.model_styles(cfg, MODELS_DIR) for p in cfg["photos"]]
+    styles = fidelity.model_styles(cfg, MODELS_DIR)
+    out = [{"id": f"{m}-{k}-{p}", "method": "feedforward", "model": m, "style_index": k, "style": s, "photo": p}
+           for m, k, s in styles for p in cfg["photos"]]
+    for base, factors in cfg.get("push", {}).items():
+        out += [{"id": f"{pushed_name(m, f)}-{k}-{p}", "method": "feedforward", "model": pushed_name(m, f),
+                 "base": m, "factor": f, "style_index": k, "style": s, "photo": p}
+                for f in factors for m, k, s in styles if m == base for p in cfg["photos"]]
+    return out
+
+
+def pushed_file(out: Path, item: dict) -> Path:
+    return out / "models" / f"{item['model']}.nst"
+
+
+def pushed(item: dict, cfg: dict, cache: dict):
+    """The fine-tune an item scores: loaded if an earlier item of the run saved it, else trained and saved."""
+    import nst
+
+    key = f"model:{item['model']}"
+    if key not in cache:
+        path = pushed_file(cache["out"], item)
+        if path.exists():
+            cache[key] = nst.load(path)
+        else:
+            base = nst.load(ROOT / MODELS_DIR / f"{item['base']}.nst")
+            styles = [ROOT / "data/styles" / f"{s}.jpg" for s in base.styles]
+            tuned = base.fine_tune(styles, None, cfg["push_iterations"], verbose=False,
+                                   style_weight=base.meta["training"]["style_weight"] * float(item["factor"]),
+                                   batch_size=cfg["push_batch"], image_size=cfg["push_image_size"],
+                                   learning_rate=cfg["push_lr"], seed=0, checkpoint_every=10**9)
+            tuned.save(path)
+            cache[key] = tuned
+    return cache[key]
 
 
 def run_item(item: dict, cfg: dict, cache: dict) -> dict:
-    return fidelity.run_item(item, cfg, cache, MODELS_DIR)
+    if "base" not in item:
+        return fidelity.run_item(item, cfg, cache, MODELS_DIR)
+    model = pushed(item, cfg, cache)  # fidelity.run_item takes the network from the cache
+    return {**fidelity.run_item(item, cfg, cache, MODELS_DIR), "train_seconds": model.meta["training_seconds"],
+            "iterations": model.meta["iterations"]}
 
 
 def interpolated_ratio(ssim_a: float, ratio_a: float, ssim_b: float, ratio_b: float, ssim_at: float) -> float | None:
@@ -78,7 +127,9 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
 
     cfg = run_config(out)
     source = source_rows(cfg)
-    recs = compared(rows, source)
+    recs = compared([r for r in rows if "base" not in r], source)
+    gatys = [r for r in source if r["method"] == "gatys"]
+    pushes = fidelity.per_style([r for r in rows if "base" in r] + gatys)
     md = [f"Each network {MODELS_DIR.as_posix()}/ holds (trained from scratch on a GPU: relu4_1 added at w = 1e-5, "
           "a learning rate decaying linearly to 0, γ = 1e7, and for the Dumoulin network a style weight per painting) "
           f"scored as `results/fidelity` scores the reference models, against that run's Gatys rows on the same "
@@ -104,6 +155,23 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     reference = fidelity.targets_table(fidelity.per_style(source))
     if reference:
         md.append(f"\nThe same targets, the reference models (`{cfg['gatys_source']}`):\n" + reference)
+    if pushes:
+        new = {(r["model"], r["style"]): r for r in recs}
+        info = {r["model"]: r for r in rows if "base" in r}
+        md.append(f"\n## Pushed further on the CPU\n\nThis run's network fine-tuned from where the GPU left it with "
+                  f"the style weight × K ({cfg['push_iterations']} iterations, batch {cfg['push_batch']}, "
+                  f"{cfg['push_image_size']}-px crops, learning rate {cfg['push_lr']:g} decaying linearly to 0, "
+                  "its other training settings unchanged), scored the same way:\n")
+        lines = []
+        for r in pushes:
+            base = new.get((info[r["model"]]["base"], r["style"]), {})
+            lines.append([r["model"], r["style"], f"{r.get('gatys_ssim', float('nan')):.3f}",
+                          f"{base.get('ratio', float('nan')):.2f}", f"{base.get('ff_ssim', float('nan')):.3f}",
+                          f"{r.get('ratio', float('nan')):.2f}", f"{r['ff_ssim']:.3f}",
+                          f"{r['ff_grid']:.4f} ({r['ff_grid_max']:.4f})",
+                          f"{float(info[r['model']]['train_seconds']):.0f}"])
+        md.append(markdown_table(["network", "style", "Gatys SSIM", "new ÷ Gatys", "new SSIM", "pushed ÷ Gatys",
+                                  "pushed SSIM", "pushed grid (worst)", "CPU fine-tune s"], lines))
     written: list[Path] = []
     pairs = [r for r in recs if "ref_ratio" in r]
     if pairs:
@@ -118,6 +186,12 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                    color="k", label="reference model")
         ax.scatter([r["ff_ssim"] - r["gatys_ssim"] for r in pairs], [r["ratio"] for r in pairs], marker="o",
                    color="tab:blue", label="trained from scratch, this run")
+        if pushes:
+            ax.scatter([r["ff_ssim"] - r["gatys_ssim"] for r in pushes], [r["ratio"] for r in pushes], marker="s",
+                       color="tab:green", label="this run's network pushed on the CPU (style weight × K)")
+            for r in pushes:
+                ax.annotate(f"×{float(info[r['model']]['factor']):g}", (r["ff_ssim"] - r["gatys_ssim"], r["ratio"]),
+                            fontsize=6, xytext=(3, -9), textcoords="offset points")
         ax.axhline(fidelity.STYLE_RATIO_MAX, color="0.5", ls="--", lw=0.8)
         ax.axvline(0, color="0.5", ls=":", lw=0.8)
         ax.set_yscale("log")
@@ -178,7 +252,12 @@ def reads(cfg: dict) -> list[str]:
 
 
 def item_reads(item: dict, cfg: dict) -> list[str]:
-    return [str(MODELS_DIR / f"{item['model']}.nst")]
+    return [str(MODELS_DIR / f"{item.get('base', item['model'])}.nst")]
+
+
+def item_outputs(item: dict, cfg: dict, out: Path) -> list[Path]:
+    """A pushed network's file (git-ignored), which the run's later items of that network load."""
+    return [pushed_file(out, item)] if "base" in item else []
 
 
 EXPERIMENT = register(Experiment(
@@ -186,10 +265,11 @@ EXPERIMENT = register(Experiment(
     description="the three networks trained from scratch with per-style weights, relu4_1 and a decaying rate, "
                 "scored as fidelity scores the reference models",
     presets={"quick": {"models": ["johnson_great_wave"], "photos": ["skimage_chelsea"], "size": 64,
-                       "gatys_source": "results/fidelity"},
+                       "gatys_source": "results/fidelity", "push": {"johnson_great_wave": [2]},
+                       "push_iterations": 2, "push_batch": 1, "push_image_size": 32, "push_lr": 2e-4},
              "cpu": {"models": list(fidelity.MODELS), "photos": PHOTOS, "size": 256,
-                     "gatys_source": "results/fidelity"},
+                     "gatys_source": "results/fidelity", **PUSH},
              "gpu": {"models": list(fidelity.MODELS), "photos": PHOTOS, "size": 256,
-                     "gatys_source": "results/fidelity"}},
-    reads=reads, item_reads=item_reads,
+                     "gatys_source": "results/fidelity", **PUSH}},
+    reads=reads, item_reads=item_reads, item_outputs=item_outputs,
     items=items, run_item=run_item, plot=plot))
