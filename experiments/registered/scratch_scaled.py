@@ -240,11 +240,11 @@ def training_table(cfg: dict) -> str:
                       ", ".join(f"{n} ({w:g})" for n, w in zip(t["style_layers"], t["style_layer_weights"])),
                       f"{t['tv_weight']:g}", " ".join(f"{s:g}" for s in scales) or "1",
                       f"{float(model.meta['training_seconds']):.0f}",
-                      f"[curve](../../{MODELS_DIR.as_posix()}/{name}.loss.png)"])
+                      f"`{name}.loss.png`"])
     return ("\n## How each network was trained\n\nFrom the model files' metadata (the device calls' record: "
-            f"`{MODELS_DIR.as_posix()}/gpu_run.txt`).\n\n" +
+            f"`{MODELS_DIR.as_posix()}/gpu_run.txt`; each training loss curve beside its model there).\n\n" +
             markdown_table(["model", "iterations", "batch", "backend", "learning rate", "style layers (w_ℓ)", "γ",
-                            "style scales", "training s", "loss"], lines))
+                            "style scales", "training s", "loss curve"], lines))
 
 
 def reads(cfg: dict) -> list[str]:
