@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TIERS = {"fast": ["-m", "not slow"], "full": []}
+TIERS = {"fast": ["-m", "not slow", "-n", "2", "--dist", "loadfile"], "full": []}
 
 
 def run_tier(name: str) -> dict:
