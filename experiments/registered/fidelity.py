@@ -115,6 +115,22 @@ def targets_table(recs: list[dict]) -> str:
             f"{sum(grid_ok)} of {len(grid_ok)} styles | {'yes' if all(grid_ok) else 'no'} |\n")
 
 
+def ratio_margin_axes(ax, subject: str) -> None:
+    """Style ÷ Gatys' (log) against SSIM − Gatys' SSIM on ``ax``, with issue #13's two limits drawn: the
+    target region lies below the dashed line and right of the dotted one; ``subject`` heads the title."""
+    ax.axhline(STYLE_RATIO_MAX, color="0.5", ls="--", lw=0.8)
+    ax.axvline(0, color="0.5", ls=":", lw=0.8)
+    ax.set_yscale("log")
+    low, high = ax.get_ylim()
+    ticks = [t for t in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32) if low <= t <= high]
+    ax.set_yticks(ticks, [str(t) for t in ticks])
+    ax.set_yticks([], minor=True)
+    ax.set_xlabel("SSIM − Gatys' SSIM (≥ 0 keeps as much of the photo as Gatys)")
+    ax.set_ylabel("style loss ÷ Gatys'")
+    ax.set_title(f"{subject} (target: below the dashed line, right of the dotted one)", fontsize=9)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+
+
 def plot(rows: list[dict], out: Path) -> list[Path]:
     from nst.io.images import labelled_grid, load_image, painting_name, save_image
 

@@ -192,18 +192,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
             for r in pushes:
                 ax.annotate(f"×{float(info[r['model']]['factor']):g}", (r["ff_ssim"] - r["gatys_ssim"], r["ratio"]),
                             fontsize=6, xytext=(3, -9), textcoords="offset points")
-        ax.axhline(fidelity.STYLE_RATIO_MAX, color="0.5", ls="--", lw=0.8)
-        ax.axvline(0, color="0.5", ls=":", lw=0.8)
-        ax.set_yscale("log")
-        low, high = ax.get_ylim()
-        ticks = [t for t in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32) if low <= t <= high]
-        ax.set_yticks(ticks, [str(t) for t in ticks])
-        ax.set_yticks([], minor=True)
-        ax.set_xlabel("SSIM − Gatys' SSIM (≥ 0 keeps as much of the photo as Gatys)")
-        ax.set_ylabel("style loss ÷ Gatys'")
-        ax.set_title("each style, reference model → this run (target: below the dashed line, right of the dotted one)",
-                     fontsize=9)
-        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        fidelity.ratio_margin_axes(ax, "each style, reference model → this run")
         written.append(save_figure(fig, out / "trade_off.png"))
         md.append("\n![each style: style ÷ Gatys against the SSIM margin, reference → this run](trade_off.png)\n")
     source_cells = ROOT / cfg["gatys_source"] / "cells"

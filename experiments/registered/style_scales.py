@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from experiments.provenance import rows_of
-from experiments.registered import recipe_study
+from experiments.registered import fidelity, recipe_study
 from experiments.runner import (ROOT, Experiment, markdown_table, read_rows, register, run_config, run_config_commit,
                                 save_figure, subplots)
 
@@ -285,18 +285,7 @@ def plot(rows: list[dict], out: Path, describe: Callable[[dict], str] = intro) -
             if v == variants[-1]:
                 for x, y, s in pts:
                     ax.annotate(s, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
-        ax.axhline(TARGET, color="0.5", ls="--", lw=0.8)
-        ax.axvline(0, color="0.5", ls=":", lw=0.8)
-        ax.set_yscale("log")
-        low, high = ax.get_ylim()
-        ticks = [t for t in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32) if low <= t <= high]
-        ax.set_yticks(ticks, [str(t) for t in ticks])
-        ax.set_yticks([], minor=True)
-        ax.set_xlabel("SSIM − Gatys' SSIM (≥ 0 keeps as much of the photo as Gatys)")
-        ax.set_ylabel("style loss ÷ Gatys'")
-        ax.set_title("each style of the Dumoulin model (target: below the dashed line, right of the dotted one)",
-                     fontsize=9)
-        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        fidelity.ratio_margin_axes(ax, "each style of the Dumoulin model")
         written.append(save_figure(fig, out / "trade_off.png"))
         md.append("\n![each style: style ÷ Gatys against the SSIM margin](trade_off.png)\n")
         photo_name = cfg["photos"][0]
