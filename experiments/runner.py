@@ -284,10 +284,11 @@ def subplots(*args: Any, **kwargs: Any):
     return plt.subplots(*args, **kwargs)
 
 
-def save_figure(fig: Any, path: Path) -> Path:
+def save_figure(fig: Any, path: Path, rect: tuple[float, float, float, float] | None = None) -> Path:
+    """Lay ``fig`` out (within ``rect``, figure fractions, where a figure-wide legend keeps a margin) and save it."""
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
+    fig.tight_layout(**({"rect": rect} if rect else {}))
     fig.savefig(path)
     plt.close(fig)
     return path

@@ -196,6 +196,12 @@ def test_training_objective_keeps_the_style_size_the_networks_learned():
     meta = cache[next(iter(MODELS["johnson"].values()))].meta["training"]
     assert training_objective({**meta, "vgg_padding": "zero"}, 256, "m") == at256  # older files have no padding
     assert training_objective({**meta, "vgg_padding": "reflect"}, 256, "m") == objective_overrides(REFLECT, cache, 256)
+    # a model trained with a style weight per style has one objective per style: style k's weight times s_k
+    scaled = {**meta, "vgg_padding": "zero", "style_scales": [2.5, 0.5]}
+    with pytest.raises(ValueError, match="per style"):
+        training_objective(scaled, 256, "m")
+    assert training_objective(scaled, 256, "m", 1) == {**at256, "style_weight": meta["style_weight"] * 0.5}
+    assert training_objective(scaled, 256, "m", 0)["style_weight"] == pytest.approx(meta["style_weight"] * 2.5)
     net = {"label": "zero_trained", "style": "vangogh_starry_night", "objective": REFLECT,
            "path": MODELS["johnson"]["vangogh_starry_night"]}
     with pytest.raises(ValueError, match="not trained on the training_reflect objective"):
@@ -828,7 +834,26 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     f5 = run("fig5_ratio", "quick", tmp_path / "f5", verbose=False)
     r5s = {r["id"]: r for r in read_rows(f5 / "raw.csv")}
     assert set(r5s) == {"hokusai_great_wave-skimage_chelsea", "hokusai_great_wave-skimage_chelsea-uniform_noise",
-                        "hokusai_great_wave-skimage_chelsea-next_gpu_recipe"}
+                        "hokusai_great_wave-skimage_chelsea-next_gpu_recipe",
+                        "hokusai_great_wave-skimage_chelsea-scratch_scaled_dumoulin",
+                        "hokusai_great_wave-skimage_chelsea-scratch_scaled_johnson"}
+    # an entry's own networks run on their own objective (the Dumoulin one with Great Wave's style weight), and each
+    # is the one network read off its curve
+    import nst
+
+    curves = json.loads((f5 / fig5_ratio.CURVES_RECORD).read_text())
+    for label, name, index in (("scratch_scaled_dumoulin", "dumoulin", 1), ("scratch_scaled_johnson", "johnson", 0)):
+        row = r5s[f"hokusai_great_wave-skimage_chelsea-{label}"]
+        other = "johnson" if name == "dumoulin" else "dumoulin"
+        assert f"{name}_objective" in row and f"{other}_objective" not in row
+        path = next(p for p in next(m for m in fig5_ratio.SCRATCH_SCALED_STARTS if m["label"] == label)["networks"]
+                    if "hokusai_great_wave" in nst.load(fidelity_layers.ROOT / p).styles)
+        meta = nst.load(fidelity_layers.ROOT / path).meta["training"]
+        objective = curves[row["id"]]["definition"]["objective"]
+        assert "relu4_1" in objective["style_layers"]
+        assert objective["style_weight"] == pytest.approx(meta["style_weight"] * (meta["style_scales"] or [1.0] * 8)[index])
+        history = np.asarray(curves[row["id"]]["result"]["history"])
+        assert int(row[f"{name}_equivalent_iterations"]) == equivalent_iterations(history, row[f"{name}_objective"])
     # a candidate recipe runs on its own objective, with no network read off it
     candidate = r5s["hokusai_great_wave-skimage_chelsea-next_gpu_recipe"]
     assert candidate["steps"] == 4 and "johnson_objective" not in candidate
@@ -852,7 +877,9 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     ratio2 = snaps["style_loss"][0] / r5["gatys_style"]
     assert f"| Hokusai Great Wave | {r5['gatys_ssim']:.3f} | {ratio2:.2f} | {snaps['ssim'][0]:.3f} |" in text
     assert "## Start `uniform_noise`: noise" in text and "## Start `next_gpu_recipe`" in text
-    assert text.count("| Hokusai Great Wave |") == 5  # 2 tables per start with networks, 1 for the candidate
+    # 2 tables per start with both reference networks, 1 for the candidate and for the Dumoulin entry, 2 for the Johnson one
+    assert text.count("| Hokusai Great Wave |") == 8
+    assert "## Start `scratch_scaled_dumoulin`" in text and "One pass's worth in L-BFGS iterations" in text
     assert "| Hokusai Great Wave | " + f"{r5['gatys_ssim']:.3f}" + " | " in text and "| — | — | — | — |" in text
     assert (f5 / "sheet.png").exists() and (f5 / "ratio_vs_iterations.png").exists()
     assert_curves_reused(f5, "fig5_ratio", monkeypatch)

@@ -21,8 +21,10 @@ The baseline's images are not network outputs: the Fig. 5 objective weighs conte
 sum, and the same value can be reached with more of either. The SSIM columns say which.
 
 A ``more_starts`` entry adds curves from another start (``uniform_noise``: Johnson et al.'s "white
-noise") or on a candidate objective (``next_gpu_recipe``: the one the next GPU run is to train on),
-which asks the same question of a recipe before any network is trained on it.
+noise"), on a candidate objective (``next_gpu_recipe``: the one the next GPU run is to train on),
+which asks the same question of a recipe before any network is trained on it, or on the own objective
+of other networks (``networks``: model files), which are then read off their curves as the committed
+networks are off the main ones (``scratch_scaled_*``: the networks of `results/scratch_scaled`).
 """
 
 from __future__ import annotations
@@ -61,6 +63,38 @@ NEXT_GPU_RECIPE = {"label": "next_gpu_recipe", "start": NEURAL_STYLE, "steps": 1
                           "iterations would be expected to score."}
 
 
+SCRATCH_SCALED = "results/models/scratch_scaled"
+# the networks of results/scratch_scaled, each on its own objective (the next_gpu_recipe one, which the Dumoulin
+# network was trained on, with the style weights rounded as the training run was given them; the Johnson
+# networks without per-style weights): Fig. 5's measure of the networks closest to issue #13's ratio targets
+SCRATCH_SCALED_WHY = ("The Fig. 5 baseline (neural-style's protocol) on the own objective of the networks of "
+                      "`results/scratch_scaled` (trained from scratch on a GPU with relu4_1 at w = 1e-5, a learning "
+                      "rate decaying to 0 and, for the Dumoulin network, a style weight per painting), each read "
+                      "off its own curves: their pass's worth in L-BFGS iterations, the measure the issue asks "
+                      "≥ 50 of, next to their ratio on the evaluator.")
+SCRATCH_SCALED_STARTS = [
+    {"label": "scratch_scaled_dumoulin", "start": NEURAL_STYLE, "steps": 100, "why": SCRATCH_SCALED_WHY,
+     "networks": [f"{SCRATCH_SCALED}/dumoulin_8styles.nst"]},
+    {"label": "scratch_scaled_johnson", "start": NEURAL_STYLE, "steps": 100, "why": SCRATCH_SCALED_WHY,
+     "networks": [f"{SCRATCH_SCALED}/johnson_starry_night.nst", f"{SCRATCH_SCALED}/johnson_great_wave.nst"]}]
+
+
+def entry_networks(entry: dict, cache: dict) -> dict[str, tuple[str, int]]:
+    """An entry's ``networks`` by painting: (model path, style index). The curves of a painting run on the own
+    objective of the one network that has it (an error if two do: the curve could not be both's)."""
+    import nst
+
+    out: dict[str, tuple[str, int]] = {}
+    for path in entry.get("networks", []):
+        if path not in cache:
+            cache[path] = nst.load(ROOT / path)
+        for index, style in enumerate(cache[path].styles):
+            if style in out:
+                raise ValueError(f"{style} is in both {out[style][0]} and {path}: one network per painting per entry")
+            out[style] = (path, index)
+    return out
+
+
 def _source(cfg: dict) -> Path:
     return ROOT / cfg["source"]
 
@@ -74,8 +108,9 @@ def items(cfg: dict) -> list[dict]:
     """One L-BFGS curve per (painting, evaluation photo) of the ``source`` fidelity run's Gatys results, from the
     preset's ``start``; then one per ``more_starts`` entry (a ``label``, a ``start`` and optionally its ``styles``)."""
     rows = [r for r in read_rows(_source(cfg) / "raw.csv") if r["method"] == "gatys"]
-    runs = [("", cfg.get("styles"), None)] + [(m["label"], m.get("styles"), m.get("photos"))
-                                              for m in cfg.get("more_starts", [])]
+    cache: dict = {}
+    runs = [("", cfg.get("styles"), None)] + [(m["label"], m.get("styles") or list(entry_networks(m, cache)) or None,
+                                               m.get("photos")) for m in cfg.get("more_starts", [])]
     return [{"id": f"{r['style']}-{r['photo']}" + (f"-{label}" if label else ""), "style": r["style"],
              "photo": r["photo"], "start_label": label, "gatys_style": float(r["style_loss"]),
              "gatys_ssim": float(r["ssim"])}
@@ -155,7 +190,12 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     training = objective_overrides("training", cache, size)
     if "source_rows" not in cache:  # the fidelity run's rows, read once per run
         cache["source_rows"] = read_rows(_source(cfg) / "raw.csv")
-    objective = candidate_objective(entry, item["style"], training, cache["source_rows"])
+    own = entry_networks(entry, cache).get(item["style"])  # (path, style index) of the network whose objective it is
+    if own:
+        model = cache[own[0]]
+        objective = training_objective(model.meta["training"], size, own[0], own[1])
+    else:
+        objective = candidate_objective(entry, item["style"], training, cache["source_rows"])
     snapshots: list[dict] = []
     sheet = item["photo"] == cfg.get("sheet_photo") and not item.get("start_label")  # the sheet shows the main start
     sheet_steps = set(cfg.get("marks", FIG5_RANGE)) if sheet else set()
@@ -191,11 +231,15 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         memo.remember(record, item["id"], definition, kept, seconds=time.perf_counter() - t0)
     history = np.asarray(kept["history"])
     out = {k: kept[k] for k in ("steps", "final_objective", "seconds")}
-    if objective != training:  # a candidate recipe: no committed network was trained on it, so none is read off it
+    if own:  # the entry's own network, on the objective it was trained on
+        networks = {model.meta["training"]["method"]: (own[0], model, own[1])}
+    elif objective != training:  # a candidate recipe: no network was trained on it, so none is read off it
         return out
-    for name, (model, index) in _networks(item["style"], cache).items():
-        path = DUMOULIN if name == "dumoulin" else MODELS["johnson"][item["style"]]
-        if training_objective(model.meta["training"], size, path) != objective:
+    else:
+        networks = {name: (DUMOULIN if name == "dumoulin" else MODELS["johnson"][item["style"]], model, index)
+                    for name, (model, index) in _networks(item["style"], cache).items()}
+    for name, (path, model, index) in networks.items():
+        if training_objective(model.meta["training"], size, path, index) != objective:
             raise ValueError(f"{path} was not trained on the objective the curves run on")
         image = model.stylize(photo, style=index)
         value = gatys_loss(image, photo, style_path, vgg=vgg, size=size, **objective)["total"]
@@ -245,6 +289,7 @@ def per_style(rows: list[dict], out: Path) -> list[dict]:
                         for s, e in zip(snaps, eq)]
                 rec[name] = {"ratio": float(np.mean([float(r[f"{name}_style"]) for r in rs])) / gatys,
                              "ssim": float(np.mean([float(r[f"{name}_ssim"]) for r in rs])),
+                             "passes": [e if e > 0 else np.inf for e in eq],
                              "equivalent": float(np.median([e if e > 0 else np.inf for e in eq])),
                              "at_network": float(np.mean(near)) / gatys}
         recs.append(rec)
@@ -286,10 +331,12 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
             md += _side_by_side([r for r in recs if r["start"] == label],
                                 per_style([r for r in rows if not r.get("start_label") and r["photo"] in extra["photos"]],
                                           out), label, marks, painting_name)
-    written = [save_figure(_curves_figure(recs, marks, painting_name), out / "ratio_vs_iterations.png")]
+    fig, rect = _curves_figure(recs, marks, painting_name)
+    written = [save_figure(fig, out / "ratio_vs_iterations.png", rect=rect)]
     md.append("\n![The baseline's ratio and SSIM against its iterations, per painting (dashed: the other starts and "
-              "objectives, each over its own photos, which the tables name); the networks at their equivalent iterations "
-              "on the main start's curves](ratio_vs_iterations.png)\n")
+              "objectives, each over its own photos, which the tables name); the networks at their equivalent iterations: "
+              "dots on the main start's curves, hollow marks (diamond: Dumoulin, square: Johnson) on "
+              "another start's or objective's, in its colour](ratio_vs_iterations.png)\n")
     sheet = _sheet(main, marks, cfg, out, labelled_grid, load_image, painting_name)
     if sheet is not None:
         written.append(save_image(sheet, out / "sheet.png"))
@@ -323,6 +370,15 @@ def _tables(recs: list[dict], marks: list[int], painting_name) -> list[str]:
                                  [[painting_name(r["style"]), f"{r['johnson']['ratio']:.2f}",
                                    f"{r['johnson']['ssim']:.3f}", show(r["johnson"]["equivalent"]),
                                    f"{r['johnson']['at_network']:.2f}"] for r in johnson]))
+    worth = []  # Fig. 5's own measure, over every pass of a network on these curves
+    for name in ("dumoulin", "johnson"):
+        passes = [e for r in recs if name in r for e in r[name]["passes"]]
+        if passes:
+            worth.append(f"{name.capitalize()} {show(float(np.median(passes)))} (min {show(min(passes))}, "
+                         f"max {show(max(passes))}, {len(passes)} passes)")
+    if worth:
+        md.append(f"\nOne pass's worth in L-BFGS iterations on its own objective, the median over every (painting, "
+                  f"photo) pass (Johnson et al.: {FIG5_RANGE[0]}–{FIG5_RANGE[1]}): " + "; ".join(worth) + ".\n")
     lines = []
     for k in marks:
         ratios = [at_iteration(r, "ratio", k) for r in recs]
@@ -351,7 +407,8 @@ def _curves_figure(recs: list[dict], marks: list[int], painting_name):
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     others = [r for r in recs if r["start"]]
-    colors = {label: ("tab:purple", "tab:brown", "tab:olive")[k % 3]  # one colour per start, in every panel
+    palette = ("tab:purple", "tab:brown", "tab:olive", "tab:cyan", "tab:pink")
+    colors = {label: palette[k % len(palette)]  # one colour per start, in every panel
               for k, label in enumerate(dict.fromkeys(o["start"] for o in others))}
     recs = [r for r in recs if not r["start"]]
     cols = min(4, len(recs))
@@ -365,6 +422,12 @@ def _curves_figure(recs: list[dict], marks: list[int], painting_name):
             color = colors[o["start"]]
             top.plot(o["iterations"], o["ratio"], color=color, ls="--", label=o["start"])
             bottom.plot(o["iterations"], o["ssim"], color=color, ls="--")
+            for name in ("dumoulin", "johnson"):  # an entry's own network, on its own curves
+                if name in o and np.isfinite(o[name]["equivalent"]):
+                    marker = "D" if name == "dumoulin" else "s"
+                    top.plot([o[name]["equivalent"]], [o[name]["ratio"]], marker, color=color, mfc="none",
+                             label=f"{o['start']}: {name}")
+                    bottom.plot([o[name]["equivalent"]], [o[name]["ssim"]], marker, color=color, mfc="none")
         bottom.axhline(r["gatys_ssim"], color="tab:gray", ls="--", label="Gatys (300 steps)")
         for bound in (RATIO_MAX, MEDIAN_RATIO_MAX):
             top.axhline(bound, color="tab:gray", ls=":", lw=1,
@@ -383,14 +446,17 @@ def _curves_figure(recs: list[dict], marks: list[int], painting_name):
         top.set_ylabel("style ÷ Gatys")
         bottom.set_ylabel("SSIM to the photo")
         bottom.set_xlabel("L-BFGS iterations")
-        if i == 0:
-            top.legend(fontsize=7)
-            bottom.legend(fontsize=7)
     for j in range(len(recs), n_rows * cols):
         axes[2 * (j // cols)][j % cols].axis("off")
         axes[2 * (j // cols) + 1][j % cols].axis("off")
-    fig.tight_layout()
-    return fig
+    legend: dict = {}  # one legend under the panels, every entry once, so that no panel's curves hide behind it
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    lines = -(-len(legend) // 4)
+    fig.set_size_inches(fig.get_size_inches()[0], fig.get_size_inches()[1] + 0.25 * lines)
+    fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=4, fontsize=8, frameon=False)
+    return fig, (0, 0.25 * lines / fig.get_size_inches()[1], 1, 1)
 
 
 def _sheet(recs, marks, cfg, out, labelled_grid, load_image, painting_name):
@@ -414,7 +480,8 @@ def _sheet(recs, marks, cfg, out, labelled_grid, load_image, painting_name):
 def reads(cfg: dict) -> list[str]:
     from experiments.registered.quality_vs_time import MODELS
 
-    return [cfg["source"], DUMOULIN, *MODELS["johnson"].values()]
+    return [cfg["source"], DUMOULIN, *MODELS["johnson"].values(),
+            *[p for m in cfg.get("more_starts", []) for p in m.get("networks", [])]]
 
 
 EXPERIMENT = register(Experiment(
@@ -425,10 +492,13 @@ EXPERIMENT = register(Experiment(
     presets={"quick": {"source": "results/fidelity", "steps": 6, "snapshot_every": 2, "marks": [2, 4],
                        "sheet_photo": "skimage_chelsea", "more_starts": [UNIFORM_NOISE,
                                        # the quick fidelity run scores no Dumoulin model: no ratio to scale by
-                                       {**NEXT_GPU_RECIPE, "steps": 4, "style_scales_from_ratio": None}]},
+                                       {**NEXT_GPU_RECIPE, "steps": 4, "style_scales_from_ratio": None},
+                                       *[{**m, "steps": 4} for m in SCRATCH_SCALED_STARTS]]},
              "cpu": {"source": "results/fidelity", "steps": 150, "snapshot_every": 5, "marks": list(FIG5_RANGE),
                      "sheet_photo": "kodak_kodim23",
                      "more_starts": [{**UNIFORM_NOISE, "styles": ["vangogh_starry_night", "hokusai_great_wave"]},
-                                     {**NEXT_GPU_RECIPE, "photos": ["kodak_kodim23", "skimage_chelsea"]}]}},
+                                     {**NEXT_GPU_RECIPE, "photos": ["kodak_kodim23", "skimage_chelsea"]},
+                                     *[{**m, "photos": ["kodak_kodim23", "skimage_chelsea"]}
+                                       for m in SCRATCH_SCALED_STARTS]]}},
     reads=reads,
     items=items, run_item=run_item, plot=plot))

@@ -109,16 +109,24 @@ def objective_overrides(objective: str, cache: dict, size: int = 256) -> dict:
     return {**overrides, "vgg_padding": "reflect"} if objective == REFLECT else overrides
 
 
-def training_objective(t: dict, size: int, path: str) -> dict:
-    """GatysConfig overrides for the objective a model's ``training`` metadata describes, at ``size`` px."""
+def training_objective(t: dict, size: int, path: str, style_index: int | None = None) -> dict:
+    """GatysConfig overrides for the objective a model's ``training`` metadata describes, at ``size`` px.
+
+    A model trained with a style weight per style (``style_scales``, ``nst train --style-scales``) has one
+    objective per style: style k's is the style weight times s_k, so ``style_index`` must name the style."""
     extra = {k: (tuple(t[k]) if isinstance(t[k], list) else t[k]) for k in ("style_layer_weights", "pooling")
              if t.get(k) is not None}
+    style_weight = t["style_weight"]
+    if t.get("style_scales") is not None:
+        if style_index is None:
+            raise ValueError(f"{path}: trained with a style weight per style; say which style's objective")
+        style_weight = style_weight * t["style_scales"][style_index]
     if t.get("vgg_padding", "zero") != "zero":  # models from before the option have none: the papers' zeros
         extra["vgg_padding"] = t["vgg_padding"]
     if t.get("style_size") is None:
         raise ValueError(f"{path}: trained on style files as stored; give its style size to compare at {size} px")
     return {"content_layers": tuple(t["content_layers"]), "style_layers": tuple(t["style_layers"]),
-            "content_weight": t["content_weight"], "style_weight": t["style_weight"], "tv_weight": t["tv_weight"],
+            "content_weight": t["content_weight"], "style_weight": style_weight, "tv_weight": t["tv_weight"],
             "style_scale": t["style_size"] / size, **extra}
 
 
