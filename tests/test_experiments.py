@@ -491,6 +491,27 @@ def test_fig5_ratio_candidate_objective_adds_layers_and_a_style_weight_per_paint
         candidate_objective(NEXT_GPU_RECIPE, "c", training, rows)
 
 
+def test_fig5_ratio_item_reads_name_each_curves_objective_and_networks():
+    """`fig5_ratio.item_reads`: every curve reads its own Gatys row; the main start's the reference networks that have
+    its painting (and the training metadata); a per-painting candidate recipe the Dumoulin model's rows of that
+    painting and no network; an entry's own networks their files only, not the reference models."""
+    from experiments.registered.fig5_ratio import DUMOULIN, EXPERIMENT, SCRATCH_SCALED_NETWORKS, item_reads
+    from experiments.registered.quality_vs_time import MODELS
+
+    cfg = EXPERIMENT.presets["cpu"]
+    first_johnson = next(iter(MODELS["johnson"].values()))
+    item = {"style": "picabia_udnie", "photo": "kodak_kodim23"}
+    gatys_row = "results/fidelity?id=gatys-picabia_udnie-kodak_kodim23"
+    assert item_reads({**item, "start_label": ""}, cfg) == [gatys_row, first_johnson, DUMOULIN]
+    wave = item_reads({"style": "hokusai_great_wave", "photo": "kodak_kodim23", "start_label": ""}, cfg)
+    assert MODELS["johnson"]["hokusai_great_wave"] in wave and DUMOULIN in wave
+    assert item_reads({**item, "start_label": "next_gpu_recipe"}, cfg) == [
+        gatys_row, first_johnson, "results/fidelity?model=dumoulin_8styles&style=picabia_udnie"]
+    for label in ("scratch_scaled_dumoulin", "scratch_scaled_johnson_content"):
+        own = SCRATCH_SCALED_NETWORKS[label.split("_")[2]]
+        assert item_reads({**item, "start_label": label}, cfg) == [gatys_row, *own]
+
+
 def test_style_balance_variants_name_a_recipe_and_a_style_weight_factor():
     from experiments.registered.recipe_study import parse_variant, slug, split_style_size, split_tv_weight
 
@@ -836,13 +857,16 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     assert set(r5s) == {"hokusai_great_wave-skimage_chelsea", "hokusai_great_wave-skimage_chelsea-uniform_noise",
                         "hokusai_great_wave-skimage_chelsea-next_gpu_recipe",
                         "hokusai_great_wave-skimage_chelsea-scratch_scaled_dumoulin",
-                        "hokusai_great_wave-skimage_chelsea-scratch_scaled_johnson"}
+                        "hokusai_great_wave-skimage_chelsea-scratch_scaled_johnson",
+                        "hokusai_great_wave-skimage_chelsea-scratch_scaled_dumoulin_content",
+                        "hokusai_great_wave-skimage_chelsea-scratch_scaled_johnson_content"}
     # an entry's own networks run on their own objective (the Dumoulin one with Great Wave's style weight), and each
     # is the one network read off its curve
     import nst
 
     curves = json.loads((f5 / fig5_ratio.CURVES_RECORD).read_text())
-    for label, name, index in (("scratch_scaled_dumoulin", "dumoulin", 1), ("scratch_scaled_johnson", "johnson", 0)):
+    for label, name, index in (("scratch_scaled_dumoulin", "dumoulin", 1), ("scratch_scaled_johnson", "johnson", 0),
+                               ("scratch_scaled_johnson_content", "johnson", 0)):
         row = r5s[f"hokusai_great_wave-skimage_chelsea-{label}"]
         other = "johnson" if name == "dumoulin" else "dumoulin"
         assert f"{name}_objective" in row and f"{other}_objective" not in row
@@ -854,6 +878,11 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
         assert objective["style_weight"] == pytest.approx(meta["style_weight"] * (meta["style_scales"] or [1.0] * 8)[index])
         history = np.asarray(curves[row["id"]]["result"]["history"])
         assert int(row[f"{name}_equivalent_iterations"]) == equivalent_iterations(history, row[f"{name}_objective"])
+    # from the photo: another curve on the same objective, the same pass on it
+    noise_id, content_id = (f"hokusai_great_wave-skimage_chelsea-scratch_scaled_johnson{s}" for s in ("", "_content"))
+    assert curves[content_id]["definition"]["start"] == {"init": "content"}
+    assert curves[content_id]["definition"]["objective"] == curves[noise_id]["definition"]["objective"]
+    assert r5s[content_id]["johnson_objective"] == pytest.approx(r5s[noise_id]["johnson_objective"])
     # a candidate recipe runs on its own objective, with no network read off it
     candidate = r5s["hokusai_great_wave-skimage_chelsea-next_gpu_recipe"]
     assert candidate["steps"] == 4 and "johnson_objective" not in candidate
@@ -877,8 +906,8 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     ratio2 = snaps["style_loss"][0] / r5["gatys_style"]
     assert f"| Hokusai Great Wave | {r5['gatys_ssim']:.3f} | {ratio2:.2f} | {snaps['ssim'][0]:.3f} |" in text
     assert "## Start `uniform_noise`: noise" in text and "## Start `next_gpu_recipe`" in text
-    # 2 tables per start with both reference networks, 1 for the candidate and for the Dumoulin entry, 2 for the Johnson one
-    assert text.count("| Hokusai Great Wave |") == 8
+    # 2 tables per start with both reference networks, 1 for the candidate and each Dumoulin entry, 2 for each Johnson one
+    assert text.count("| Hokusai Great Wave |") == 11
     assert "## Start `scratch_scaled_dumoulin`" in text and "One pass's worth in L-BFGS iterations" in text
     assert "| Hokusai Great Wave | " + f"{r5['gatys_ssim']:.3f}" + " | " in text and "| — | — | — | — |" in text
     assert (f5 / "sheet.png").exists() and (f5 / "ratio_vs_iterations.png").exists()

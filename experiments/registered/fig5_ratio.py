@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.registered.fidelity import MEDIAN_RATIO_MAX, STYLE_RATIO_MAX as RATIO_MAX  # issue #13's targets
+from experiments.provenance import rows_of
 from experiments.runner import (ROOT, Experiment, markdown_table, painting, read_rows, register, run_config,
                                 run_config_commit, save_figure, subplots)
 FIG5_RANGE = (50, 100)  # Johnson et al. 2016, Fig. 5: one pass is worth 50–100 L-BFGS iterations
@@ -68,15 +69,21 @@ SCRATCH_SCALED = "results/models/scratch_scaled"
 # network was trained on, with the style weights rounded as the training run was given them; the Johnson
 # networks without per-style weights): Fig. 5's measure of the networks closest to issue #13's ratio targets
 SCRATCH_SCALED_WHY = ("The Fig. 5 baseline (neural-style's protocol) on the own objective of the networks of "
-                      "`results/scratch_scaled` (trained from scratch on a GPU with relu4_1 at w = 1e-5, a learning "
+                      "the `scratch_scaled` page (trained from scratch on a GPU with relu4_1 at w = 1e-5, a learning "
                       "rate decaying to 0 and, for the Dumoulin network, a style weight per painting), each read "
                       "off its own curves: their pass's worth in L-BFGS iterations, the measure the issue asks "
                       "≥ 50 of, next to their ratio on the evaluator.")
+SCRATCH_SCALED_CONTENT_WHY = ("The same networks on the same objectives, the baseline started from the photo (this "
+                              "project's Gatys start and L-BFGS): issue #13 asks for a pass's worth from a noise "
+                              "start and from a content start.")
+SCRATCH_SCALED_NETWORKS = {"dumoulin": [f"{SCRATCH_SCALED}/dumoulin_8styles.nst"],
+                           "johnson": [f"{SCRATCH_SCALED}/johnson_starry_night.nst",
+                                       f"{SCRATCH_SCALED}/johnson_great_wave.nst"]}
 SCRATCH_SCALED_STARTS = [
-    {"label": "scratch_scaled_dumoulin", "start": NEURAL_STYLE, "steps": 100, "why": SCRATCH_SCALED_WHY,
-     "networks": [f"{SCRATCH_SCALED}/dumoulin_8styles.nst"]},
-    {"label": "scratch_scaled_johnson", "start": NEURAL_STYLE, "steps": 100, "why": SCRATCH_SCALED_WHY,
-     "networks": [f"{SCRATCH_SCALED}/johnson_starry_night.nst", f"{SCRATCH_SCALED}/johnson_great_wave.nst"]}]
+    {"label": f"scratch_scaled_{name}{suffix}", "start": start, "steps": 100, "why": why, "networks": paths}
+    for suffix, start, why in (("", NEURAL_STYLE, SCRATCH_SCALED_WHY),
+                               ("_content", {"init": "content"}, SCRATCH_SCALED_CONTENT_WHY))
+    for name, paths in SCRATCH_SCALED_NETWORKS.items()]
 
 
 def entry_networks(entry: dict, cache: dict) -> dict[str, tuple[str, int]]:
@@ -187,15 +194,15 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
     style_path = ROOT / "data/styles" / f"{item['style']}.jpg"
     style = load_image(style_path)
     entry = entry_of(cfg, item.get("start_label") or "")
-    training = objective_overrides("training", cache, size)
-    if "source_rows" not in cache:  # the fidelity run's rows, read once per run
-        cache["source_rows"] = read_rows(_source(cfg) / "raw.csv")
     own = entry_networks(entry, cache).get(item["style"])  # (path, style index) of the network whose objective it is
     if own:
         model = cache[own[0]]
-        objective = training_objective(model.meta["training"], size, own[0], own[1])
-    else:
-        objective = candidate_objective(entry, item["style"], training, cache["source_rows"])
+        objective = training = training_objective(model.meta["training"], size, own[0], own[1])
+    else:  # the reference networks' training objective, or a candidate recipe made from it
+        training = objective_overrides("training", cache, size)
+        if "source_rows" not in cache and entry.get("style_scales_from_ratio"):  # the fidelity run's rows, read once
+            cache["source_rows"] = read_rows(_source(cfg) / "raw.csv")
+        objective = candidate_objective(entry, item["style"], training, cache.get("source_rows", []))
     snapshots: list[dict] = []
     sheet = item["photo"] == cfg.get("sheet_photo") and not item.get("start_label")  # the sheet shows the main start
     sheet_steps = set(cfg.get("marks", FIG5_RANGE)) if sheet else set()
@@ -330,7 +337,8 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         if extra.get("photos"):  # fewer photos than the main curves: the main start's on the same ones, side by side
             md += _side_by_side([r for r in recs if r["start"] == label],
                                 per_style([r for r in rows if not r.get("start_label") and r["photo"] in extra["photos"]],
-                                          out), label, marks, painting_name)
+                                          out), label, marks, painting_name,
+                                start_label(cfg.get("start", NEURAL_STYLE)))
     fig, rect = _curves_figure(recs, marks, painting_name)
     written = [save_figure(fig, out / "ratio_vs_iterations.png", rect=rect)]
     md.append("\n![The baseline's ratio and SSIM against its iterations, per painting (dashed: the other starts and "
@@ -391,15 +399,17 @@ def _tables(recs: list[dict], marks: list[int], painting_name) -> list[str]:
     return md
 
 
-def _side_by_side(recs: list[dict], base: list[dict], label: str, marks: list[int], painting_name) -> list[str]:
-    """A start's ratio and SSIM at each mark next to the main start's on the same photos."""
+def _side_by_side(recs: list[dict], base: list[dict], label: str, marks: list[int], painting_name,
+                  main_start: str) -> list[str]:
+    """A start's ratio and SSIM at each mark next to the main start's (``main_start`` names it) on the same photos."""
     by_style = {r["style"]: r for r in base}
     head = ["style", "Gatys SSIM", *[f"{who} @{k}" for k in marks for who in ("training objective", label)]]
     rows = [[painting_name(r["style"]), f"{r['gatys_ssim']:.3f}",
              *[f"{at_iteration(x, 'ratio', k):.2f} / {at_iteration(x, 'ssim', k):.3f}"
                for k in marks for x in (by_style[r["style"]], r)]]
             for r in recs if r["style"] in by_style]
-    return ["\nRatio / SSIM on the same photos, the main start's curves (the training objective) next to these:\n",
+    return [f"\nRatio / SSIM on the same photos, the main start's curves (`{main_start}` on the reference networks' "
+            "training objective) next to these:\n",
             markdown_table(head, rows)]
 
 
@@ -407,7 +417,7 @@ def _curves_figure(recs: list[dict], marks: list[int], painting_name):
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     others = [r for r in recs if r["start"]]
-    palette = ("tab:purple", "tab:brown", "tab:olive", "tab:cyan", "tab:pink")
+    palette = ("tab:purple", "tab:brown", "tab:olive", "tab:cyan", "tab:pink", "black", "gold")
     colors = {label: palette[k % len(palette)]  # one colour per start, in every panel
               for k, label in enumerate(dict.fromkeys(o["start"] for o in others))}
     recs = [r for r in recs if not r["start"]]
@@ -477,6 +487,24 @@ def _sheet(recs, marks, cfg, out, labelled_grid, load_image, painting_name):
                          cell=160)
 
 
+def item_reads(item: dict, cfg: dict) -> list[str]:
+    """A curve's row reads its Gatys row of the ``source`` run (and that run's size); its objective's origin: an
+    entry's own networks, or the reference networks' training metadata (`quality_vs_time.objective_overrides`) and,
+    for a per-painting style weight, the Dumoulin model's rows of the painting there; and the networks read off it."""
+    from experiments.registered.quality_vs_time import MODELS
+
+    out = [rows_of(cfg["source"], id=f"gatys-{item['style']}-{item['photo']}")]
+    entry = entry_of(cfg, item.get("start_label") or "")
+    if entry.get("networks"):
+        return [*out, *entry["networks"]]
+    out.append(next(iter(MODELS["johnson"].values())))
+    if entry.get("style_scales_from_ratio"):
+        out.append(rows_of(cfg["source"], model=Path(DUMOULIN).stem, style=item["style"]))
+    if entry.get("objective") or entry.get("style_scales_from_ratio"):  # a candidate recipe: no network read off it
+        return out
+    return [*out, DUMOULIN, *([MODELS["johnson"][item["style"]]] if item["style"] in MODELS["johnson"] else [])]
+
+
 def reads(cfg: dict) -> list[str]:
     from experiments.registered.quality_vs_time import MODELS
 
@@ -500,5 +528,5 @@ EXPERIMENT = register(Experiment(
                                      {**NEXT_GPU_RECIPE, "photos": ["kodak_kodim23", "skimage_chelsea"]},
                                      *[{**m, "photos": ["kodak_kodim23", "skimage_chelsea"]}
                                        for m in SCRATCH_SCALED_STARTS]]}},
-    reads=reads,
+    reads=reads, item_reads=item_reads,
     items=items, run_item=run_item, plot=plot))
