@@ -512,6 +512,26 @@ def test_fig5_ratio_item_reads_name_each_curves_objective_and_networks():
         assert item_reads({**item, "start_label": label}, cfg) == [gatys_row, *own]
 
 
+def test_quality_vs_time_item_reads_name_the_networks_each_row_scores():
+    """`quality_vs_time.item_reads`: a curve reads the reference networks that have its painting (and, off Gatys' own
+    objective, the training metadata); a ``more_networks`` pass reads its own network, not the reference ones."""
+    from experiments.registered.quality_vs_time import EXPERIMENT, MODELS, item_outputs, item_reads, items
+
+    cfg = EXPERIMENT.presets["cpu"]
+    first_johnson = next(iter(MODELS["johnson"].values()))
+    curve = {"id": "c", "style": "hokusai_great_wave", "objective": "gatys"}
+    assert item_reads(curve, cfg) == [MODELS["johnson"]["hokusai_great_wave"], MODELS["dumoulin"]]
+    assert item_reads({**curve, "objective": "training"}, cfg)[-1] == first_johnson
+    passes = [i for i in items(cfg) if i.get("kind") == "pass"]
+    assert passes
+    for item in passes:
+        net = next(n for n in cfg["more_networks"] if n["label"] == item["network"] and n["style"] == item["style"])
+        assert item_reads(item, cfg)[0] == net["path"]
+        assert MODELS["dumoulin"] not in item_reads(item, cfg) or net["path"] == MODELS["dumoulin"]
+        assert item_outputs(item, cfg, Path("out")) == []
+    assert item_outputs(curve, cfg, Path("out")) == [Path("out/histories/c.csv")]
+
+
 def test_style_balance_variants_name_a_recipe_and_a_style_weight_factor():
     from experiments.registered.recipe_study import parse_variant, slug, split_style_size, split_tv_weight
 

@@ -409,6 +409,22 @@ REFLECT_NETWORKS = [*({"label": "johnson_bordered_reflect", "style": style, "obj
                        "compare": "dumoulin", "path": _bordered_reflect(MODELS["dumoulin"])}
                       for style in MODELS["johnson"])]
 
+def item_reads(item: dict, cfg: dict) -> list[str]:
+    """A curve reads the reference networks that have its painting, a ``more_networks`` pass its network; both read
+    the training objective's metadata (`objective_overrides`) unless they are on Gatys' own objective."""
+    objective = [] if item.get("objective", "gatys") == "gatys" else [next(iter(MODELS["johnson"].values()))]
+    if item.get("kind") == "pass":
+        net = next(n for n in cfg["more_networks"] if n["label"] == item["network"] and n["style"] == item["style"])
+        return [net["path"], *objective]
+    johnson = [MODELS["johnson"][item["style"]]] if item["style"] in MODELS["johnson"] else []
+    return [*johnson, MODELS["dumoulin"], *objective]
+
+
+def item_outputs(item: dict, cfg: dict, out: Path) -> list[Path]:
+    """A curve's history, which the passes read off it (`read_history`)."""
+    return [] if item.get("kind") == "pass" else [out / "histories" / f"{item['id']}.csv"]
+
+
 def reads(cfg: dict) -> list[str]:
     """The reference networks, and the other networks read off the same curves (``more_networks``)."""
     return [*MODELS["johnson"].values(), MODELS["dumoulin"], *(n["path"] for n in cfg.get("more_networks", []))]
@@ -445,5 +461,5 @@ EXPERIMENT = register(Experiment(
                      "styles": ["vangogh_starry_night", "hokusai_great_wave"], "size": 512, "steps": 500,
                      "objectives": ["gatys", "training"], "noise_objectives": ["training"],
                      "more_starts": NEURAL_STYLE_STARTS}},
-    reads=reads,
+    reads=reads, item_reads=item_reads, item_outputs=item_outputs,
     items=items, run_item=run_item, plot=plot))
