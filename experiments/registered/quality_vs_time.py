@@ -168,11 +168,16 @@ def pass_objective(model, item: dict, size: int, cache: dict) -> float:
     return cache[key]
 
 
+def more_network(item: dict, cfg: dict) -> dict:
+    """The ``more_networks`` entry a pass item scores."""
+    return next(n for n in cfg["more_networks"] if n["label"] == item["network"] and n["style"] == item["style"])
+
+
 def network_pass(item: dict, cfg: dict, cache: dict) -> dict:
     """One pass of a ``more_networks`` entry, scored on its curve's objective and read off that curve."""
     import nst
 
-    net = next(n for n in cfg["more_networks"] if n["label"] == item["network"] and n["style"] == item["style"])
+    net = more_network(item, cfg)
     size = int(item.get("size") or cfg["size"])
     model = cache.setdefault(net["path"], nst.load(ROOT / net["path"]))
     if net.get("border") is not None:
@@ -409,13 +414,13 @@ REFLECT_NETWORKS = [*({"label": "johnson_bordered_reflect", "style": style, "obj
                        "compare": "dumoulin", "path": _bordered_reflect(MODELS["dumoulin"])}
                       for style in MODELS["johnson"])]
 
+
 def item_reads(item: dict, cfg: dict) -> list[str]:
     """A curve reads the reference networks that have its painting, a ``more_networks`` pass its network; both read
     the training objective's metadata (`objective_overrides`) unless they are on Gatys' own objective."""
     objective = [] if item.get("objective", "gatys") == "gatys" else [next(iter(MODELS["johnson"].values()))]
     if item.get("kind") == "pass":
-        net = next(n for n in cfg["more_networks"] if n["label"] == item["network"] and n["style"] == item["style"])
-        return [net["path"], *objective]
+        return [more_network(item, cfg)["path"], *objective]
     johnson = [MODELS["johnson"][item["style"]]] if item["style"] in MODELS["johnson"] else []
     return [*johnson, MODELS["dumoulin"], *objective]
 
