@@ -34,14 +34,15 @@ def rng():
     return np.random.default_rng(0)
 
 
-def tiny_stylizer(num_styles: int, seed: int = 0):
-    """A width-0.25 network whose per-style γ/β differ, so a wrong style or blend shows (no training)."""
+def tiny_stylizer(num_styles: int, seed: int = 0, output: str = "sigmoid"):
+    """A width-0.25 network whose per-style γ/β differ, so a wrong style or blend shows (no training);
+    ``output`` is `NetworkConfig.output` (a photo_residual one's last γ is random too, so it is not the photo)."""
     from flax import nnx
 
     from nst.core.networks import NetworkConfig, TransformerNet
     from nst.interface.feedforward import DumoulinStylizer, JohnsonStylizer
 
-    cfg = NetworkConfig(num_styles=num_styles, width=0.25)
+    cfg = NetworkConfig(num_styles=num_styles, width=0.25, output=output)
     model = TransformerNet(cfg, nnx.Rngs(seed))
     rng = np.random.default_rng(seed)
     for _, norm in nnx.iter_graph(model):

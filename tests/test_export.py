@@ -38,6 +38,25 @@ def test_onnx_matches_jax_every_style_and_blend(tiny3, tmp_path):
     assert np.abs(outs[0] - outs[1]).max() > 0.05
 
 
+@pytest.mark.parametrize("border,stage", [(8, "residual"), pytest.param(8, "input", marks=pytest.mark.slow)])
+def test_photo_residual_network_exports_and_matches_jax(border, stage, tmp_path):
+    """The photo's logit, added before the sigmoid, from the same padded picture the JAX network uses."""
+    model = tiny_stylizer(3, output="photo_residual").with_border(border, stage=stage)
+    path = model.export(tmp_path / "p.onnx")
+    rows = E.verify_onnx(model, path, sizes=[(97, 131), (64, 64)])
+    assert max(r["max_abs_diff"] for r in rows) <= FP32_BOUND
+    m = onnx.load(str(path))
+    assert {p.key: p.value for p in m.metadata_props}["output"] == "photo_residual"
+    layers = E.layer_sequence(m)
+    assert layers.count("clip") == 1 and layers.count("log") == 2 and layers.count("sigmoid") == 1
+    assert layers.index("clip") < layers.index("log") < layers.index("sigmoid")  # the logit, then the sigmoid
+    # the photo shows through: two photos give outputs as different as the photos, the sigmoid net's far less so
+    sess = E.onnx_session(path)
+    w = E.verification_weights(3)[0][1]
+    a, b = (E.smooth_random_image(np.random.default_rng(s), 64, 64)[None] for s in (3, 4))
+    assert np.abs(E.run_onnx(sess, a, w) - E.run_onnx(sess, b, w)).mean() > 0.5 * np.abs(a - b).mean()
+
+
 @pytest.mark.slow
 def test_residual_stage_border_exports_and_matches_jax(tiny3, tmp_path):
     m = tiny3.with_border(8, stage="residual")
@@ -102,9 +121,9 @@ def coremltools():
         return pytest.importorskip("coremltools")
 
 
-@pytest.mark.parametrize("num_styles", [1, 3])
-def test_coreml_package_interface_and_same_layers_as_onnx(num_styles, tmp_path, coremltools):
-    model = tiny_stylizer(num_styles)
+@pytest.mark.parametrize("num_styles,output", [(1, "sigmoid"), (3, "sigmoid"), (1, "photo_residual")])
+def test_coreml_package_interface_and_same_layers_as_onnx(num_styles, output, tmp_path, coremltools):
+    model = tiny_stylizer(num_styles, output=output)
     path = model.export(tmp_path / "m.mlpackage")
     assert path.is_dir() and (path / "Manifest.json").exists()
     with E.quiet_coremltools():

@@ -245,6 +245,7 @@ def _header(path: Path) -> dict:
     (lambda m: m["network"].update(width="wide"), "network.width"),
     (lambda m: m["network"].update(num_residual=100000), "network.num_residual"),
     (lambda m: m["network"].update(num_styles=3), "exactly one style"),
+    (lambda m: m["network"].update(output="tanh"), "network.output"),
     (lambda m: m.update(styles="s"), "'styles'"),
     (lambda m: m.update(iterations="many"), "'iterations'"),
     (lambda m: m.update(training={"batch_size": "four"}), "'training'"),

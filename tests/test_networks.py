@@ -147,3 +147,40 @@ def test_upsample_conv_is_conv_of_the_reflected_upsampled_picture(rng, hw):
     want = jax.vjp(literal, x, k)[1](ct)
     for g, w_ in zip(got, want):
         np.testing.assert_allclose(np.asarray(g), np.asarray(w_), rtol=1e-4, atol=1e-4)
+
+
+def test_photo_logit_against_numpy(rng):
+    from nst.core.networks import PHOTO_LOGIT_EPSILON, photo_logit
+
+    x = rng.random((2, 5, 7, 3)).astype(np.float32)
+    x[0, 0, 0] = [0.0, 1.0, 0.5]
+    c = np.clip(x, PHOTO_LOGIT_EPSILON, 1 - PHOTO_LOGIT_EPSILON).astype(np.float64)
+    np.testing.assert_allclose(np.asarray(photo_logit(jnp.asarray(x))), np.log(c / (1 - c)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("border,stage", [(0, "input"), (8, "input"), (8, "residual")])
+def test_untrained_photo_residual_network_returns_the_photo_and_learns_from_it(rng, border, stage):
+    """γ of the last norm starts at 0: the output is the photo (within the clip) whatever the other weights,
+    and the loss still has a gradient (through that γ and β), so training can move away from it."""
+    from nst.core.networks import PHOTO_LOGIT_EPSILON
+
+    net = TransformerNet(NetworkConfig(width=0.25, num_residual=1, output="photo_residual"), nnx.Rngs(0))
+    x = jnp.asarray(rng.random((2, 33, 50, 3)), jnp.float32)
+    y = net(x, jnp.ones((2, 1)), border=border, border_stage=stage)
+    np.testing.assert_allclose(np.asarray(y), np.clip(np.asarray(x), PHOTO_LOGIT_EPSILON, 1 - PHOTO_LOGIT_EPSILON),
+                               atol=2e-6)
+    sigmoid_net = TransformerNet(NetworkConfig(width=0.25, num_residual=1), nnx.Rngs(0))
+    assert float(jnp.abs(sigmoid_net(x, jnp.ones((2, 1))) - x).mean()) > 0.1  # the papers' network draws anew
+    graphdef, params = nnx.split(net, nnx.Param)
+    grads = jax.grad(lambda p: jnp.mean((nnx.merge(graphdef, p)(x, jnp.ones((2, 1))) - 0.3) ** 2))(params)
+    out = grads["out"]["norm"]
+    assert float(jnp.abs(out["scale"][...]).max()) > 0 and float(jnp.abs(out["bias"][...]).max()) > 0
+    # the fast inference path computes the same picture once the network has moved away from the photo
+    net.out.norm.scale[...] = jnp.full_like(net.out.norm.scale[...], 0.7)
+    np.testing.assert_allclose(np.asarray(net(x, jnp.ones((2, 1)), inference=True)),
+                               np.asarray(net(x, jnp.ones((2, 1)))), atol=1e-5)
+
+
+def test_unknown_network_output_is_refused():
+    with pytest.raises(ValueError, match="output"):
+        TransformerNet(NetworkConfig(width=0.25, output="tanh"), nnx.Rngs(0))

@@ -515,3 +515,29 @@ def test_a_signal_anywhere_checkpoints_a_consistent_state(content_dir, vgg, tmp_
     assert hist.shape[0] == step and hist[:, 0].tolist() == list(range(1, step + 1))  # one row per step, once
     resumed = train([STARRY], content_dir, TrainConfig(), vgg=vgg, verbose=False, resume=ck)
     np.testing.assert_array_equal(resumed.history, full.history)
+
+
+def test_a_photo_residual_network_trains_saves_loads_and_fine_tunes_as_one(content_dir, vgg, tmp_path):
+    """`TrainConfig.network_output` reaches the network, its file and a fine-tune of it; a file without the key
+    (every model saved before the option) reads as the papers' sigmoid network."""
+    cfg = TrainConfig(method="johnson", max_iterations=2, network_output="photo_residual", **TINY)
+    res = train([STARRY], content_dir, cfg, vgg=vgg, verbose=False)
+    assert res.model.config.output == "photo_residual" and res.meta["network"]["output"] == "photo_residual"
+    model = stylizer_from_training(res.model, res.meta)
+    again = nst.load(model.save(tmp_path / "r.nst"))
+    assert again.model.config.output == "photo_residual"
+    img = DATA / "content" / "eval" / "skimage_chelsea.jpg"
+    np.testing.assert_array_equal(model.stylize(img, style=0, max_size=64), again.stylize(img, style=0, max_size=64))
+    tuned = train([STARRY], content_dir, TrainConfig(method="johnson", max_iterations=1, **TINY),
+                  init=(res.model, res.meta), vgg=vgg, verbose=False)
+    assert tuned.model.config.output == "photo_residual" and tuned.meta["training"]["network_output"] == "photo_residual"
+    with pytest.raises(NSTError, match="network_output"):
+        TrainConfig(network_output="tanh").validate()
+    # the same file without the keys: an older model, the sigmoid network
+    from nst.io.modelfile import load_tensors, save_tensors
+
+    tensors, meta = load_tensors(tmp_path / "r.nst")
+    del meta["network"]["output"], meta["training"]["network_output"]
+    old = nst.load(save_tensors(tmp_path / "old.nst", tensors, meta) or tmp_path / "old.nst")
+    assert old.model.config.output == "sigmoid" and old.meta["network"] == {"num_styles": 1, "width": 0.25,
+                                                                          "num_residual": 5}

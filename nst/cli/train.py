@@ -13,7 +13,8 @@ from .args import EXIT_INTERRUPTED, OBJECTIVE_OPTIONS, add_objective_options, ch
 # TrainConfig field -> argparse dest
 TRAIN_OPTIONS = {
     "batch_size": "batch_size", "image_size": "image_size", "style_size": "style_size",
-    "learning_rate": "learning_rate", "lr_schedule": "lr_schedule", "width": "width", "seed": "seed",
+    "learning_rate": "learning_rate", "lr_schedule": "lr_schedule", "width": "width",
+    "network_output": "network_output", "seed": "seed",
     "checkpoint_every": "checkpoint_every", "time_limit": "time_limit", "style_scales": "style_scales",
     "train_border": "train_border", "train_border_stage": "train_border_stage", **OBJECTIVE_OPTIONS,
 }
@@ -28,7 +29,7 @@ def style_size_arg(text: str) -> int | str:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ..core.networks import BORDER_STAGES, STYLIZE_BORDER
+    from ..core.networks import BORDER_STAGES, OUTPUTS, STYLIZE_BORDER
     from ..methods.training import LR_SCHEDULES, TrainConfig
 
     d = lambda name: default_of(TrainConfig, name)  # noqa: E731
@@ -62,6 +63,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--train-border-stage", choices=list(BORDER_STAGES), default=None,
                    help=f"where --train-border pads, as stylize --border-stage (default {d('train_border_stage')})")
     t.add_argument("--width", type=nonneg_float, default=None, help=f"channel multiplier (default {d('width')})")
+    t.add_argument("--network-output", choices=list(OUTPUTS), default=None,
+                   help=f"the network's last step: sigmoid (the papers') or photo_residual (a change to the photo "
+                        f"in logit space, starting as the photo) (default {d('network_output')})")
     t.add_argument("--seed", type=int, default=None, help=f"(default {d('seed')})")
     t.add_argument("--checkpoint-every", type=positive_int, default=None, help=f"(default {d('checkpoint_every')})")
     t.add_argument("--checkpoint", help="checkpoint file (default MODEL.ckpt next to the model)")

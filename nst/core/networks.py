@@ -17,6 +17,13 @@ nearest ×2, 3×3 conv, norm, ReLU      64 → 32     1
 9×9 conv, norm, sigmoid               32 → 3      1
 ====================================  ==========  ========
 
+``output="photo_residual"`` (not in the papers; issue #13's open question) ends instead in
+:math:`y = \sigma(z + \operatorname{logit}(\operatorname{clip}(x, \epsilon_p, 1 - \epsilon_p)))`, with z the last
+norm's output and x the photo: the picture starts from the photo and the network learns what to
+change, in logit space so the output stays in (0, 1).  The last norm's scale starts at 0 (as the
+zero-initialised γ of Goyal et al. 2017 and ReZero, Bachlechner et al. 2020), so an untrained network
+returns the photo (to the clip, ε_p = `PHOTO_LOGIT_EPSILON`).  Same layers, same parameters.
+
 Reflection padding before every conv; no conv bias (a norm follows every
 conv); 16 norm layers.  Channel counts scale with ``width`` (Magenta's
 ``alpha``).  At width 1 the convs hold 1,674,432 weights.
@@ -51,6 +58,12 @@ STYLIZE_BORDER = 8
 #: must then be a multiple of 4 px).  results/bench_border measures both.
 STYLIZE_BORDER_STAGE = "residual"
 BORDER_STAGES = ("input", "residual")
+#: What the last layer's output is: "sigmoid" (the papers' network: the picture is drawn from nothing) or
+#: "photo_residual" (a change to the photo in logit space; see the module docstring)
+OUTPUTS = ("sigmoid", "photo_residual")
+# The photo is clipped to [ε, 1 − ε] before its logit: the change needed to paint over a saturated pixel
+# stays within reach of the last norm's output (logit 0.01 ≈ −4.6) where 1/255 would put it at −5.5.
+PHOTO_LOGIT_EPSILON = 0.01
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,7 @@ class NetworkConfig:
     num_styles: int = 1
     width: float = 1.0
     num_residual: int = 5
+    output: str = "sigmoid"  # one of OUTPUTS
 
     def channels(self) -> tuple[int, int, int]:
         c = lambda n: max(1, int(round(n * self.width)))  # noqa: E731
@@ -84,6 +98,12 @@ class ConditionalInstanceNorm(nnx.Module):
         gamma = style_weights @ self.scale[...]
         beta = style_weights @ self.bias[...]
         return xhat * gamma[:, None, None, :] + beta[:, None, None, :]
+
+
+def photo_logit(x: jax.Array) -> jax.Array:
+    """logit(clip(x, ε, 1 − ε)) with ε = `PHOTO_LOGIT_EPSILON`: where a photo_residual network starts."""
+    x = jnp.clip(x, PHOTO_LOGIT_EPSILON, 1 - PHOTO_LOGIT_EPSILON)
+    return jnp.log(x) - jnp.log1p(-x)
 
 
 def reflect_pad(x: jax.Array, pad: int) -> jax.Array:
@@ -184,6 +204,10 @@ class TransformerNet(nnx.Module):
         self.up1 = ConvNorm(c3, c2, 3, 1, s, rngs)
         self.up2 = ConvNorm(c2, c1, 3, 1, s, rngs)
         self.out = ConvNorm(c1, 3, 9, 1, s, rngs)
+        if config.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, not {config.output!r}")
+        if config.output == "photo_residual":  # an untrained network returns the photo
+            self.out.norm.scale = nnx.Param(jnp.zeros_like(self.out.norm.scale[...]))
 
     def __call__(self, images: jax.Array, style_weights: jax.Array, inference: bool = False,
                  border: int = 0, border_stage: str = "input") -> jax.Array:
@@ -209,6 +233,7 @@ class TransformerNet(nnx.Module):
         if b or ph or pw:
             x = jnp.pad(images, ((0, 0), (b, b + ph), (b, b + pw), (0, 0)), mode="reflect")
         sw = style_weights.astype(x.dtype)
+        photo = x
         x = jax.nn.relu(self.conv1(x, sw))
         x = jax.nn.relu(self.conv2(x, sw))
         x = jax.nn.relu(self.conv3(x, sw))
@@ -219,7 +244,10 @@ class TransformerNet(nnx.Module):
             x = x[:, mid:-mid, mid:-mid, :]
         x = jax.nn.relu(self.up1.upsampled(x, sw))  # = self.up1(upsample_nearest(x), sw), cheaper
         x = jax.nn.relu(self.up2.upsampled(x, sw))
-        x = jax.nn.sigmoid(self.out(x, sw, inference))
+        z = self.out(x, sw, inference)
+        if self.config.output == "photo_residual":
+            z = z + photo_logit(photo)
+        x = jax.nn.sigmoid(z)
         return x[:, b : b + h, b : b + w, :]
 
 

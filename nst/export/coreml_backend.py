@@ -65,6 +65,18 @@ class CoreMLBackend:
     def add(self, a: Any, b: Any) -> Any:
         return self.mb.add(x=a, y=b)
 
+    def clip(self, x: Any, low: float, high: float) -> Any:
+        return self.mb.clip(x=x, alpha=np.float32(low), beta=np.float32(high))
+
+    def log(self, x: Any) -> Any:
+        return self.mb.log(x=x)
+
+    def scale(self, x: Any, factor: float) -> Any:
+        return self.mb.mul(x=x, y=np.float32(factor))
+
+    def shift(self, x: Any, offset: float) -> Any:
+        return self.mb.add(x=x, y=np.float32(offset))
+
     def upsample2(self, x: Any) -> Any:
         return self.mb.upsample_nearest_neighbor(x=x, scale_factor_height=2, scale_factor_width=2)
 

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..core.networks import TransformerNet
+from ..core.networks import PHOTO_LOGIT_EPSILON, TransformerNet
 from ..errors import NSTError
 from ..version import __version__
 
@@ -97,7 +97,8 @@ def network_parameters(stylizer: ExportableNetwork) -> list[dict[str, Any]]:
     units = [unit(net.conv1, "relu"), unit(net.conv2, "relu"), unit(net.conv3, "relu")]
     for block in net.residuals:
         units += [unit(block.a, "res_a"), unit(block.b, "res_b")]
-    units += [unit(net.up1, "up"), unit(net.up2, "up"), unit(net.out, "sigmoid")]
+    # the last unit's role is the network's output step: "sigmoid" or "photo_residual" (`nst.core.networks.OUTPUTS`)
+    units += [unit(net.up1, "up"), unit(net.up2, "up"), unit(net.out, net.config.output)]
     return units
 
 
@@ -110,6 +111,7 @@ def emit_network(b: Any, image: Any, index: Any, units: list[dict[str, Any]], bo
     outer = border if border_stage == "input" else 0
     mid = border // 4 if border_stage == "residual" else 0
     x, hw = b.pad_for_network(image, 4, outer)
+    photo = x  # a photo_residual network adds the padded photo's logit before its sigmoid
     skip = None
     res_units = [i for i, u in enumerate(units) if u["role"] in ("res_a", "res_b")]
     for i, u in enumerate(units):
@@ -128,9 +130,19 @@ def emit_network(b: Any, image: Any, index: Any, units: list[dict[str, Any]], bo
             x = b.relu(x)
         elif u["role"] == "res_b":
             x = b.add(skip, x)  # no activation after the add
+        elif u["role"] == "photo_residual":
+            x = b.sigmoid(b.add(x, photo_logit(b, photo)))
         else:
             x = b.sigmoid(x)
     return b.crop(x, hw, outer)
+
+
+def photo_logit(b: Any, x: Any) -> Any:
+    """`nst.core.networks.photo_logit` from a backend's clip, log, mul and add:
+    log(c) + (−1)·log(1 + (−1)·c), c = clip(x, ε, 1 − ε) (no sub or neg, which both formats also use for
+    shape arithmetic, so `layer_sequence` stays one vocabulary)."""
+    c = b.clip(x, PHOTO_LOGIT_EPSILON, 1 - PHOTO_LOGIT_EPSILON)
+    return b.add(b.log(c), b.scale(b.log(b.shift(b.scale(c, -1.0), 1.0)), -1.0))
 
 
 def export_metadata(stylizer: ExportableNetwork) -> dict[str, str]:
@@ -144,6 +156,7 @@ def export_metadata(stylizer: ExportableNetwork) -> dict[str, str]:
         "width": str(meta.get("network", {}).get("width")),
         "border": str(stylizer.border),  # reflection pixels padded (at border_stage) and cropped off
         "border_stage": getattr(stylizer, "border_stage", "input"),
+        "output": stylizer.model.config.output,
         "nst_version": __version__,
         "input_convention": "image: RGB in [0,1], NCHW float32 (ONNX) or an RGB image (Core ML); "
                             "index: style weights, one-hot selects, others blend",

@@ -94,6 +94,18 @@ class OnnxBackend:
     def add(self, a: str, b: str) -> str:
         return self.node("Add", [a, b])
 
+    def clip(self, x: str, low: float, high: float) -> str:
+        return self.node("Clip", [x, self.const(np.array(low, np.float32)), self.const(np.array(high, np.float32))])
+
+    def log(self, x: str) -> str:
+        return self.node("Log", [x])
+
+    def scale(self, x: str, factor: float) -> str:
+        return self.node("Mul", [x, self.const(np.array(factor, np.float32))])
+
+    def shift(self, x: str, offset: float) -> str:
+        return self.node("Add", [x, self.const(np.array(offset, np.float32))])
+
     def upsample2(self, x: str) -> str:
         scales = self.const(np.array([1, 1, 2, 2], np.float32))
         return self.node("Resize", [x, "", scales], mode="nearest", coordinate_transformation_mode="asymmetric",

@@ -13,13 +13,16 @@ from .onnx_backend import onnx_session, run_onnx
 
 # One vocabulary for both formats, so the op graphs can be compared layer for layer.
 _ONNX_OPS = {"Pad": "pad", "Conv": "conv", "InstanceNormalization": "instance_norm", "MatMul": "matmul",
-             "Mul": "mul", "Add": "add", "Relu": "relu", "Sigmoid": "sigmoid", "Resize": "upsample"}
+             "Mul": "mul", "Add": "add", "Relu": "relu", "Sigmoid": "sigmoid", "Resize": "upsample",
+             "Clip": "clip", "Log": "log"}
 _MIL_OPS = {"pad": "pad", "conv": "conv", "instance_norm": "instance_norm", "matmul": "matmul", "mul": "mul",
-            "add": "add", "relu": "relu", "sigmoid": "sigmoid", "upsample_nearest_neighbor": "upsample"}
+            "add": "add", "relu": "relu", "sigmoid": "sigmoid", "upsample_nearest_neighbor": "upsample",
+            "clip": "clip", "log": "log"}
 
 
 def layer_sequence(model: Any) -> list[str]:
-    """The network's layers (pad, conv, instance_norm, matmul, mul, add, relu, upsample, sigmoid) in order.
+    """The network's layers (pad, conv, instance_norm, matmul, mul, add, relu, upsample, sigmoid; clip and log
+    in a photo_residual network) in order.
 
     ``model`` is an ``onnx.ModelProto`` or a Core ML ``MLModel`` (ML Program);
     shape arithmetic and casts are left out, as is Core ML's final ×255.

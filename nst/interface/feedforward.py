@@ -255,7 +255,8 @@ class FeedforwardStylizer(Stylizer):
         lines = [
             f"{type(self).__name__} (method {self.method})",
             f"  styles ({self.num_styles}): " + ", ".join(f"{i}={n}" for i, n in enumerate(self.styles)),
-            f"  network: width {m['network']['width']}, {c['total']:,} parameters "
+            f"  network: width {m['network']['width']}, output {m['network'].get('output', 'sigmoid')}, "
+            f"{c['total']:,} parameters "
             f"({c['conv']:,} conv, {c['per_style']:,} per style)",
             f"  content images: {len(m.get('content_images', []))}",
             f"  iterations: {m.get('iterations')}, training time: {m.get('training_seconds', 0):.0f} s, "

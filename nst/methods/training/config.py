@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ...core.networks import BORDER_STAGES, STYLIZE_BORDER_STAGE
+from ...core.networks import BORDER_STAGES, OUTPUTS, STYLIZE_BORDER_STAGE
 from ...core.objective import PerceptualObjective
 from ...core.vgg import check_padding
 from ...errors import NSTError
@@ -67,6 +67,9 @@ class TrainConfig:
     learning_rate: float = 1e-3
     lr_schedule: str = "constant"  # one of LR_SCHEDULES; see learning_rate_at
     width: float = 1.0
+    # the network's last step (`nst.core.networks.OUTPUTS`): "sigmoid", the papers' network, or
+    # "photo_residual", a change to the photo in logit space (results/photo_residual); a fine-tune keeps its model's
+    network_output: str = "sigmoid"
     seed: int = 0
     checkpoint_every: int = 500
     content_layers: tuple[str, ...] = TRAIN_CONTENT_LAYERS
@@ -111,6 +114,8 @@ class TrainConfig:
         if self.style_scales is not None and (not self.style_scales or not all(
                 isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in self.style_scales)):
             raise NSTError("style_scales must be finite non-negative numbers, one per style")
+        if self.network_output not in OUTPUTS:
+            raise NSTError(f"network_output must be one of {', '.join(OUTPUTS)}, not {self.network_output!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise NSTError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
         if isinstance(self.train_border, bool) or not isinstance(self.train_border, int) or \

@@ -148,11 +148,11 @@ def train(
             describe_style(s, i, load_image(s, size=trained_size)) for i, s in enumerate(style_list)]
         if list(init_meta["style_sha256"]) != [i.sha256 for i in same]:
             raise NSTError("fine-tuning needs the style images the model was trained on, in the same order")
-        cfg = replace(cfg, width=init_model.config.width)
+        cfg = replace(cfg, width=init_model.config.width, network_output=init_model.config.output)
         init_record = {k: init_meta.get(k) for k in ("iterations", "training_seconds", "final_loss", "training",
                                                      "backend", "jax_version", "init_from")}
     if base is None:
-        net_cfg = NetworkConfig(num_styles=len(style_imgs), width=cfg.width)
+        net_cfg = NetworkConfig(num_styles=len(style_imgs), width=cfg.width, output=cfg.network_output)
         model = TransformerNet(net_cfg, nnx.Rngs(cfg.seed))
         if init is not None:
             # copies: the train step donates its buffers, and the caller's model must survive
@@ -165,7 +165,7 @@ def train(
         model, net_cfg = extend_styles(base_model)
         only_new = net_cfg.num_styles - 1
         all_infos = infos_from_meta(base_meta) + infos
-        cfg = replace(cfg, width=base_model.config.width)
+        cfg = replace(cfg, width=base_model.config.width, network_output=base_model.config.output)
     if cfg.style_scales is not None and len(cfg.style_scales) != net_cfg.num_styles:
         raise NSTError(f"style_scales needs one value per style: the network has {net_cfg.num_styles} "
                        f"style(s), {len(cfg.style_scales)} value(s) were given")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
-from ...core.networks import NetworkConfig
+from ...core.networks import OUTPUTS, NetworkConfig
 from ...io.images import ImageLike, image_name, resize_image
 from ...version import __version__
 from .config import TrainConfig
@@ -103,7 +103,7 @@ def check_model_meta(meta: dict, source: str) -> NetworkConfig:
     net = meta.get("network")
     if not isinstance(net, dict):
         raise bad("network", "is missing or not a mapping")
-    unknown = set(net) - {"num_styles", "width", "num_residual"}
+    unknown = set(net) - {"num_styles", "width", "num_residual", "output"}
     if unknown:
         raise bad("network", f"has unknown keys {sorted(unknown)}")
     s, w, r = net.get("num_styles", 1), net.get("width", 1.0), net.get("num_residual", 5)
@@ -113,6 +113,9 @@ def check_model_meta(meta: dict, source: str) -> NetworkConfig:
         raise bad("network.width", f"must be a number in (0, {MAX_WIDTH}], got {w!r}")
     if not is_int(r) or not 1 <= r <= MAX_RESIDUAL_BLOCKS:
         raise bad("network.num_residual", f"must be an integer in 1..{MAX_RESIDUAL_BLOCKS}, got {r!r}")
+    output = net.get("output", "sigmoid")  # files written before photo_residual existed have no key
+    if output not in OUTPUTS:
+        raise bad("network.output", f"must be one of {', '.join(OUTPUTS)}, got {output!r}")
     if meta["method"] == "johnson" and s != 1:
         raise bad("network.num_styles", f"is {s}; a johnson model has exactly one style")
     styles = meta.get("styles")
@@ -144,4 +147,4 @@ def check_model_meta(meta: dict, source: str) -> NetworkConfig:
             raise bad(field, "must be a list")
     if meta.get("init_from") is not None and not isinstance(meta["init_from"], dict):
         raise bad("init_from", "must be a mapping")
-    return NetworkConfig(num_styles=s, width=float(w), num_residual=r)
+    return NetworkConfig(num_styles=s, width=float(w), num_residual=r, output=output)

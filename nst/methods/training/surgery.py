@@ -18,7 +18,8 @@ from ...io.modelfile import flatten_tree, key_name, unflatten_like
 def extend_styles(base: TransformerNet) -> tuple[TransformerNet, NetworkConfig]:
     """A copy of ``base`` with one more style row in every norm, initialised to the mean of the others."""
     old = base.config
-    new_cfg = NetworkConfig(num_styles=old.num_styles + 1, width=old.width, num_residual=old.num_residual)
+    new_cfg = NetworkConfig(num_styles=old.num_styles + 1, width=old.width, num_residual=old.num_residual,
+                            output=old.output)
     model = TransformerNet(new_cfg, nnx.Rngs(0))
     old_flat = flatten_tree(nnx.state(base, nnx.Param))
     _, new_params = nnx.split(model, nnx.Param)
