@@ -141,7 +141,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
 
 # Great Wave: the painting the scratch Johnson networks miss by most (results/scratch_scaled); fidelity's photos
 PILOT = {"style": "hokusai_great_wave", "photos": scratch_scaled.PHOTOS, "size": 128, "gatys_steps": 300,
-         "iterations": 1200, "batch_size": 4, "image_size": 128, "variants": list(VARIANTS)}
+         "iterations": 1500, "batch_size": 4, "image_size": 128, "variants": list(VARIANTS)}
 
 EXPERIMENT = register(Experiment(
     name="photo_residual",
