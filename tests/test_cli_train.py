@@ -230,8 +230,8 @@ def test_train_from_fine_tunes_the_whole_model(two_style_model, content_dir, tmp
 
 
 def test_gpu_reference_run_passes_its_settings_to_nst_train(tmp_path):
-    """The prepared GPU script, with `python3` replaced by a recorder: LR_SCHEDULE, STYLE_SCALES, TRAIN_BORDER and
-    VGG_PADDING reach the Dumoulin job's `nst train` command line, and without them none is passed (the defaults)."""
+    """The prepared GPU script, with `python3` replaced by a recorder: LR_SCHEDULE, STYLE_SCALES, TRAIN_BORDER,
+    VGG_PADDING and NETWORK_OUTPUT reach the Dumoulin job's `nst train` command line, and without them none is passed (the defaults)."""
     import os
     import shutil
 
@@ -243,7 +243,8 @@ def test_gpu_reference_run_passes_its_settings_to_nst_train(tmp_path):
     (stub / "python3").write_text('#!/bin/sh\necho "$*" >> "$CALLS"\n')
     (stub / "python3").chmod(0o755)
     commands = {}
-    for name, extra in (("decayed", {"LR_SCHEDULE": "linear", "TRAIN_BORDER": "8", "VGG_PADDING": "reflect"}),
+    for name, extra in (("decayed", {"LR_SCHEDULE": "linear", "TRAIN_BORDER": "8", "VGG_PADDING": "reflect",
+                                       "NETWORK_OUTPUT": "photo_residual"}),
                         ("constant", {})):
         out = tmp_path / name
         out.mkdir()
@@ -260,6 +261,7 @@ def test_gpu_reference_run_passes_its_settings_to_nst_train(tmp_path):
     assert decayed[decayed.index("--lr-schedule") + 1] == "linear" and "--lr-schedule" not in constant
     assert decayed[decayed.index("--train-border") + 1] == "8" and "--train-border" not in constant
     assert decayed[decayed.index("--vgg-padding") + 1] == "reflect" and "--vgg-padding" not in constant
+    assert decayed[decayed.index("--network-output") + 1] == "photo_residual" and "--network-output" not in constant
     assert decayed[decayed.index("--style-scales") + 1] == "1,2,3,4,5,6,7,8"
     assert decayed[decayed.index("--max-iterations") + 1] == "20000" and decayed.count("--style") == 8
 

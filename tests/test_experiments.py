@@ -373,6 +373,40 @@ def test_recipe_study_quick_preset(tmp_path):
     assert not (out / "failures.csv").exists()
 
 
+@pytest.mark.slow  # trains two tiny networks; fast tier budget
+def test_photo_residual_quick_preset(tmp_path):
+    """The two output steps trained alike: each network file records its step; after two iterations the
+    photo_residual network still returns nearly the photo (SSIM near 1) where the sigmoid one does not; the
+    table, the sheet and the training curves are written; no item reads a committed results/ file."""
+    import nst
+    from experiments.registered import photo_residual
+
+    out = run("photo_residual", "quick", tmp_path / "pr", verbose=False)
+    assert not (out / "failures.csv").exists()
+    rows = read_rows(out / "raw.csv")
+    scores = {r["model"]: r for r in rows if r.get("kind") == "score"}
+    assert set(scores) == {"gatys", "sigmoid", "photo_residual"}
+    assert scores["photo_residual"]["ssim"] > 0.95 > scores["sigmoid"]["ssim"] + 0.3
+    for v in ("sigmoid", "photo_residual"):
+        assert nst.load(photo_residual.model_file(out, v)).model.config.output == v
+        assert (out / "histories" / f"{v}.loss.csv").exists()
+    summary = (out / "summary.md").read_text()
+    assert "| sigmoid | " in summary and "| photo_residual | " in summary
+    # Fig. 5: every network read off curves of its own objective from both starts; the curve it is read off is kept
+    passes = [r for r in rows if r.get("kind") == "fig5"]
+    assert {(r["variant"], r["start"]) for r in passes} == {(v, s) for v in ("sigmoid", "photo_residual")
+                                                            for s in photo_residual.FIG5_STARTS}
+    for r in passes:
+        history = np.genfromtxt(out / "histories" / f"{r['id']}.csv", delimiter=",", names=True)["objective"]
+        assert len(history) == 3 and r["lbfgs_final"] == pytest.approx(history[-1], rel=1e-5)
+        assert r["equivalent_iterations"] == -1 or history[int(r["equivalent_iterations"]) - 1] <= \
+            r["network_objective"] * (1 + 1e-5)
+    assert "## Johnson et al.'s Fig. 5 measure" in summary
+    assert (out / "outputs.png").stat().st_size > 5_000 and (out / "training_loss.png").exists()
+    cfg = photo_residual.EXPERIMENT.presets["cpu"]
+    assert all(photo_residual.EXPERIMENT.item_reads(i, cfg) == [] for i in photo_residual.items(cfg))
+
+
 def test_scratch_scaled_interpolated_ratio_against_a_numpy_oracle():
     """`scratch_scaled.interpolated_ratio`: linear in log ratio along SSIM between two networks, no extrapolation."""
     from experiments.registered.scratch_scaled import interpolated_ratio

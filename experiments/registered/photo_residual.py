@@ -12,7 +12,10 @@ seed, iterations, objective: `results/scratch_scaled`'s Johnson recipe, relu4_1 
 γ = 1e7, a learning rate decaying linearly to 0) but the output step, and a third ``photo_residual``
 network with the style weight × ``STRONGER`` maps the new network's trade-off at a second point.
 Each is scored as `fidelity` scores the reference models, against Gatys results run here at the
-same size (default `GatysConfig`, ``gatys_steps`` L-BFGS steps).
+same size (default `GatysConfig`, ``gatys_steps`` L-BFGS steps).  On Johnson et al.'s Fig. 5 measure,
+each network's pass on each photo is read off L-BFGS curves of ``fig5_steps`` iterations on its own
+training objective, from the photo and from neural-style's start (`fig5_ratio.NEURAL_STYLE`): the first
+iteration whose objective is at most the pass's.
 
 A pilot, not a reference run: on the CPU the networks train at 128 px for a fraction of the
 reference models' iterations, so what it can show is the difference between the two output steps
@@ -23,7 +26,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from experiments.registered import fidelity, recipe_study, scratch_scaled, style_scales
+from experiments.registered import fidelity, fig5_ratio, recipe_study, scratch_scaled, style_scales
+from experiments.registered import quality_vs_time as qvt
 from experiments.runner import ROOT, Experiment, markdown_table, register, run_config, save_figure, subplots
 
 STRONGER = 3.0  # the third network's style-weight factor
@@ -35,6 +39,9 @@ VARIANTS = {"sigmoid": {"network_output": "sigmoid"},
 SCRATCH_JOHNSON = {"recipe": "dumoulin2017", "content_layers": ("relu3_3",),
                    **style_scales.WITH_RELU4_1, "tv_weight": 1e7, "learning_rate": 1e-3, "lr_schedule": "linear",
                    "pooling": "max"}
+#: the L-BFGS starts the passes are read off: the photo (the content start), and neural-style's (Johnson et al.'s
+#: baseline as their code runs it: near-grey noise, history 100, torch's unit steps)
+FIG5_STARTS = {"content": {"init": "content"}, "neural_style": fig5_ratio.NEURAL_STYLE}
 
 
 def items(cfg: dict) -> list[dict]:
@@ -43,6 +50,8 @@ def items(cfg: dict) -> list[dict]:
              "style_index": -1, "style": cfg["style"], "photo": p} for p in cfg["photos"]]
     out += [{"id": f"{v}-{p}", "kind": "score", "method": "feedforward", "model": v, "variant": v, "style_index": 0,
              "style": cfg["style"], "photo": p} for v in cfg["variants"] for p in cfg["photos"]]
+    out += [{"id": f"fig5-{v}-{start}-{p}", "kind": "fig5", "variant": v, "start": start, "photo": p}
+            for v in cfg["variants"] for start in cfg.get("fig5_starts", []) for p in cfg["photos"]]
     return out
 
 
@@ -70,11 +79,71 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         model.save(model_file(out, item["variant"]))
         write_history_csv(model.history, out / "histories" / item["variant"])  # VARIANT.loss.csv
         return recipe_study.training_columns(model)
+    if item["kind"] == "fig5":
+        return fig5_pass(item, cfg, cache)
     if item["method"] == "feedforward":
         key = f"model:{item['model']}"
         if key not in cache:  # fidelity.run_item stylizes with the network it finds under this key
             cache[key] = nst.load(model_file(out, item["variant"]))
     return fidelity.run_item(item, cfg, cache)
+
+
+def fig5_pass(item: dict, cfg: dict, cache: dict) -> dict:
+    """One pass of a variant's network on a photo, valued on the network's own training objective, and the first
+    iteration of an L-BFGS curve on that objective from ``item["start"]`` whose value is at most the pass's; the
+    curve is written to ``histories/ID.csv``."""
+    import csv
+
+    import numpy as np
+
+    import nst
+    from nst.core.vgg import VGG19
+    from nst.io.images import load_image
+    from nst.methods.gatys import gatys_loss, gatys_transfer
+
+    out, size = cache["out"], int(cfg["size"])
+    path = model_file(out, item["variant"])
+    model = cache.setdefault(f"model:{item['variant']}", nst.load(path))
+    objective = qvt.training_objective(model.meta["training"], size, str(path))
+    vgg = cache.setdefault("vgg", VGG19.pretrained())
+    content = load_image(ROOT / "data" / "content" / "eval" / f"{item['photo']}.jpg", size=size)
+    style = ROOT / "data" / "styles" / f"{cfg['style']}.jpg"
+    res = gatys_transfer(content, style, size=size, steps=int(cfg["fig5_steps"]), vgg=vgg, verbose=False, seed=0,
+                         **FIG5_STARTS[item["start"]], **objective)
+    history = np.asarray(res.history)
+    (out / "histories").mkdir(exist_ok=True)
+    with open(out / "histories" / f"{item['id']}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["iteration", "objective"])
+        w.writerows([i, f"{v:.6g}"] for i, v in enumerate(history, 1))
+    value = gatys_loss(model.stylize(content, style=0), content, style, vgg=vgg, size=size, **objective)["total"]
+    return {"network_objective": float(value), "lbfgs_final": float(history[-1]),
+            "equivalent_iterations": qvt.equivalent_iterations(history, value)}
+
+
+def fig5_table(rows: list[dict], cfg: dict) -> str:
+    """Median (min–max) over the photos of each network's equivalent iterations, per start."""
+    import statistics
+
+    passes = [r for r in rows if r.get("kind") == "fig5"]
+    if not passes:
+        return ""
+    show = lambda v: f"> {cfg['fig5_steps']}" if v == float("inf") else f"{v:g}"  # noqa: E731
+    table = []
+    for v in cfg["variants"]:
+        line = [v]
+        for start in cfg["fig5_starts"]:
+            # a pass that no iteration reaches (-1) ranks above every iteration
+            its = [float("inf") if float(r["equivalent_iterations"]) < 0 else float(r["equivalent_iterations"])
+                   for r in passes if r["variant"] == v and r["start"] == start]
+            line.append(f"{show(statistics.median(its))} ({show(min(its))}–{show(max(its))})" if its else "—")
+        table.append(line)
+    return ("\n## Johnson et al.'s Fig. 5 measure\n\nEach network's pass on each photo valued on its own training "
+            f"objective at {cfg['size']} px, and the first of {cfg['fig5_steps']} L-BFGS iterations on that objective "
+            "whose value is at most the pass's: median (min–max) over the photos, per start (`content`: the photo; "
+            "`neural_style`: near-grey noise, history 100, torch's unit steps). "
+            "Johnson et al. report 50–100 for the noise start.\n\n"
+            + markdown_table(["network", *[f"from {s}" for s in cfg["fig5_starts"]]], table) + "\n")
 
 
 def item_outputs(item: dict, cfg: dict, out: Path) -> list[Path]:
@@ -88,6 +157,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     out = Path(out)
     cfg = run_config(out)
     scored = [{**r, "model": r.get("variant", r["model"])} for r in rows if r.get("kind") == "score"]
+    fig5 = fig5_table(rows, cfg)
     recs = {r["model"]: r for r in fidelity.per_style(scored)}
     trained = {r["variant"]: r for r in rows if r.get("kind") == "train"}
     variants = [v for v in cfg["variants"] if v in recs]
@@ -110,6 +180,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
                       f"{float(t['train_seconds']):.0f}" if t else "—"])
     md.append(markdown_table(["network", "style ÷ Gatys", "SSIM", "Gatys SSIM", "palette SWD", "Gatys palette SWD",
                               "grid (worst)", "edge", "training loss, last 20", "training s"], table))
+    md.append(fig5)
     written: list[Path] = []
     if variants and all("ratio" in recs[v] for v in variants):
         fig, ax = subplots(figsize=(7, 4.2), dpi=100)
@@ -141,13 +212,15 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
 
 # Great Wave: the painting the scratch Johnson networks miss by most (results/scratch_scaled); fidelity's photos
 PILOT = {"style": "hokusai_great_wave", "photos": scratch_scaled.PHOTOS, "size": 128, "gatys_steps": 300,
-         "iterations": 1500, "batch_size": 4, "image_size": 128, "variants": list(VARIANTS)}
+         "iterations": 1500, "batch_size": 4, "image_size": 128, "variants": list(VARIANTS),
+         "fig5_starts": list(FIG5_STARTS), "fig5_steps": 100}
 
 EXPERIMENT = register(Experiment(
     name="photo_residual",
     description="a network whose output starts from the photo against the papers' sigmoid network (CPU pilot)",
     presets={"quick": {**PILOT, "photos": ["skimage_chelsea"], "size": 64, "gatys_steps": 2, "iterations": 2,
-                       "batch_size": 1, "image_size": 32, "width": 0.25, "variants": ["sigmoid", "photo_residual"]},
+                       "batch_size": 1, "image_size": 32, "width": 0.25, "variants": ["sigmoid", "photo_residual"],
+                       "fig5_steps": 3},
              "cpu": PILOT},
     item_reads=lambda item, cfg: [], item_outputs=item_outputs,
     items=items, run_item=run_item, plot=plot))

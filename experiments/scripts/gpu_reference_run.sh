@@ -31,6 +31,8 @@
 # TRAIN_BORDER=8 trains with the reflected border stylize adds (results/train_border) and VGG_PADDING=reflect with a
 # loss network that mirrors each map instead of padding zeros; together they train the computation stylize runs
 # without teaching the line along the edge (train_border's bordered_reflect, results/vgg_padding).
+# NETWORK_OUTPUT=photo_residual trains networks whose output is a change to the photo (nst.core.networks; the CPU
+# pilot results/photo_residual compares it with the papers' sigmoid network at equal training).
 # RECIPE=name trains with an nst.recipes loss (layers, per-layer weights, pooling; docs/recipes.md;
 # without it, TrainConfig's default loss); the batch sizes and iterations below still apply
 # (explicit options win over a recipe).
@@ -67,7 +69,7 @@ S=data/styles
 python3 -c "import jax, flax, optax; print('jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, jax.devices())" | tee -a "$out/gpu.txt"
 # Build the VGG19 cache once, before the lanes start side by side.
 python3 -c "from nst.io.weights import weights_path; print('vgg19 cache', weights_path())" | tee -a "$out/gpu.txt" || exit 1
-echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; learning rate ${LR_SCHEDULE:-constant}; train border ${TRAIN_BORDER:-0}; loss network padding ${VGG_PADDING:-zero}; style layers ${STYLE_LAYERS:-as in the recipe} (weights ${STYLE_LAYER_WEIGHTS:-as in the recipe}); TV $tv; style weight $style_weight; width ${WIDTH:-1}; Johnson iterations ${JOHNSON_ITERATIONS:-10000}; deadline $deadline s" | tee -a "$out/gpu.txt"
+echo "lanes: ${lanes[*]}; recipe ${RECIPE:-default}; learning rate ${LR_SCHEDULE:-constant}; train border ${TRAIN_BORDER:-0}; loss network padding ${VGG_PADDING:-zero}; network output ${NETWORK_OUTPUT:-sigmoid}; style layers ${STYLE_LAYERS:-as in the recipe} (weights ${STYLE_LAYER_WEIGHTS:-as in the recipe}); TV $tv; style weight $style_weight; width ${WIDTH:-1}; Johnson iterations ${JOHNSON_ITERATIONS:-10000}; deadline $deadline s" | tee -a "$out/gpu.txt"
 
 train() {  # train NAME CAP SETUP ARGS...: one `nst train` run with the time that is left (at most CAP s), then pack it
     # SETUP: the seconds the run spends before its time limit's clock starts (VGG, style Grams, photos)
@@ -76,7 +78,7 @@ train() {  # train NAME CAP SETUP ARGS...: one `nst train` run with the time tha
     [ "$left" -gt "$cap" ] && left=$cap
     if [ "$left" -lt 30 ]; then echo "[skipped $name: ${left} s left]" | tee -a "$out/gpu.txt"; return 1; fi
     local s=$SECONDS
-    python3 -m nst.cli train "$@" "${recipe[@]}" --tv-weight "$tv" --style-loss-weight "$style_weight" ${LR_SCHEDULE:+--lr-schedule "$LR_SCHEDULE"} ${TRAIN_BORDER:+--train-border "$TRAIN_BORDER"} ${VGG_PADDING:+--vgg-padding "$VGG_PADDING"} --checkpoint-every 1000000 --time-limit "$left" -o "$work/$name.nst" \
+    python3 -m nst.cli train "$@" "${recipe[@]}" --tv-weight "$tv" --style-loss-weight "$style_weight" ${LR_SCHEDULE:+--lr-schedule "$LR_SCHEDULE"} ${TRAIN_BORDER:+--train-border "$TRAIN_BORDER"} ${VGG_PADDING:+--vgg-padding "$VGG_PADDING"} ${NETWORK_OUTPUT:+--network-output "$NETWORK_OUTPUT"} --checkpoint-every 1000000 --time-limit "$left" -o "$work/$name.nst" \
         > "$work/$name.log" 2>&1
     local rc=$?
     tail -n 12 "$work/$name.log"
