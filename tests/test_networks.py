@@ -158,7 +158,8 @@ def test_photo_logit_against_numpy(rng):
     np.testing.assert_allclose(np.asarray(photo_logit(jnp.asarray(x))), np.log(c / (1 - c)), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("border,stage", [(0, "input"), (8, "input"), (8, "residual")])
+@pytest.mark.parametrize("border,stage", [pytest.param(0, "input", marks=pytest.mark.slow),
+                                          pytest.param(8, "input", marks=pytest.mark.slow), (8, "residual")])
 def test_untrained_photo_residual_network_returns_the_photo_and_learns_from_it(rng, border, stage):
     """γ of the last norm starts at 0: the output is the photo (within the clip) whatever the other weights,
     and the loss still has a gradient (through that γ and β), so training can move away from it."""

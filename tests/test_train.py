@@ -517,6 +517,7 @@ def test_a_signal_anywhere_checkpoints_a_consistent_state(content_dir, vgg, tmp_
     np.testing.assert_array_equal(resumed.history, full.history)
 
 
+@pytest.mark.slow  # full tier: fast tier budget (the network and its export are tested in the fast tier)
 def test_a_photo_residual_network_trains_saves_loads_and_fine_tunes_as_one(content_dir, vgg, tmp_path):
     """`TrainConfig.network_output` reaches the network, its file and a fine-tune of it; a file without the key
     (every model saved before the option) reads as the papers' sigmoid network."""
