@@ -539,6 +539,7 @@ def test_a_photo_residual_network_trains_saves_loads_and_fine_tunes_as_one(conte
 
     tensors, meta = load_tensors(tmp_path / "r.nst")
     del meta["network"]["output"], meta["training"]["network_output"]
-    old = nst.load(save_tensors(tmp_path / "old.nst", tensors, meta) or tmp_path / "old.nst")
+    save_tensors(tmp_path / "old.nst", tensors, meta)
+    old = nst.load(tmp_path / "old.nst")
     assert old.model.config.output == "sigmoid" and old.meta["network"] == {"num_styles": 1, "width": 0.25,
                                                                           "num_residual": 5}
