@@ -418,6 +418,26 @@ def test_scratch_scaled_interpolated_ratio_against_a_numpy_oracle():
     assert interpolated_ratio(0.512, 8.74, 0.431, 5.93, 0.362) is None  # Gatys' SSIM below both: no estimate
     assert interpolated_ratio(0.4, 3.0, 0.4, 6.0, 0.4) is None
 
+def test_scratch_scaled_best_at_gatys_ssim_picks_the_lowest_ratio_that_keeps_the_photo():
+    """`scratch_scaled.best_at_gatys_ssim`: per (base, style), the lowest ratio among networks at SSIM ≥ Gatys';
+    where none keeps Gatys' SSIM, the one that comes closest (so the targets count the style as missed)."""
+    from experiments.registered.scratch_scaled import best_at_gatys_ssim
+
+    def rec(base, style, network, ratio, ssim, gatys_ssim=0.40):
+        return {"base": base, "model": f"{base}_{network}", "style": style, "network": network, "ratio": ratio,
+                "ff_ssim": ssim, "gatys_ssim": gatys_ssim}
+
+    cands = [rec("d", "a", "reference", 8.0, 0.50), rec("d", "a", "this run", 3.0, 0.30),
+             rec("d", "a", "× 0.5", 4.5, 0.41), rec("d", "a", "× 0.25", 5.5, 0.45),  # 4.5: lowest at SSIM ≥ 0.40
+             rec("d", "b", "reference", 6.0, 0.38), rec("d", "b", "this run", 2.0, 0.20),  # none keeps 0.40
+             rec("j", "a", "reference", 7.0, 0.40), {"base": "j", "style": "a", "ff_ssim": 0.9}]  # no Gatys rows
+    best = {(r["model"], r["style"]): r for r in best_at_gatys_ssim(cands)}
+    assert set(best) == {("d", "a"), ("d", "b"), ("j", "a")}
+    assert (best[("d", "a")]["network"], best[("d", "a")]["ratio"]) == ("× 0.5", 4.5)
+    assert best[("d", "b")]["network"] == "reference" and best[("d", "b")]["ff_ssim"] < 0.40
+    assert best[("j", "a")]["network"] == "reference"  # SSIM equal to Gatys' counts as keeping it
+
+
 
 def test_fidelity_ratios_pair_each_output_with_gatys_on_the_same_photo():
     """`fidelity.per_style`: means over photos, style ratio against Gatys on the same photos only."""
@@ -858,7 +878,9 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     ss = run("scratch_scaled", "quick", tmp_path / "ss", verbose=False)
     srows = {r["id"]: r for r in read_rows(ss / "raw.csv")}
     pushed_id = "johnson_great_wave_x2-0-skimage_chelsea"  # the GPU network fine-tuned with the style weight × 2
-    assert set(srows) == {"johnson_great_wave-0-skimage_chelsea", pushed_id} and not (ss / "failures.csv").exists()
+    pulled_id = "johnson_great_wave_x0.5_lr0.001-0-skimage_chelsea"  # × 0.5, from its own starting rate
+    assert set(srows) == {"johnson_great_wave-0-skimage_chelsea", pushed_id, pulled_id}
+    assert not (ss / "failures.csv").exists()
     new = srows["johnson_great_wave-0-skimage_chelsea"]
     assert new["style_loss"] != f["style_loss"]  # another network than the reference model
     tuned = nst.load(scratch_scaled.pushed_file(ss, srows[pushed_id]))
@@ -867,6 +889,9 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     assert tuned.meta["training"]["style_layers"] == base.meta["training"]["style_layers"]  # the rest kept
     assert tuned.meta["training"]["lr_schedule"] == "linear" and tuned.meta["iterations"] == 2
     assert srows[pushed_id]["style_loss"] != new["style_loss"]
+    pulled = nst.load(scratch_scaled.pushed_file(ss, srows[pulled_id]))
+    assert pulled.meta["training"]["style_weight"] == 0.5 * base.meta["training"]["style_weight"]
+    assert pulled.meta["training"]["learning_rate"] == 1e-3 and tuned.meta["training"]["learning_rate"] == 2e-4
     summary = (ss / "summary.md").read_text()
     new_ratio = float(new["style_loss"]) / float(g["style_loss"])
     assert f"| {ratio:.2f} | {float(f['ssim']):.3f} | {new_ratio:.2f} | {float(new['ssim']):.3f} |" in summary
@@ -875,6 +900,13 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     pushed_ratio = float(srows[pushed_id]["style_loss"]) / float(g["style_loss"])
     assert f"| johnson_great_wave_x2 | hokusai_great_wave | {float(g['ssim']):.3f} | {new_ratio:.2f} | " \
            f"{float(new['ssim']):.3f} | {pushed_ratio:.2f} | {float(srows[pushed_id]['ssim']):.3f} |" in summary
+    # per style, the lowest measured ratio among the networks that keep Gatys' SSIM (the reference, if none else)
+    measured = {"reference": f, "this run": new, "× 2": srows[pushed_id], "× 0.5, rate 0.001": srows[pulled_id]}
+    keeping = {k: float(r["style_loss"]) / float(g["style_loss"]) for k, r in measured.items()
+               if float(r["ssim"]) >= float(g["ssim"])}
+    best = min(keeping, key=keeping.get) if keeping else max(measured, key=lambda k: float(measured[k]["ssim"]))
+    best_ratio = float(measured[best]["style_loss"]) / float(g["style_loss"])
+    assert f"| johnson_great_wave | hokusai_great_wave | {float(g['ssim']):.3f} | {best} | {best_ratio:.2f} |" in summary
     with pytest.raises(ValueError, match="64 px"):  # a source at another size fails before any network runs
         scratch_scaled.items({**scratch_scaled.EXPERIMENT.presets["quick"], "size": 128})
 

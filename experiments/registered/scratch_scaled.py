@@ -15,10 +15,15 @@ again), and beside that run's rows of the reference models.  ``interpolated_rati
 straight line between a style's two networks in (SSIM, log ratio) crosses Gatys' SSIM: an estimate of
 what a style weight between the two would reach, not a measured network.
 
-Where a new network keeps SSIM to spare, ``push`` measures instead of interpolating: that network
-fine-tuned on the CPU from where the GPU left it, with its own training settings (relu4_1, the
-decaying rate, γ) but the style weight × K, for ``push_iterations`` at batch ``push_batch`` and rate
-``push_lr`` (the fine-tunes of `lr_decay` start as low), and scored the same way.
+``push`` measures instead of interpolating: a network fine-tuned on the CPU from where the GPU left
+it, with its own training settings (relu4_1, the decaying rate, γ, the Dumoulin network's per-style
+β) but the style weight × K, for ``push_iterations`` at batch ``push_batch`` and rate ``push_lr``
+(the fine-tunes of `lr_decay` start as low; an entry ``[K, rate]`` sets its own starting rate, for a
+larger move in the same iterations), and scored the same way.  K > 1 pushes a network that
+keeps SSIM to spare towards the painting; K < 1 pulls one that fell below Gatys' SSIM back towards the
+photo.  `best_at_gatys_ssim` then picks, per style, the lowest measured ratio among the networks whose
+SSIM is at least Gatys' (the reference model, this run's network and its fine-tunes): what issue #13
+asks of a network, on measured networks only.
 """
 
 from __future__ import annotations
@@ -31,9 +36,12 @@ from experiments.runner import ROOT, Experiment, markdown_table, read_rows, regi
 
 MODELS_DIR = Path("results/models/scratch_scaled")
 PHOTOS = ["kodak_kodim23", "kodak_kodim21", "skimage_chelsea", "kodak_kodim08"]  # the fidelity run's
-#: the one network this run left with SSIM above Gatys' (Great Wave, Johnson), pushed towards style on the CPU
-PUSH = {"push": {"johnson_great_wave": [2, 4]}, "push_iterations": 300, "push_batch": 2, "push_image_size": 256,
-        "push_lr": 2e-4}
+#: K per network: the one this run left with SSIM above Gatys' (Great Wave, Johnson) pushed towards style
+#: (K > 1), the others, below Gatys' SSIM on every painting, pulled back towards the photo (K < 1); ``[K, rate]``:
+#: the model's own training rate, 1e-3, where ``push_lr`` moved a network too little in the same iterations
+PUSH = {"push": {"johnson_great_wave": [2, 4, [4, 1e-3]], "johnson_starry_night": [0.5],
+                 "dumoulin_8styles": [0.5, 0.25, [0.25, 1e-3]]},
+        "push_iterations": 300, "push_batch": 2, "push_image_size": 256, "push_lr": 2e-4}
 
 
 def source_rows(cfg: dict) -> list[dict]:
@@ -45,10 +53,15 @@ def source_rows(cfg: dict) -> list[dict]:
     return [r for r in read_rows(source / "raw.csv") if r["photo"] in cfg["photos"]]
 
 
-def pushed_name(model: str, factor: float) -> str:
-    """The fine-tune of ``model`` with the style weight × ``factor`` (``johnson_great_wave_x2``: no glob
-    characters, since the name becomes file names)."""
-    return f"{model}_x{factor:g}"
+def push_entry(entry: float | list) -> tuple[float, float | None]:
+    """A ``push`` entry as (K, starting rate or ``None`` for the preset's ``push_lr``)."""
+    return (float(entry[0]), float(entry[1])) if isinstance(entry, (list, tuple)) else (float(entry), None)
+
+
+def pushed_name(model: str, factor: float, lr: float | None = None) -> str:
+    """The fine-tune of ``model`` with the style weight × ``factor`` (``johnson_great_wave_x2``; with its own
+    starting rate ``johnson_great_wave_x4_lr0.001``: no glob characters, since the name becomes file names)."""
+    return f"{model}_x{factor:g}" + ("" if lr is None else f"_lr{lr:g}")
 
 
 def items(cfg: dict) -> list[dict]:
@@ -56,10 +69,12 @@ def items(cfg: dict) -> list[dict]:
     styles = fidelity.model_styles(cfg, MODELS_DIR)
     out = [{"id": f"{m}-{k}-{p}", "method": "feedforward", "model": m, "style_index": k, "style": s, "photo": p}
            for m, k, s in styles for p in cfg["photos"]]
-    for base, factors in cfg.get("push", {}).items():
-        out += [{"id": f"{pushed_name(m, f)}-{k}-{p}", "method": "feedforward", "model": pushed_name(m, f),
-                 "base": m, "factor": f, "style_index": k, "style": s, "photo": p}
-                for f in factors for m, k, s in styles if m == base for p in cfg["photos"]]
+    for base, entries in cfg.get("push", {}).items():
+        for f, lr in map(push_entry, entries):
+            name = pushed_name(base, f, lr)
+            out += [{"id": f"{name}-{k}-{p}", "method": "feedforward", "model": name, "base": m, "factor": f,
+                     **({} if lr is None else {"lr": lr}), "style_index": k, "style": s, "photo": p}
+                    for m, k, s in styles if m == base for p in cfg["photos"]]
     return out
 
 
@@ -82,7 +97,8 @@ def pushed(item: dict, cfg: dict, cache: dict):
             tuned = base.fine_tune(styles, None, cfg["push_iterations"], verbose=False,
                                    style_weight=base.meta["training"]["style_weight"] * float(item["factor"]),
                                    batch_size=cfg["push_batch"], image_size=cfg["push_image_size"],
-                                   learning_rate=cfg["push_lr"], seed=0, checkpoint_every=10**9)
+                                   learning_rate=float(item.get("lr") or cfg["push_lr"]), seed=0,
+                                   checkpoint_every=10**9)
             tuned.save(path)
             cache[key] = tuned
     return cache[key]
@@ -122,6 +138,29 @@ def compared(rows: list[dict], source: list[dict]) -> list[dict]:
     return out
 
 
+def push_label(row: dict) -> str:
+    """A fine-tune's short name in tables and figures: ``× K``, and its starting rate where it set its own."""
+    lr = row.get("lr")
+    return f"× {float(row['factor']):g}" + (f", rate {float(lr):g}" if lr not in (None, "") else "")
+
+
+def best_at_gatys_ssim(candidates: list[dict]) -> list[dict]:
+    """Per (base model, style), the `fidelity.per_style` record with the lowest style ratio among those whose
+    SSIM is at least Gatys' (``network`` names the one picked); a style none of whose networks keeps Gatys'
+    SSIM gets the one with the highest SSIM, so that the targets count it as missed.  Each candidate carries
+    ``base`` (the committed model it descends from) and ``network`` (its own name)."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for c in candidates:
+        if "ratio" in c:
+            groups.setdefault((c["base"], c["style"]), []).append(c)
+    out = []
+    for (base, _style), cs in groups.items():
+        keeping = [c for c in cs if c["ff_ssim"] >= c["gatys_ssim"]]
+        pick = min(keeping, key=lambda c: c["ratio"]) if keeping else max(cs, key=lambda c: c["ff_ssim"])
+        out.append({**pick, "model": base})
+    return out
+
+
 def plot(rows: list[dict], out: Path) -> list[Path]:
     from nst.io.images import labelled_grid, load_image, painting_name, save_image
 
@@ -155,47 +194,60 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     reference = fidelity.targets_table(fidelity.per_style(source))
     if reference:
         md.append(f"\nThe same targets, the reference models (`{cfg['gatys_source']}`):\n" + reference)
+    info = {r["model"]: r for r in rows if "base" in r}
     if pushes:
         new = {(r["model"], r["style"]): r for r in recs}
-        info = {r["model"]: r for r in rows if "base" in r}
-        md.append(f"\n## Pushed further on the CPU\n\nThis run's network fine-tuned from where the GPU left it with "
-                  f"the style weight × K ({cfg['push_iterations']} iterations, batch {cfg['push_batch']}, "
-                  f"{cfg['push_image_size']}-px crops, learning rate {cfg['push_lr']:g} decaying linearly to 0, "
-                  "its other training settings unchanged), scored the same way:\n")
+        md.append(f"\n## Pushed and pulled on the CPU\n\nThis run's network fine-tuned from where the GPU left it "
+                  f"with the style weight × K ({cfg['push_iterations']} iterations, batch {cfg['push_batch']}, "
+                  f"{cfg['push_image_size']}-px crops, learning rate {cfg['push_lr']:g} (a name's `_lr` suffix: that "
+                  "rate instead) decaying linearly to 0, "
+                  "its other training settings unchanged; K > 1 pushes towards the painting, K < 1 pulls back "
+                  "towards the photo), scored the same way. `line at that SSIM`: the straight line between the "
+                  "reference model and this run's network (as in the first table) at the fine-tune's SSIM, where "
+                  "that SSIM lies between them; a measured ratio above it costs more style than the line says.\n")
         lines = []
         for r in pushes:
             base = new.get((info[r["model"]]["base"], r["style"]), {})
+            line = (interpolated_ratio(base["ref_ssim"], base["ref_ratio"], base["ff_ssim"], base["ratio"],
+                                       r["ff_ssim"]) if "ref_ratio" in base else None)
             lines.append([r["model"], r["style"], f"{r.get('gatys_ssim', float('nan')):.3f}",
                           f"{base.get('ratio', float('nan')):.2f}", f"{base.get('ff_ssim', float('nan')):.3f}",
                           f"{r.get('ratio', float('nan')):.2f}", f"{r['ff_ssim']:.3f}",
+                          "—" if line is None else f"{line:.2f}",
                           f"{r['ff_grid']:.4f} ({r['ff_grid_max']:.4f})",
                           f"{float(info[r['model']]['train_seconds']):.0f}"])
-        md.append(markdown_table(["network", "style", "Gatys SSIM", "new ÷ Gatys", "new SSIM", "pushed ÷ Gatys",
-                                  "pushed SSIM", "pushed grid (worst)", "CPU fine-tune s"], lines))
+        md.append(markdown_table(["network", "style", "Gatys SSIM", "new ÷ Gatys", "new SSIM", "fine-tuned ÷ Gatys",
+                                  "fine-tuned SSIM", "line at that SSIM", "fine-tuned grid (worst)",
+                                  "CPU fine-tune s"], lines))
+        source_cells = ROOT / cfg["gatys_source"] / "cells"
+        # `cells`/`cell_model`: where that network's scored outputs lie, for the sheets below
+        candidates = ([{**r, "base": r["model"], "network": "reference", "cells": source_cells,
+                        "cell_model": r["model"]} for r in fidelity.per_style(source)] +
+                      [{**r, "base": r["model"], "network": "this run", "cells": out / "cells", "cell_model": r["model"]}
+                       for r in recs] +
+                      [{**r, "base": info[r["model"]]["base"], "network": push_label(info[r["model"]]),
+                        "cells": out / "cells", "cell_model": r["model"]} for r in pushes])
+        best = best_at_gatys_ssim(candidates)
+        md.append("\n## Measured at Gatys' SSIM\n\nFor each style, the lowest style ÷ Gatys among the measured "
+                  "networks above (the reference model, this run's network, its fine-tunes × K) whose SSIM is at "
+                  "least Gatys' on the same photos: issue #13's measure on trained networks only, no interpolation. "
+                  "A Dumoulin network's styles share their convolutions, so the picks of one model's styles may come from different networks: the best any "
+                  "measured network does for that style, not one model that does it for all.\n")
+        md.append(markdown_table(
+            ["model", "style", "Gatys SSIM", "network", "÷ Gatys", "SSIM", "grid (worst)"],
+            [[r["model"], r["style"], f"{r['gatys_ssim']:.3f}", r["network"], f"{r['ratio']:.2f}", f"{r['ff_ssim']:.3f}",
+              f"{r['ff_grid']:.4f} ({r['ff_grid_max']:.4f})"] for r in best]))
+        md.append("\nIssue #13's targets, each style's network picked above:\n" + fidelity.targets_table(best))
+    else:
+        best = []
     written: list[Path] = []
     pairs = [r for r in recs if "ref_ratio" in r]
     if pairs:
-        fig, ax = subplots(figsize=(9, 4.6), dpi=100)
-        for r in pairs:
-            x0, y0 = r["ref_ssim"] - r["gatys_ssim"], r["ref_ratio"]
-            x1, y1 = r["ff_ssim"] - r["gatys_ssim"], r["ratio"]
-            ax.annotate("", (x1, y1), (x0, y0), arrowprops={"arrowstyle": "->", "color": "0.6", "lw": 0.8})
-            ax.annotate(f"{r['model'].split('_')[0]}: {r['style']}", (x1, y1), fontsize=6, xytext=(3, 3),
-                        textcoords="offset points")
-        ax.scatter([r["ref_ssim"] - r["gatys_ssim"] for r in pairs], [r["ref_ratio"] for r in pairs], marker="D",
-                   color="k", label="reference model")
-        ax.scatter([r["ff_ssim"] - r["gatys_ssim"] for r in pairs], [r["ratio"] for r in pairs], marker="o",
-                   color="tab:blue", label="trained from scratch, this run")
-        if pushes:
-            ax.scatter([r["ff_ssim"] - r["gatys_ssim"] for r in pushes], [r["ratio"] for r in pushes], marker="s",
-                       color="tab:green", label="this run's network pushed on the CPU (style weight × K)")
-            for r in pushes:
-                ax.annotate(f"×{float(info[r['model']]['factor']):g}", (r["ff_ssim"] - r["gatys_ssim"], r["ratio"]),
-                            fontsize=6, xytext=(3, -9), textcoords="offset points")
-        fidelity.ratio_margin_axes(ax, "each style, reference model → this run")
-        written.append(save_figure(fig, out / "trade_off.png"))
-        md.append("\n![each style: style ÷ Gatys against the SSIM margin, reference → this run](trade_off.png)\n")
+        written.append(trade_off_figure(pairs, pushes, info, out / "trade_off.png"))
+        md.append("\n![each style in its own panel: style ÷ Gatys against the SSIM margin, the reference model, this "
+                  "run's network and its CPU fine-tunes](trade_off.png)\n")
     source_cells = ROOT / cfg["gatys_source"] / "cells"
+    picked = {(r["model"], r["style"]): r for r in best}
     for photo_name in cfg["photos"][:2]:  # two sheets: `results/fidelity` has every photo, one sheet per painting
         photo = load_image(ROOT / "data/content/eval" / f"{photo_name}.jpg", max_size=cfg["size"])
         grid, labels = [], []
@@ -203,16 +255,75 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
             k = next(int(x["style_index"]) for x in rows if x["model"] == r["model"] and x["style"] == r["style"])
             cells = [source_cells / f"gatys-{r['style']}-{photo_name}.png",
                      source_cells / f"{r['model']}-{k}-{photo_name}.png", out / "cells" / f"{r['model']}-{k}-{photo_name}.png"]
+            label = f"{r['model'].split('_')[0]}: {painting_name(r['style'])}"
+            pick = picked.get((r["model"], r["style"]))
+            if pick is not None:
+                cells.append(pick["cells"] / f"{pick['cell_model']}-{k}-{photo_name}.png")
+                label += f" (picked: {pick['network'].replace('×', 'x')})"  # the sheet's font has no ×
             grid.append([photo] + [load_image(c) if c.exists() else None for c in cells])
-            labels.append(f"{r['model'].split('_')[0]}: {painting_name(r['style'])}")
-        sheet = labelled_grid(grid, ["photo", "Gatys", "reference", "this run"], labels, cell=160)
+            labels.append(label)
+        columns = ["photo", "Gatys", "reference", "this run"] + (["picked at Gatys' SSIM"] if picked else [])
+        sheet = labelled_grid(grid, columns, labels, cell=160)
         written.append(save_image(sheet, out / f"outputs_{photo_name}.png"))
-        md.append(f"\n![{photo_name} in every style: Gatys, the reference model, this run's network]"
-                  f"(outputs_{photo_name}.png)\n")
+        md.append(f"\n![{photo_name} in every style: Gatys, the reference model, this run's network"
+                  + (", the network picked at Gatys' SSIM (named in the row)" if picked else "") +
+                  f"](outputs_{photo_name}.png)\n")
     md.append(training_table(cfg))
     summary = out / "summary.md"
     summary.write_text("\n".join(md) + "\n")
     return [summary, *written]
+
+
+def trade_off_figure(pairs: list[dict], pushes: list[dict], info: dict, path: Path) -> Path:
+    """One panel per (model, style): style ÷ Gatys against SSIM − Gatys', the reference model → this run's
+    network (arrow) and that network's fine-tunes × K (labelled), with issue #13's limits."""
+    import math
+
+    from matplotlib.ticker import MaxNLocator
+
+    from nst.io.images import painting_name
+
+    cols = min(5, len(pairs))
+    rows_n = math.ceil(len(pairs) / cols)
+    fig, axes = subplots(rows_n, cols, figsize=(3.1 * cols, 2.9 * rows_n + 0.6), dpi=100, squeeze=False)
+    kinds = (("reference model", "D", "k"), ("trained from scratch, this run", "o", "tab:blue"),
+             ("fine-tuned on the CPU, style weight × K > 1", "s", "tab:green"),
+             ("fine-tuned on the CPU, style weight × K < 1", "v", "tab:orange"))
+    for ax, r in zip(axes.flat, pairs):
+        x0, y0 = r["ref_ssim"] - r["gatys_ssim"], r["ref_ratio"]
+        x1, y1 = r["ff_ssim"] - r["gatys_ssim"], r["ratio"]
+        ax.annotate("", (x1, y1), (x0, y0), arrowprops={"arrowstyle": "->", "color": "0.6", "lw": 0.8})
+        ax.scatter([x0], [y0], marker=kinds[0][1], color=kinds[0][2], label=kinds[0][0])
+        ax.scatter([x1], [y1], marker=kinds[1][1], color=kinds[1][2], label=kinds[1][0])
+        for t in (t for t in pushes if t["style"] == r["style"] and info[t["model"]]["base"] == r["model"]):
+            _, marker, color = kinds[2] if float(info[t["model"]]["factor"]) > 1 else kinds[3]
+            x, y = t["ff_ssim"] - t["gatys_ssim"], t["ratio"]
+            ax.scatter([x], [y], marker=marker, color=color)
+            ax.annotate(push_label(info[t["model"]]).replace("rate ", "lr "), (x, y), fontsize=6, xytext=(3, 2),
+                        textcoords="offset points")
+        ax.axhline(fidelity.STYLE_RATIO_MAX, color="0.5", ls="--", lw=0.8)
+        ax.axvline(0, color="0.5", ls=":", lw=0.8)
+        ax.set_yscale("log")
+        low, high = ax.get_ylim()
+        ax.set_ylim(min(low, 2.5), max(high, 3.5))
+        ticks = [t for t in (1, 2, 2.5, 3, 4, 5, 6, 8, 12, 16, 24, 32) if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
+        ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+        ax.set_yticks([], minor=True)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.tick_params(labelsize=7)
+        ax.set_title(f"{r['model'].split('_')[0]}: {painting_name(r['style'])}", fontsize=8)
+    for ax in axes.flat[len(pairs):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("style loss ÷ Gatys'", fontsize=8)
+    for ax in axes[-1, :]:
+        ax.set_xlabel("SSIM − Gatys' SSIM", fontsize=8)
+    handles = [axes.flat[0].scatter([], [], marker=m, color=c, label=label) for label, m, c in kinds]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7, frameon=False)
+    fig.suptitle("Each style: issue #13's target lies below the dashed line (ratio 3) and right of the dotted one "
+                 "(Gatys' SSIM)", fontsize=9)
+    fig.tight_layout(rect=(0, 0.08, 1, 0.96))
+    return save_figure(fig, path)
 
 
 def training_table(cfg: dict) -> str:
@@ -254,7 +365,7 @@ EXPERIMENT = register(Experiment(
     description="the three networks trained from scratch with per-style weights, relu4_1 and a decaying rate, "
                 "scored as fidelity scores the reference models",
     presets={"quick": {"models": ["johnson_great_wave"], "photos": ["skimage_chelsea"], "size": 64,
-                       "gatys_source": "results/fidelity", "push": {"johnson_great_wave": [2]},
+                       "gatys_source": "results/fidelity", "push": {"johnson_great_wave": [2, [0.5, 1e-3]]},
                        "push_iterations": 2, "push_batch": 1, "push_image_size": 32, "push_lr": 2e-4},
              "cpu": {"models": list(fidelity.MODELS), "photos": PHOTOS, "size": 256,
                      "gatys_source": "results/fidelity", **PUSH},
