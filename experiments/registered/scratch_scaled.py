@@ -18,8 +18,8 @@ what a style weight between the two would reach, not a measured network.
 ``push`` measures instead of interpolating: a network fine-tuned on the CPU from where the GPU left
 it, with its own training settings (relu4_1, the decaying rate, γ, the Dumoulin network's per-style
 β) but the style weight × K, for ``push_iterations`` at batch ``push_batch`` and rate ``push_lr``
-(the fine-tunes of `lr_decay` start as low; an entry ``[K, rate]`` sets its own starting rate, for a
-larger move in the same iterations), and scored the same way.  K > 1 pushes a network that
+(the fine-tunes of `lr_decay` start as low; an entry ``[K, rate]`` sets its own starting rate, to see
+whether a larger one moves the network further in the same iterations), and scored the same way.  K > 1 pushes a network that
 keeps SSIM to spare towards the painting; K < 1 pulls one that fell below Gatys' SSIM back towards the
 photo.  `best_at_gatys_ssim` then picks, per style, the lowest measured ratio among the networks whose
 SSIM is at least Gatys' (the reference model, this run's network and its fine-tunes): what issue #13
@@ -38,7 +38,7 @@ MODELS_DIR = Path("results/models/scratch_scaled")
 PHOTOS = ["kodak_kodim23", "kodak_kodim21", "skimage_chelsea", "kodak_kodim08"]  # the fidelity run's
 #: K per network: the one this run left with SSIM above Gatys' (Great Wave, Johnson) pushed towards style
 #: (K > 1), the others, below Gatys' SSIM on every painting, pulled back towards the photo (K < 1); ``[K, rate]``:
-#: the model's own training rate, 1e-3, where ``push_lr`` moved a network too little in the same iterations
+#: the models' own training rate, 1e-3, to see whether the gentler ``push_lr`` is what limits the move (it is not)
 PUSH = {"push": {"johnson_great_wave": [2, 4, [4, 1e-3]], "johnson_starry_night": [0.5],
                  "dumoulin_8styles": [0.5, 0.25, [0.25, 1e-3]]},
         "push_iterations": 300, "push_batch": 2, "push_image_size": 256, "push_lr": 2e-4}
