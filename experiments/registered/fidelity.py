@@ -115,16 +115,28 @@ def targets_table(recs: list[dict]) -> str:
             f"{sum(grid_ok)} of {len(grid_ok)} styles | {'yes' if all(grid_ok) else 'no'} |\n")
 
 
-def ratio_margin_axes(ax, subject: str) -> None:
-    """Style ÷ Gatys' (log) against SSIM − Gatys' SSIM on ``ax``, with issue #13's two limits drawn: the
-    target region lies below the dashed line and right of the dotted one; ``subject`` heads the title."""
+RATIO_TICKS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+
+
+def ratio_margin_limits(ax, ticks: tuple[float, ...] = RATIO_TICKS, show_limit: bool = False) -> None:
+    """Issue #13's two limits on ``ax`` (dashed: the style ratio; dotted: Gatys' SSIM at x = 0), a log y
+    axis labelled at those of ``ticks`` in view (``show_limit``: first widened so the dashed line shows)."""
     ax.axhline(STYLE_RATIO_MAX, color="0.5", ls="--", lw=0.8)
     ax.axvline(0, color="0.5", ls=":", lw=0.8)
     ax.set_yscale("log")
+    if show_limit:
+        low, high = ax.get_ylim()
+        ax.set_ylim(min(low, STYLE_RATIO_MAX * 0.85), max(high, STYLE_RATIO_MAX * 1.15))
     low, high = ax.get_ylim()
-    ticks = [t for t in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32) if low <= t <= high]
-    ax.set_yticks(ticks, [str(t) for t in ticks])
+    shown = [t for t in ticks if low <= t <= high]
+    ax.set_yticks(shown, [f"{t:g}" for t in shown])
     ax.set_yticks([], minor=True)
+
+
+def ratio_margin_axes(ax, subject: str) -> None:
+    """Style ÷ Gatys' (log) against SSIM − Gatys' SSIM on ``ax``, with issue #13's two limits drawn: the
+    target region lies below the dashed line and right of the dotted one; ``subject`` heads the title."""
+    ratio_margin_limits(ax)
     ax.set_xlabel("SSIM − Gatys' SSIM (≥ 0 keeps as much of the photo as Gatys)")
     ax.set_ylabel("style loss ÷ Gatys'")
     ax.set_title(f"{subject} (target: below the dashed line, right of the dotted one)", fontsize=9)

@@ -195,6 +195,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
     if reference:
         md.append(f"\nThe same targets, the reference models (`{cfg['gatys_source']}`):\n" + reference)
     info = {r["model"]: r for r in rows if "base" in r}
+    source_cells = ROOT / cfg["gatys_source"] / "cells"
     if pushes:
         new = {(r["model"], r["style"]): r for r in recs}
         md.append(f"\n## Pushed and pulled on the CPU\n\nThis run's network fine-tuned from where the GPU left it "
@@ -219,7 +220,6 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         md.append(markdown_table(["network", "style", "Gatys SSIM", "new ÷ Gatys", "new SSIM", "fine-tuned ÷ Gatys",
                                   "fine-tuned SSIM", "line at that SSIM", "fine-tuned grid (worst)",
                                   "CPU fine-tune s"], lines))
-        source_cells = ROOT / cfg["gatys_source"] / "cells"
         # `cells`/`cell_model`: where that network's scored outputs lie, for the sheets below
         candidates = ([{**r, "base": r["model"], "network": "reference", "cells": source_cells,
                         "cell_model": r["model"]} for r in fidelity.per_style(source)] +
@@ -246,7 +246,6 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         written.append(trade_off_figure(pairs, pushes, info, out / "trade_off.png"))
         md.append("\n![each style in its own panel: style ÷ Gatys against the SSIM margin, the reference model, this "
                   "run's network and its CPU fine-tunes](trade_off.png)\n")
-    source_cells = ROOT / cfg["gatys_source"] / "cells"
     picked = {(r["model"], r["style"]): r for r in best}
     for photo_name in cfg["photos"][:2]:  # two sheets: `results/fidelity` has every photo, one sheet per painting
         photo = load_image(ROOT / "data/content/eval" / f"{photo_name}.jpg", max_size=cfg["size"])
@@ -301,14 +300,7 @@ def trade_off_figure(pairs: list[dict], pushes: list[dict], info: dict, path: Pa
             ax.scatter([x], [y], marker=marker, color=color)
             ax.annotate(push_label(info[t["model"]]).replace("rate ", "lr "), (x, y), fontsize=6, xytext=(3, 2),
                         textcoords="offset points")
-        ax.axhline(fidelity.STYLE_RATIO_MAX, color="0.5", ls="--", lw=0.8)
-        ax.axvline(0, color="0.5", ls=":", lw=0.8)
-        ax.set_yscale("log")
-        low, high = ax.get_ylim()
-        ax.set_ylim(min(low, 2.5), max(high, 3.5))
-        ticks = [t for t in (1, 2, 2.5, 3, 4, 5, 6, 8, 12, 16, 24, 32) if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
-        ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
-        ax.set_yticks([], minor=True)
+        fidelity.ratio_margin_limits(ax, tuple(sorted({*fidelity.RATIO_TICKS, 2.5, 5})), show_limit=True)
         ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.tick_params(labelsize=7)
         ax.set_title(f"{r['model'].split('_')[0]}: {painting_name(r['style'])}", fontsize=8)
