@@ -438,6 +438,29 @@ def test_scratch_scaled_best_at_gatys_ssim_picks_the_lowest_ratio_that_keeps_the
     assert best[("j", "a")]["network"] == "reference"  # SSIM equal to Gatys' counts as keeping it
 
 
+def test_output_levers_blur_blend_and_detail_against_oracles():
+    """`output_levers`: the Gaussian blur equals scipy's (mirrored borders, kernel cut at 4σ); a blend runs from
+    the photo (α = 0) to the output (α = 1); detail adds back exactly the photo's high-pass, clipped to [0, 1]."""
+    from scipy.ndimage import gaussian_filter
+
+    from experiments.registered.output_levers import add_detail, blend, gaussian_blur
+
+    rng = np.random.default_rng(0)
+    photo = rng.random((29, 37, 3)).astype(np.float32)
+    output = rng.random(photo.shape).astype(np.float32)
+    for sigma in (0.7, 2.0, 3.3):
+        oracle = gaussian_filter(photo.astype(np.float64), sigma=(sigma, sigma, 0), mode="reflect", truncate=4.0)
+        np.testing.assert_allclose(gaussian_blur(photo, sigma), oracle, atol=1e-6)
+    np.testing.assert_allclose(blend(output, photo, 1.0), output, atol=1e-7)
+    np.testing.assert_allclose(blend(output, photo, 0.0), photo, atol=1e-7)
+    np.testing.assert_allclose(blend(output, photo, 0.25), 0.75 * photo + 0.25 * output, atol=1e-6)
+    high_pass = photo - gaussian_filter(photo.astype(np.float64), sigma=(2, 2, 0), mode="reflect", truncate=4.0)
+    detailed = add_detail(output, photo, 0.5, 2.0)
+    np.testing.assert_allclose(detailed, np.clip(output + 0.5 * high_pass, 0, 1), atol=1e-6)
+    assert 0 < np.mean((detailed == 0) | (detailed == 1)) < 0.5  # some pixels clipped, most not
+    np.testing.assert_allclose(add_detail(output, np.full_like(photo, 0.3), 1.0, 2.0), output, atol=1e-6)  # flat: none
+
+
 
 def test_fidelity_ratios_pair_each_output_with_gatys_on_the_same_photo():
     """`fidelity.per_style`: means over photos, style ratio against Gatys on the same photos only."""
@@ -910,6 +933,45 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="64 px"):  # a source at another size fails before any network runs
         scratch_scaled.items({**scratch_scaled.EXPERIMENT.presets["quick"], "size": 128})
 
+    # output_levers changes both networks' outputs at stylize time, scored against the same Gatys rows
+    from experiments.registered import output_levers
+    from nst.evaluate import Evaluator
+    from nst.io.images import load_image, resize_image
+
+    monkeypatch.setitem(output_levers.EXPERIMENT.presets["quick"], "gatys_source", str(out))
+    lv = run("output_levers", "quick", tmp_path / "lv", verbose=False)
+    vrows = {r["id"]: r for r in read_rows(lv / "raw.csv")}
+    assert set(vrows) == {f"{n}-johnson_great_wave-0-skimage_chelsea-{s}" for n in ("reference", "scratch")
+                          for s in ("none1", "blend0.8", "detail0.5", "scale1.5")}
+    assert not (lv / "failures.csv").exists()
+    # as trained, each is the very image fidelity and scratch_scaled scored
+    assert vrows["reference-johnson_great_wave-0-skimage_chelsea-none1"]["style_loss"] == \
+        pytest.approx(float(f["style_loss"]), rel=1e-5)
+    assert vrows["scratch-johnson_great_wave-0-skimage_chelsea-none1"]["style_loss"] == \
+        pytest.approx(float(new["style_loss"]), rel=1e-5)
+    # the blended and the rescaled outputs, rebuilt here and scored
+    ev, photo_file = Evaluator.create(), output_levers.ROOT / "data/content/eval/skimage_chelsea.jpg"
+    painting_img = load_image(output_levers.ROOT / "data/styles/hokusai_great_wave.jpg")
+    photo = load_image(photo_file, max_size=64)
+    plain = base.stylize(photo, style=0)
+    blended = ev(0.2 * photo + 0.8 * plain, photo, painting_img)
+    h, w = photo.shape[:2]
+    rescaled = resize_image(base.stylize(load_image(photo_file, size=(round(1.5 * h), round(1.5 * w))), style=0), (h, w))
+    for suffix, scores in (("blend0.8", blended), ("scale1.5", ev(rescaled, photo, painting_img))):
+        row = vrows[f"scratch-johnson_great_wave-0-skimage_chelsea-{suffix}"]
+        assert row["style_loss"] == pytest.approx(scores["style"], rel=1e-4)
+        assert row["ssim"] == pytest.approx(scores["ssim"], abs=1e-5)
+    lsummary = (lv / "summary.md").read_text()
+    ref_row = vrows["reference-johnson_great_wave-0-skimage_chelsea-none1"]
+    ref_cell = f"{float(ref_row['style_loss']) / float(g['style_loss']):.2f} ({ref_row['ssim'] - float(g['ssim']):+.3f})"
+    assert f"| johnson_great_wave | Hokusai Great Wave | {float(g['ssim']):.3f} | {ref_cell} |" in lsummary
+    ratios = {k: float(r["style_loss"]) / float(g["style_loss"]) for k, r in vrows.items()}
+    keeping = [k for k, r in vrows.items() if r["ssim"] >= float(g["ssim"])]
+    pick = min(keeping, key=ratios.get) if keeping else max(vrows, key=lambda k: vrows[k]["ssim"])
+    assert f"| {ratios[pick]:.2f} | {vrows[pick]['ssim']:.3f} |" in lsummary
+    assert len(list((lv / "cells").glob("scratch-*.jpg"))) == 4 and not list((lv / "cells").glob("reference-*"))
+    assert (lv / "trade_off.png").exists() and (lv / "outputs.png").stat().st_size > 10_000
+
     # fidelity_layers re-scores those saved images layer by layer
     from experiments.registered import fidelity_layers
 
@@ -921,9 +983,6 @@ def test_fidelity_quick_preset(tmp_path, monkeypatch):
     for k in rows:  # the five evaluator layers add up to its style loss (8-bit images: to 2 %)
         total = sum(float(lrows[k][f"style_{n}"]) for n in fidelity_layers.EVAL_LAYERS)
         assert total == pytest.approx(float(rows[k]["style_loss"]), rel=0.02)
-    from nst.evaluate import Evaluator
-    from nst.io.images import load_image
-
     photo = load_image(fidelity_layers.ROOT / "data/content/eval/skimage_chelsea.jpg", max_size=64)
     expected = Evaluator.create()(photo, photo, load_image(fidelity_layers.ROOT / "data/styles/hokusai_great_wave.jpg"))
     photo_total = sum(float(lrows[photo_id][f"style_{n}"]) for n in fidelity_layers.EVAL_LAYERS)
