@@ -245,8 +245,7 @@ def trade_off_figure(recs: list[dict], cfg: dict, path: Path) -> Path:
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7, frameon=False)
     fig.suptitle("Each style: issue #13's target lies below the dashed line (ratio 3) and right of the dotted one "
                  "(Gatys' SSIM)", fontsize=9)
-    fig.tight_layout(rect=(0, 0.9 / fig.get_figheight(), 1, 0.96))  # room for the legend under the x labels
-    return save_figure(fig, path)
+    return save_figure(fig, path, rect=(0, 0.5 / fig.get_figheight(), 1, 0.96))  # the legend under the x labels
 
 
 def reads(cfg: dict) -> list[str]:

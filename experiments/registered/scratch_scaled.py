@@ -314,8 +314,7 @@ def trade_off_figure(pairs: list[dict], pushes: list[dict], info: dict, path: Pa
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7, frameon=False)
     fig.suptitle("Each style: issue #13's target lies below the dashed line (ratio 3) and right of the dotted one "
                  "(Gatys' SSIM)", fontsize=9)
-    fig.tight_layout(rect=(0, 0.08, 1, 0.96))
-    return save_figure(fig, path)
+    return save_figure(fig, path, rect=(0, 0.5 / fig.get_figheight(), 1, 0.96))  # the legend under the x labels
 
 
 def training_table(cfg: dict) -> str:
