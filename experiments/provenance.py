@@ -272,8 +272,8 @@ class ScriptPage:
 
 def _notebook_reads() -> tuple[str, ...]:
     pages = ("speed", "fidelity", "fidelity_layers", "add_style", "grid_ablation", "quality_vs_time", "fig5_ratio",
-             "export", "border", "interpolation", "many_styles", "one_photo", "scratch_capacity", "scratch_relu4_1",
-             "style_balance", "style_length", "style_scales", "train_border", "gatys_ablations", "fine_tune")
+             "export", "border", "interpolation", "many_styles", "one_photo", "output_levers", "scratch_capacity",
+             "scratch_relu4_1", "style_balance", "style_length", "style_scales", "train_border", "gatys_ablations", "fine_tune")
     return (*(reference_model(m) for m in REFERENCE_MODELS), *(f"results/{p}" for p in pages))
 
 
