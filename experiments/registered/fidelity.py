@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.provenance import reference_model
-from experiments.runner import ROOT, Experiment, markdown_table, painting, register, run_config
+from experiments.runner import ROOT, Experiment, markdown_table, painting, register, run_config, save_figure, subplots
 
 MODELS = ("johnson_starry_night", "johnson_great_wave", "dumoulin_8styles")
 METRICS = {"style": "style_loss", "content": "content_loss", "ssim": "ssim", "color_swd": "color_swd",
@@ -141,6 +141,40 @@ def ratio_margin_axes(ax, subject: str) -> None:
     ax.set_ylabel("style loss ÷ Gatys'")
     ax.set_title(f"{subject} (target: below the dashed line, right of the dotted one)", fontsize=9)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+
+
+def style_panels(n: int, cols: int = 5):
+    """(figure, axes) with one panel per style for ``n`` styles, at most ``cols`` to a row (`finish_style_panels`)."""
+    import math
+
+    cols = min(cols, n)
+    rows = math.ceil(n / cols)
+    return subplots(rows, cols, figsize=(max(3.1 * cols, 9), 2.9 * rows + 0.6), dpi=100, squeeze=False)
+
+
+def style_panel(ax, title: str, ticks: tuple[float, ...]) -> None:
+    """One style's panel: issue #13's limits (`ratio_margin_limits`, widened to show the dashed line), ``title``."""
+    from matplotlib.ticker import MaxNLocator
+
+    ratio_margin_limits(ax, ticks, show_limit=True)
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.tick_params(labelsize=7)
+    ax.set_title(title, fontsize=8)
+
+
+def finish_style_panels(fig, axes, used: int, handles: list, path: Path) -> Path:
+    """Axis labels on the outer panels, the panels past ``used`` hidden, one legend of ``handles`` under them all,
+    the targets in the title; saved to ``path``."""
+    for ax in axes.flat[used:]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("style loss ÷ Gatys'", fontsize=8)
+    for ax in axes[-1, :]:
+        ax.set_xlabel("SSIM − Gatys' SSIM", fontsize=8)
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7, frameon=False)
+    fig.suptitle("Each style: issue #13's target lies below the dashed line (ratio 3) and right of the dotted one "
+                 "(Gatys' SSIM)", fontsize=9)
+    return save_figure(fig, path, rect=(0, 0.5 / fig.get_figheight(), 1, 0.96))  # the legend under the x labels
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:

@@ -23,13 +23,12 @@ photos.  The "as trained" row of each network is its plain output, the same imag
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
 from experiments.registered import fidelity, scratch_scaled
-from experiments.runner import ROOT, Experiment, markdown_table, register, run_config, save_figure, subplots
+from experiments.runner import ROOT, Experiment, markdown_table, register, run_config
 
 NETWORKS = {"reference": "results/models", "scratch": str(scratch_scaled.MODELS_DIR)}
 LEVERS = {"blend": [0.9, 0.8], "detail": [0.05, 0.1, 0.15, 0.25, 0.5], "scale": [0.75, 1.5]}
@@ -111,8 +110,12 @@ def run_item(item: dict, cfg: dict, cache: dict) -> dict:
         plain = cache.get(("plain", key, k, item["photo"]))
         if plain is None:
             plain = cache[("plain", key, k, item["photo"])] = model.stylize(photo, style=k)
-        out = {"none": lambda: plain, "blend": lambda: blend(plain, photo, value),
-               "detail": lambda: add_detail(plain, photo, value, cfg["detail_sigma"])}[lever]()
+        if lever == "blend":
+            out = blend(plain, photo, value)
+        elif lever == "detail":
+            out = add_detail(plain, photo, value, cfg["detail_sigma"])
+        else:
+            out = plain
     if item["photo"] == cfg["sheet_photo"] and item["networks"] == cfg["sheet_networks"]:
         save_image(out, cell_file(cache["out"], item))
     scores = ev(out, photo, load_image(ROOT / "data/styles" / f"{item['style']}.jpg"))
@@ -206,14 +209,10 @@ def _grouped(recs) -> list[tuple[tuple[str, str], list[dict]]]:
 def trade_off_figure(recs: list[dict], cfg: dict, path: Path) -> Path:
     """One panel per (model, style): per network set and lever, a line from the plain output through the
     lever's settings in (SSIM − Gatys', style ÷ Gatys'), with issue #13's limits."""
-    from matplotlib.ticker import MaxNLocator
-
     from nst.io.images import painting_name
 
     panels = _grouped(recs)
-    cols = min(5, len(panels))
-    rows_n = math.ceil(len(panels) / cols)
-    fig, axes = subplots(rows_n, cols, figsize=(max(3.1 * cols, 9), 2.9 * rows_n + 0.6), dpi=100, squeeze=False)
+    fig, axes = fidelity.style_panels(len(panels))
     colors = {"blend": "tab:orange", "detail": "tab:green", "scale": "tab:purple"}
     styles = dict(zip(cfg["networks"], ("--", "-", ":")))
     for ax, ((model, style), group) in zip(axes.flat, panels):
@@ -222,31 +221,19 @@ def trade_off_figure(recs: list[dict], cfg: dict, path: Path) -> Path:
             if AS_TRAINED not in mine:
                 continue
             p = mine[AS_TRAINED]
-            x0, y0 = p["ff_ssim"] - p["gatys_ssim"], p["ratio"]
             for lever, values in cfg["levers"].items():  # in the order of the lever's value, through the plain output
                 line = {NEUTRAL[lever]: p, **{float(v): mine[(lever, float(v))] for v in values if (lever, float(v)) in mine}}
                 pts = [(line[v]["ff_ssim"] - p["gatys_ssim"], line[v]["ratio"]) for v in sorted(line)]
                 ax.plot(*zip(*pts), ls=styles[net], marker=".", ms=4, lw=1, color=colors[lever])
-            ax.scatter([x0], [y0], marker="D" if net == "reference" else "o", color="k", s=16, zorder=3)
-        fidelity.ratio_margin_limits(ax, tuple(sorted({*fidelity.RATIO_TICKS, 48, 64, 96})), show_limit=True)
-        ax.xaxis.set_major_locator(MaxNLocator(4))
-        ax.tick_params(labelsize=7)
-        ax.set_title(f"{model.split('_')[0]}: {painting_name(style)}", fontsize=8)
-    for ax in axes.flat[len(panels):]:
-        ax.axis("off")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("style loss ÷ Gatys'", fontsize=8)
-    for ax in axes[-1, :]:
-        ax.set_xlabel("SSIM − Gatys' SSIM", fontsize=8)
+            ax.scatter([p["ff_ssim"] - p["gatys_ssim"]], [p["ratio"]], marker="D" if net == "reference" else "o",
+                       color="k", s=16, zorder=3)
+        fidelity.style_panel(ax, f"{model.split('_')[0]}: {painting_name(style)}",
+                             tuple(sorted({*fidelity.RATIO_TICKS, 48, 64, 96})))
     handles = [axes.flat[0].plot([], [], color=c, label=LEVER_NAMES[lever])[0] for lever, c in colors.items()
                if lever in cfg["levers"]]
     handles += [axes.flat[0].plot([], [], color="k", ls=styles[net], marker="D" if net == "reference" else "o",
                                   ms=4, label=f"{net} networks (marker: as trained)")[0] for net in cfg["networks"]]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7, frameon=False)
-    fig.suptitle("Each style: issue #13's target lies below the dashed line (ratio 3) and right of the dotted one "
-                 "(Gatys' SSIM)", fontsize=9)
-    return save_figure(fig, path, rect=(0, 0.5 / fig.get_figheight(), 1, 0.96))  # the legend under the x labels
-
+    return fidelity.finish_style_panels(fig, axes, len(panels), handles, path)
 
 def reads(cfg: dict) -> list[str]:
     return [*(f"{folder}/{m}.nst" for folder in cfg["networks"].values() for m in cfg["models"]), cfg["gatys_source"]]

@@ -32,7 +32,7 @@ import math
 from pathlib import Path
 
 from experiments.registered import fidelity
-from experiments.runner import ROOT, Experiment, markdown_table, read_rows, register, run_config, save_figure, subplots
+from experiments.runner import ROOT, Experiment, markdown_table, read_rows, register, run_config
 
 MODELS_DIR = Path("results/models/scratch_scaled")
 PHOTOS = ["kodak_kodim23", "kodak_kodim21", "skimage_chelsea", "kodak_kodim08"]  # the fidelity run's
@@ -276,15 +276,9 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
 def trade_off_figure(pairs: list[dict], pushes: list[dict], info: dict, path: Path) -> Path:
     """One panel per (model, style): style ÷ Gatys against SSIM − Gatys', the reference model → this run's
     network (arrow) and that network's fine-tunes × K (labelled), with issue #13's limits."""
-    import math
-
-    from matplotlib.ticker import MaxNLocator
-
     from nst.io.images import painting_name
 
-    cols = min(5, len(pairs))
-    rows_n = math.ceil(len(pairs) / cols)
-    fig, axes = subplots(rows_n, cols, figsize=(3.1 * cols, 2.9 * rows_n + 0.6), dpi=100, squeeze=False)
+    fig, axes = fidelity.style_panels(len(pairs))
     kinds = (("reference model", "D", "k"), ("trained from scratch, this run", "o", "tab:blue"),
              ("fine-tuned on the CPU, style weight × K > 1", "s", "tab:green"),
              ("fine-tuned on the CPU, style weight × K < 1", "v", "tab:orange"))
@@ -300,22 +294,10 @@ def trade_off_figure(pairs: list[dict], pushes: list[dict], info: dict, path: Pa
             ax.scatter([x], [y], marker=marker, color=color)
             ax.annotate(push_label(info[t["model"]]).replace("rate ", "lr "), (x, y), fontsize=6, xytext=(3, 2),
                         textcoords="offset points")
-        fidelity.ratio_margin_limits(ax, tuple(sorted({*fidelity.RATIO_TICKS, 2.5, 5})), show_limit=True)
-        ax.xaxis.set_major_locator(MaxNLocator(4))
-        ax.tick_params(labelsize=7)
-        ax.set_title(f"{r['model'].split('_')[0]}: {painting_name(r['style'])}", fontsize=8)
-    for ax in axes.flat[len(pairs):]:
-        ax.axis("off")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("style loss ÷ Gatys'", fontsize=8)
-    for ax in axes[-1, :]:
-        ax.set_xlabel("SSIM − Gatys' SSIM", fontsize=8)
+        fidelity.style_panel(ax, f"{r['model'].split('_')[0]}: {painting_name(r['style'])}",
+                             tuple(sorted({*fidelity.RATIO_TICKS, 2.5, 5})))
     handles = [axes.flat[0].scatter([], [], marker=m, color=c, label=label) for label, m, c in kinds]
-    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7, frameon=False)
-    fig.suptitle("Each style: issue #13's target lies below the dashed line (ratio 3) and right of the dotted one "
-                 "(Gatys' SSIM)", fontsize=9)
-    return save_figure(fig, path, rect=(0, 0.5 / fig.get_figheight(), 1, 0.96))  # the legend under the x labels
-
+    return fidelity.finish_style_panels(fig, axes, len(pairs), handles, path)
 
 def training_table(cfg: dict) -> str:
     """How each network was trained, from its model file's metadata (and the loss curves beside it)."""
