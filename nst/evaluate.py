@@ -168,10 +168,11 @@ class Evaluator:
     def __call__(self, output: np.ndarray, content: np.ndarray, style: np.ndarray) -> dict[str, float]:
         out = np.clip(np.asarray(output, np.float32), 0, 1)
         content = resize_image(np.asarray(content, np.float32), out.shape[:2])
-        style = resize_image(np.asarray(style, np.float32), max(out.shape[:2]))
+        grams = self._painting_grams(style, max(out.shape[:2]), EVAL_OBJECTIVE.style_layers)
+        style = resize_image(np.asarray(style, np.float32), max(out.shape[:2]))  # for the palette distance
         x = jnp.asarray(out)[None]
         terms = EVAL_OBJECTIVE.terms(self.vgg, x, EVAL_OBJECTIVE.content_targets(self.vgg, jnp.asarray(content)[None]),
-                                     EVAL_OBJECTIVE.style_targets(self.vgg, [style]), jnp.ones((1,), jnp.float32))
+                                     grams, jnp.ones((1,), jnp.float32))
         c, s = float(terms["content"][0]), float(terms["style"][0])
         return {
             "content": c,
@@ -191,13 +192,18 @@ class Evaluator:
         network's per-layer distance to a Gatys result can be read on the layers it was trained on too.
         """
         out = np.clip(np.asarray(output, np.float32), 0, 1)
+        grams = self._painting_grams(style, max(out.shape[:2]), layers)
+        fo = self.vgg(jnp.asarray(out)[None], layers)
+        w = 1.0 / len(EVAL_STYLE_LAYERS)
+        return {n: w * float(gram_loss(gram_matrix(fo[n]), grams[n])[0]) for n in layers}
+
+    def _painting_grams(self, style: np.ndarray, size: int, layers: tuple[str, ...]) -> dict[str, jnp.ndarray]:
+        """The painting's Gram per layer, resized to a long side of ``size``, each (1, C, C); computed once per
+        painting, size and layer and kept, since one painting is scored against many outputs."""
         style = np.ascontiguousarray(style, np.float32)
-        size = max(out.shape[:2])
         digest = hashlib.sha1(style.tobytes() + str(style.shape).encode()).hexdigest()
         missing = tuple(n for n in layers if (digest, size, n) not in self._style_grams)
         if missing:
             fs = self.vgg(jnp.asarray(resize_image(style, size))[None], missing)
             self._style_grams.update({(digest, size, n): gram_matrix(fs[n]) for n in missing})
-        fo = self.vgg(jnp.asarray(out)[None], layers)
-        w = 1.0 / len(EVAL_STYLE_LAYERS)
-        return {n: w * float(gram_loss(gram_matrix(fo[n]), self._style_grams[digest, size, n])[0]) for n in layers}
+        return {n: self._style_grams[digest, size, n] for n in layers}
