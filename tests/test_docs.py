@@ -37,7 +37,7 @@ def test_every_relative_link_and_image_resolves(page):
 def test_readme_is_short_and_links_into_the_docs():
     text = (ROOT / "README.md").read_text()
     assert len(text.splitlines()) <= 200
-    for page in ("getting-started", "gatys", "johnson", "dumoulin", "training", "export", "recipes",
+    for page in ("getting-started", "gatys", "johnson", "dumoulin", "training", "fidelity", "export", "recipes",
                  "experiments", "testing", "reliability", "layout"):
         assert f"docs/{page}.md" in text, page
 
