@@ -50,9 +50,10 @@ UNIFORM_NOISE = {"label": "uniform_noise", "start": {"init": "noise"},
                         "project's L-BFGS (10 pairs of history, backtracking line search)."}
 
 
-# the objective docs/fidelity.md recommended for a GPU run of the Dumoulin model (scratch_scaled's network was then trained on it): the recipe's four style layers
+# the objective docs/fidelity.md recommended for a GPU run of the Dumoulin model: the recipe's four style layers
 # plus relu4_1 at w = 1e-5 (results/lr_decay's scaled_decayed_relu4_1) and a style weight per painting
-# (results/style_scales, STYLE_SCALES in gpu_reference_run.sh); the networks were not trained on it
+# (results/style_scales, STYLE_SCALES in gpu_reference_run.sh); the committed networks were not trained on it,
+# scratch_scaled's were (their own curves: SCRATCH_SCALED_STARTS below)
 NEXT_GPU_RECIPE = {"label": "next_gpu_recipe", "start": NEURAL_STYLE, "steps": 100, "style_scales_from_ratio": 3.0,
                    "objective": {"style_layers": ["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu4_1"],
                                  "style_layer_weights": [1e-4, 1e-4, 1e-4, 1e-4, 1e-5]},
